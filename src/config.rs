@@ -1,0 +1,452 @@
+//! Typed configuration: defaults in code, a TOML file, `SWITCHBOARD__SECTION__KEY` environment
+//! overrides, and validation whose every error names the offending key.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::protocol::{IceServer, Topology};
+
+/// Everything the server reads from `config/switchboard.toml`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listening socket and static files.
+    pub server: ServerConfig,
+    /// Per-WebSocket limits and heartbeat.
+    pub session: SessionConfig,
+    /// ICE servers handed to clients (and used by the relay).
+    pub ice: IceConfig,
+    /// Rooms created on first join and removed when empty.
+    pub dynamic_rooms: DynamicRoomsConfig,
+    /// Rooms that exist from start-up.
+    pub rooms: Vec<RoomConfig>,
+    /// The server-side WebRTC peer.
+    pub relay: RelayConfig,
+}
+
+/// `[server]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP/WebSocket listener binds.
+    pub bind: String,
+    /// Directory served at `/` (the browser client).
+    pub static_dir: String,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// How long shutdown waits for open connections before closing them.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "0.0.0.0:8080".into(),
+            static_dir: "static".into(),
+            workers: 0,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// `[session]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// How often the server pings each socket.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// A socket silent this long is dropped (reason `timeout`).
+    #[serde(with = "humantime_serde")]
+    pub client_timeout: Duration,
+    /// Largest accepted frame; bigger closes the socket with 1009.
+    pub max_frame_bytes: usize,
+    /// Token-bucket refill rate per session.
+    pub messages_per_second: u32,
+    /// Token-bucket capacity per session.
+    pub burst: u32,
+    /// Outbound frames queued for one socket before it counts as a slow consumer and is closed.
+    pub max_queued_frames: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            heartbeat_interval: Duration::from_secs(5),
+            client_timeout: Duration::from_secs(15),
+            max_frame_bytes: 65536,
+            messages_per_second: 50,
+            burst: 100,
+            max_queued_frames: 1024,
+        }
+    }
+}
+
+/// `[ice]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IceConfig {
+    /// STUN/TURN servers.
+    pub servers: Vec<IceServer>,
+}
+
+impl Default for IceConfig {
+    fn default() -> Self {
+        IceConfig {
+            servers: vec![IceServer {
+                urls: vec!["stun:stun.l.google.com:19302".into()],
+                username: None,
+                credential: None,
+            }],
+        }
+    }
+}
+
+/// `[dynamic_rooms]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DynamicRoomsConfig {
+    /// Whether joining an undeclared room creates it.
+    pub enabled: bool,
+    /// Topology of dynamic rooms.
+    pub topology: Topology,
+    /// Member limit of dynamic rooms.
+    pub max_peers: usize,
+}
+
+impl Default for DynamicRoomsConfig {
+    fn default() -> Self {
+        DynamicRoomsConfig {
+            enabled: true,
+            topology: Topology::Mesh,
+            max_peers: 16,
+        }
+    }
+}
+
+/// What a `host` room does when its host leaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnHostLeave {
+    /// The remaining member who joined earliest becomes host.
+    #[default]
+    Elect,
+    /// The server's relay becomes host.
+    Relay,
+}
+
+/// One `[[rooms]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomConfig {
+    /// Room name: 1-64 of `[A-Za-z0-9_-]`.
+    pub name: String,
+    /// How members connect.
+    #[serde(default = "default_topology")]
+    pub topology: Topology,
+    /// Member limit.
+    #[serde(default = "default_max_peers")]
+    pub max_peers: usize,
+    /// Password needed to join, if any.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Failover policy of `host` rooms.
+    #[serde(default)]
+    pub on_host_leave: OnHostLeave,
+}
+
+fn default_topology() -> Topology {
+    Topology::Mesh
+}
+
+fn default_max_peers() -> usize {
+    50
+}
+
+/// `[relay]`: the server-side WebRTC peer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Address the relay's ICE sockets bind.
+    pub udp_bind: String,
+    /// Port range `"LOW-HIGH"` the relay's peer connections take ports from.
+    pub udp_ports: String,
+    /// Addresses advertised in place of the bound one (1:1 NAT, Docker host).
+    pub public_ips: Vec<String>,
+    /// A member whose connection is not up within this is dropped from the relay.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Outstanding bytes per member above which it risks being dropped as a slow consumer.
+    pub max_buffered_bytes: usize,
+    /// Chat messages the relay keeps per room and replays to new members.
+    pub history: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            udp_bind: "0.0.0.0".into(),
+            udp_ports: "50000-50100".into(),
+            public_ips: Vec::new(),
+            connect_timeout: Duration::from_secs(15),
+            max_buffered_bytes: 65536,
+            history: 100,
+        }
+    }
+}
+
+impl RelayConfig {
+    /// The parsed `udp_ports` range (validated at load).
+    pub fn port_range(&self) -> Option<(u16, u16)> {
+        let (lo, hi) = self.udp_ports.split_once('-')?;
+        let (lo, hi) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+        (lo <= hi && lo > 0).then_some((lo, hi))
+    }
+}
+
+impl Config {
+    /// Reads `path` (TOML), applies `SWITCHBOARD__*` environment overrides, and validates.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from(path).format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("SWITCHBOARD")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let config: Config = raw
+            .try_deserialize()
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), key_path(&e))))?;
+        config.validate().map_err(Error::Config)?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (no environment), then validates; for tests and tools.
+    pub fn from_toml(text: &str) -> Result<Config, Error> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let config: Config = raw
+            .try_deserialize()
+            .map_err(|e| Error::Config(key_path(&e)))?;
+        config.validate().map_err(Error::Config)?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the first bad key (`rooms[1].topology: ...`).
+    pub fn validate(&self) -> Result<(), String> {
+        let s = &self.server;
+        s.bind
+            .parse::<SocketAddr>()
+            .map_err(|e| format!("server.bind: {:?} is not an address:port ({e})", s.bind))?;
+        self.session.validate()?;
+        for (i, server) in self.ice.servers.iter().enumerate() {
+            validate_ice_server(server).map_err(|e| format!("ice.servers[{i}].urls: {e}"))?;
+        }
+        if self.dynamic_rooms.max_peers == 0 {
+            return Err("dynamic_rooms.max_peers: must be at least 1".into());
+        }
+        for (i, room) in self.rooms.iter().enumerate() {
+            room.validate().map_err(|e| format!("rooms[{i}].{e}"))?;
+            if self.rooms[..i].iter().any(|r| r.name == room.name) {
+                return Err(format!("rooms[{i}].name: duplicate room {:?}", room.name));
+            }
+        }
+        self.relay.validate()
+    }
+}
+
+impl SessionConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.heartbeat_interval.is_zero() {
+            return Err("session.heartbeat_interval: must be above 0".into());
+        }
+        if self.client_timeout <= self.heartbeat_interval {
+            return Err("session.client_timeout: must be longer than heartbeat_interval".into());
+        }
+        if self.max_frame_bytes < 1024 {
+            return Err("session.max_frame_bytes: must be at least 1024".into());
+        }
+        if self.messages_per_second == 0 {
+            return Err("session.messages_per_second: must be at least 1".into());
+        }
+        if self.burst == 0 {
+            return Err("session.burst: must be at least 1".into());
+        }
+        if self.max_queued_frames == 0 {
+            return Err("session.max_queued_frames: must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl RoomConfig {
+    fn validate(&self) -> Result<(), String> {
+        if !is_valid_room_name(&self.name) {
+            return Err(format!(
+                "name: {:?} must be 1-64 characters of A-Z a-z 0-9 _ -",
+                self.name
+            ));
+        }
+        if self.max_peers == 0 {
+            return Err("max_peers: must be at least 1".into());
+        }
+        if self.on_host_leave == OnHostLeave::Relay && self.topology != Topology::Host {
+            return Err(format!(
+                "on_host_leave: \"relay\" applies to host rooms, not {}",
+                self.topology
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl RelayConfig {
+    fn validate(&self) -> Result<(), String> {
+        self.udp_bind.parse::<IpAddr>().map_err(|e| {
+            format!(
+                "relay.udp_bind: {:?} is not an IP address ({e})",
+                self.udp_bind
+            )
+        })?;
+        if self.port_range().is_none() {
+            return Err(format!(
+                "relay.udp_ports: {:?} must be \"LOW-HIGH\" with 0 < LOW <= HIGH",
+                self.udp_ports
+            ));
+        }
+        for (i, ip) in self.public_ips.iter().enumerate() {
+            ip.parse::<IpAddr>()
+                .map_err(|e| format!("relay.public_ips[{i}]: {ip:?} is not an IP address ({e})"))?;
+        }
+        if self.connect_timeout.is_zero() {
+            return Err("relay.connect_timeout: must be above 0".into());
+        }
+        if self.max_buffered_bytes < 1024 {
+            return Err("relay.max_buffered_bytes: must be at least 1024".into());
+        }
+        Ok(())
+    }
+}
+
+fn validate_ice_server(server: &IceServer) -> Result<(), String> {
+    if server.urls.is_empty() {
+        return Err("must list at least one URL".into());
+    }
+    const SCHEMES: [&str; 4] = ["stun:", "stuns:", "turn:", "turns:"];
+    match server
+        .urls
+        .iter()
+        .find(|u| !SCHEMES.iter().any(|s| u.starts_with(s)))
+    {
+        Some(url) => Err(format!(
+            "{url:?} is not a stun:, stuns:, turn: or turns: URL"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The config crate's message with its keys written `rooms[1].topology`, not `rooms[1]topology`.
+fn key_path(e: &config::ConfigError) -> String {
+    let text = e.to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == ']' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+            out.push('.');
+        }
+    }
+    out
+}
+
+/// Whether `name` is a valid room name: 1-64 of `[A-Za-z0-9_-]`.
+pub fn is_valid_room_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/switchboard.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let config = Config::from_toml(&text).unwrap();
+        assert_eq!(config.rooms[0].name, "lobby");
+    }
+
+    #[test]
+    fn empty_config_uses_defaults() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.session.heartbeat_interval, Duration::from_secs(5));
+        assert_eq!(config.dynamic_rooms.max_peers, 16);
+        assert_eq!(config.relay.port_range(), Some((50000, 50100)));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = Config::from_toml("[server]\nbindd = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn bad_topology_names_the_room_index() {
+        let text = "[[rooms]]\nname = \"a\"\n[[rooms]]\nname = \"b\"\ntopology = \"ring\"";
+        let err = Config::from_toml(text).unwrap_err().to_string();
+        assert!(
+            err.contains("ring") && err.contains("rooms[1].topology"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let cases = [
+            (
+                "[session]\nclient_timeout = \"1s\"",
+                "session.client_timeout",
+            ),
+            ("[[rooms]]\nname = \"a b\"", "rooms[0].name"),
+            (
+                "[[rooms]]\nname = \"a\"\n[[rooms]]\nname = \"a\"",
+                "rooms[1].name",
+            ),
+            (
+                "[[rooms]]\nname = \"a\"\nmax_peers = 0",
+                "rooms[0].max_peers",
+            ),
+            (
+                "[ice]\nservers = [{ urls = [\"http://x\"] }]",
+                "ice.servers[0].urls",
+            ),
+            ("[relay]\nudp_ports = \"9-1\"", "relay.udp_ports"),
+            ("[server]\nbind = \"nope\"", "server.bind"),
+        ];
+        for (text, key) in cases {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err}");
+        }
+    }
+
+    #[test]
+    fn room_names_are_checked() {
+        assert!(is_valid_room_name("lobby-2_x"));
+        assert!(!is_valid_room_name(""));
+        assert!(!is_valid_room_name("a/b"));
+        assert!(!is_valid_room_name(&"a".repeat(65)));
+    }
+}

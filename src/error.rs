@@ -1,0 +1,79 @@
+//! Errors: what a client can cause ([`ClientError`], answered with a stable code) and what fails
+//! inside the server ([`Error`], logged where it is handled).
+
+use crate::protocol::{ErrorCode, ServerMessage};
+
+/// A request a client made that the server refuses; the session stays open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Malformed JSON, unknown type, missing or invalid field.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The message needs a joined room.
+    #[error("join a room first")]
+    NotJoined,
+    /// `join` while in a room.
+    #[error("already in room {0:?}; send leave first")]
+    AlreadyJoined(String),
+    /// No such room and dynamic rooms are off.
+    #[error("room {0:?} does not exist")]
+    RoomNotFound(String),
+    /// The room is at `max_peers`.
+    #[error("room {room:?} is full ({max_peers} members)")]
+    RoomFull { room: String, max_peers: usize },
+    /// Wrong or missing password.
+    #[error("wrong or missing password for room {0:?}")]
+    Unauthorized(String),
+    /// Name in use in the room (case-insensitively).
+    #[error("the name {0:?} is already taken in this room")]
+    NameTaken(String),
+    /// `to` is not a member of the sender's room.
+    #[error("no peer {0:?} in this room")]
+    UnknownPeer(String),
+    /// Token bucket empty.
+    #[error("too many messages; at most {0} per second")]
+    RateLimited(u32),
+    /// The server could not complete the request.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ClientError {
+    /// The stable code sent with this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClientError::BadRequest(_) => ErrorCode::BadRequest,
+            ClientError::NotJoined => ErrorCode::NotJoined,
+            ClientError::AlreadyJoined(_) => ErrorCode::AlreadyJoined,
+            ClientError::RoomNotFound(_) => ErrorCode::RoomNotFound,
+            ClientError::RoomFull { .. } => ErrorCode::RoomFull,
+            ClientError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ClientError::NameTaken(_) => ErrorCode::NameTaken,
+            ClientError::UnknownPeer(_) => ErrorCode::UnknownPeer,
+            ClientError::RateLimited(_) => ErrorCode::RateLimited,
+            ClientError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The `error` message that tells the client about this.
+    pub fn to_message(&self) -> ServerMessage {
+        ServerMessage::Error {
+            code: self.code(),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// Failures inside the server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration could not be loaded or is invalid.
+    #[error("config: {0}")]
+    Config(String),
+    /// A socket or file operation failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The WebRTC stack failed.
+    #[error("webrtc: {0}")]
+    WebRtc(String),
+}

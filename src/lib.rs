@@ -1,0 +1,21 @@
+//! Switchboard: real-time group chat over WebRTC. An actix signaling hub carries SDP and ICE
+//! between browsers (and Rust clients); chat flows over WebRTC data channels.
+//!
+//! # Layout
+//! - [`config`]: typed configuration, defaults, validation naming the bad key.
+//! - [`protocol`]: wire types of protocol v1 (signaling and data-channel messages).
+//! - [`error`]: [`error::ClientError`] (stable codes sent to clients) and internal [`error::Error`].
+//! - [`http`]: the actix-web app (`/ws`, `/api/rooms`, `/healthz`, `/metrics`, static files).
+//! - [`session`]: the `Session` actor, one per WebSocket.
+//! - [`room`]: the `Room` actor, one per room: members, host role, routing.
+//! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms.
+//! - [`metrics`]: the Prometheus figures.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod protocol;
+pub mod registry;
+pub mod room;
+pub mod session;

@@ -1,0 +1,75 @@
+//! The `switchboard` binary: parse the command line, set up logging, run a subcommand.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use switchboard::config::Config;
+
+/// Real-time group chat over WebRTC: signaling hub and relay.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (TOML).
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_CONFIG",
+        default_value = "config/switchboard.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the hub, the relay and the browser client (the default).
+    Serve,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.config),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+fn serve(path: &std::path::Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bind = config.server.bind.clone();
+    let listener = match TcpListener::bind(&bind) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("switchboard: cannot listen on {bind}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!(rooms = config.rooms.len(), "listening on http://{addr}"),
+        Err(e) => tracing::warn!(error = %e, "listening on an unknown address"),
+    }
+    let result = actix_web::rt::System::new()
+        .block_on(async move { switchboard::http::run(listener, config)?.await });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

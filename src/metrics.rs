@@ -1,0 +1,173 @@
+//! Prometheus figures of one server: sessions, rooms, members, messages by type, errors by code,
+//! relay traffic and the process's resident memory. Handles are registered once, so counting on
+//! the hot path is one atomic add.
+
+use std::sync::Arc;
+
+use metrics::{Counter, Gauge, Key, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+use crate::protocol::ErrorCode;
+
+/// Kinds of inbound signaling frames, for `switchboard_messages_in_total{type}`.
+#[derive(Clone, Copy, Debug)]
+pub enum InKind {
+    Join,
+    Signal,
+    Leave,
+    Ping,
+    Invalid,
+}
+
+/// Kinds of outbound signaling frames, for `switchboard_messages_out_total{type}`.
+#[derive(Clone, Copy, Debug)]
+pub enum OutKind {
+    Welcome,
+    PeerJoined,
+    PeerLeft,
+    HostChanged,
+    Signal,
+    Error,
+    Pong,
+}
+
+const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
+const OUT_KINDS: [&str; 7] = [
+    "welcome",
+    "peer_joined",
+    "peer_left",
+    "host_changed",
+    "signal",
+    "error",
+    "pong",
+];
+
+/// The figures one server exports at `GET /metrics`.
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    /// Open WebSocket sessions.
+    pub sessions: Gauge,
+    /// Rooms that exist.
+    pub rooms: Gauge,
+    /// Members over all rooms.
+    pub members: Gauge,
+    messages_in: Vec<Counter>,
+    messages_out: Vec<Counter>,
+    errors: Vec<Counter>,
+    /// Sockets closed because their outbound queue overflowed.
+    pub slow_sockets: Counter,
+    /// Relay peer connections currently open.
+    pub relay_peer_connections: Gauge,
+    /// Data-channel messages the relay received.
+    pub relay_messages_in: Counter,
+    /// Data-channel messages the relay sent.
+    pub relay_messages_out: Counter,
+    /// Data-channel bytes the relay received.
+    pub relay_bytes_in: Counter,
+    /// Data-channel bytes the relay sent.
+    pub relay_bytes_out: Counter,
+    /// Members the relay dropped as slow consumers.
+    pub relay_slow_members: Counter,
+    rss: Gauge,
+}
+
+impl Metrics {
+    /// Registers every figure in a recorder private to this server.
+    pub fn new() -> Arc<Metrics> {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let counter = |name: &'static str, labels: Vec<Label>| {
+            recorder.register_counter(&Key::from_parts(name, labels), &META)
+        };
+        let gauge = |name: &'static str| recorder.register_gauge(&Key::from_name(name), &META);
+        let by_type = |name: &'static str, kinds: &[&'static str]| {
+            kinds
+                .iter()
+                .map(|k| counter(name, vec![Label::new("type", *k)]))
+                .collect()
+        };
+        let errors = ErrorCode::ALL
+            .iter()
+            .map(|c| {
+                counter(
+                    "switchboard_errors_total",
+                    vec![Label::new("code", c.as_str())],
+                )
+            })
+            .collect();
+        Arc::new(Metrics {
+            sessions: gauge("switchboard_sessions"),
+            rooms: gauge("switchboard_rooms"),
+            members: gauge("switchboard_members"),
+            messages_in: by_type("switchboard_messages_in_total", &IN_KINDS),
+            messages_out: by_type("switchboard_messages_out_total", &OUT_KINDS),
+            errors,
+            slow_sockets: counter("switchboard_slow_sockets_total", vec![]),
+            relay_peer_connections: gauge("switchboard_relay_peer_connections"),
+            relay_messages_in: counter("switchboard_relay_messages_in_total", vec![]),
+            relay_messages_out: counter("switchboard_relay_messages_out_total", vec![]),
+            relay_bytes_in: counter("switchboard_relay_bytes_in_total", vec![]),
+            relay_bytes_out: counter("switchboard_relay_bytes_out_total", vec![]),
+            relay_slow_members: counter("switchboard_relay_slow_members_total", vec![]),
+            rss: gauge("process_resident_memory_bytes"),
+            recorder,
+            handle,
+        })
+    }
+
+    /// Counts one inbound frame.
+    pub fn message_in(&self, kind: InKind) {
+        self.messages_in[kind as usize].increment(1);
+    }
+
+    /// Counts `n` outbound frames of one kind.
+    pub fn message_out(&self, kind: OutKind, n: u64) {
+        self.messages_out[kind as usize].increment(n);
+    }
+
+    /// Counts one error sent to a client.
+    pub fn error(&self, code: ErrorCode) {
+        let i = ErrorCode::ALL.iter().position(|c| *c == code).unwrap_or(0);
+        self.errors[i].increment(1);
+    }
+
+    /// The Prometheus text exposition of every figure.
+    pub fn render(&self) -> String {
+        if let Some(bytes) = resident_memory_bytes() {
+            self.rss.set(bytes as f64);
+        }
+        let _ = &self.recorder;
+        self.handle.render()
+    }
+}
+
+static META: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, None);
+
+/// Resident set size of this process, from `/proc/self/statm` (Linux only).
+pub fn resident_memory_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_lists_counters_by_label() {
+        let m = Metrics::new();
+        m.message_in(InKind::Signal);
+        m.message_out(OutKind::PeerJoined, 3);
+        m.error(ErrorCode::NameTaken);
+        let text = m.render();
+        assert!(
+            text.contains("switchboard_messages_in_total{type=\"signal\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("switchboard_messages_out_total{type=\"peer_joined\"} 3"));
+        assert!(text.contains("switchboard_errors_total{code=\"name_taken\"} 1"));
+        assert!(text.contains("process_resident_memory_bytes"));
+    }
+}

@@ -1,0 +1,300 @@
+//! Wire types of protocol v1: what clients and the server say to each other.
+//!
+//! Signaling messages travel as JSON text frames on `GET /ws`; chat messages travel over the `chat`
+//! WebRTC data channel. Every object is tagged by `type`. This module has no actix or webrtc
+//! imports: it is the public contract, documented with an example per variant in
+//! `docs/PROTOCOL.md` (a unit test round-trips each example).
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// The reserved id of the server-side relay peer.
+pub const RELAY_ID: &str = "relay";
+
+/// Server-assigned identity of one member in one room: 128 random bits, hex encoded, never reused.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PeerId(Arc<str>);
+
+impl PeerId {
+    /// Draws a fresh, unguessable id.
+    pub fn random() -> Self {
+        let bits: u128 = rand::random();
+        PeerId(format!("{bits:032x}").into())
+    }
+
+    /// The id of the relay peer (`"relay"`).
+    pub fn relay() -> Self {
+        PeerId(RELAY_ID.into())
+    }
+
+    /// Whether this is the relay's reserved id.
+    pub fn is_relay(&self) -> bool {
+        &*self.0 == RELAY_ID
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for PeerId {
+    fn from(s: &str) -> Self {
+        PeerId(s.into())
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeerId({})", self.0)
+    }
+}
+
+/// How the members of a room connect to each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topology {
+    /// Everyone connects to everyone.
+    Mesh,
+    /// A star around one member (or, after failover, the relay) who forwards chat.
+    Host,
+    /// A star around the server's relay peer.
+    Relay,
+}
+
+impl fmt::Display for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Topology::Mesh => "mesh",
+            Topology::Host => "host",
+            Topology::Relay => "relay",
+        })
+    }
+}
+
+/// A member as others see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// Server-assigned id.
+    pub id: PeerId,
+    /// Display name, unique in the room (case-insensitively).
+    pub name: String,
+}
+
+/// One ICE server handed to clients in `welcome` (the RTCIceServer dictionary).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:` / `turn:` URLs.
+    pub urls: Vec<String>,
+    /// TURN username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Why a member left its room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveReason {
+    /// The client sent `leave`.
+    Left,
+    /// The socket closed or failed.
+    Closed,
+    /// The socket was silent for longer than `client_timeout`.
+    Timeout,
+    /// The member could not keep up with what it was sent and was dropped.
+    SlowConsumer,
+}
+
+/// Stable, machine-readable error codes (listed in `docs/PROTOCOL.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed JSON, unknown type, missing or invalid field.
+    BadRequest,
+    /// The message needs a joined room.
+    NotJoined,
+    /// `join` while already in a room.
+    AlreadyJoined,
+    /// No such room, and dynamic rooms are disabled.
+    RoomNotFound,
+    /// The room has `max_peers` members.
+    RoomFull,
+    /// Wrong or missing room password.
+    Unauthorized,
+    /// Another member of the room uses this name.
+    NameTaken,
+    /// `to` names no member of your room.
+    UnknownPeer,
+    /// Too many messages; slow down.
+    RateLimited,
+    /// The server failed; retry later.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::BadRequest,
+        ErrorCode::NotJoined,
+        ErrorCode::AlreadyJoined,
+        ErrorCode::RoomNotFound,
+        ErrorCode::RoomFull,
+        ErrorCode::Unauthorized,
+        ErrorCode::NameTaken,
+        ErrorCode::UnknownPeer,
+        ErrorCode::RateLimited,
+        ErrorCode::Internal,
+    ];
+
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::UnknownPeer => "unknown_peer",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// Signaling payload relayed as is between peers: a JSON object (SDP or ICE candidate).
+pub type SignalData = serde_json::Map<String, serde_json::Value>;
+
+/// Messages a client sends on the signaling socket.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Enter a room under a display name (password only if the room has one).
+    Join {
+        room: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+    },
+    /// Pass `data` (an SDP or ICE candidate object) to another member of the room, or to `relay`.
+    Signal { to: PeerId, data: SignalData },
+    /// Leave the room; the socket stays open and may join another.
+    Leave,
+    /// Liveness probe; the server answers `pong`.
+    Ping,
+}
+
+/// Who hosts a `host` or `relay` room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostRef {
+    /// A member hosts (serialized as its peer id).
+    Peer(PeerId),
+    /// The server's relay hosts (serialized as `"relay"`).
+    Relay,
+}
+
+impl Serialize for HostRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HostRef::Peer(id) => s.serialize_str(id.as_str()),
+            HostRef::Relay => s.serialize_str(RELAY_ID),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HostRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(if s == RELAY_ID {
+            HostRef::Relay
+        } else {
+            HostRef::Peer(PeerId::from(s.as_str()))
+        })
+    }
+}
+
+/// Messages the server sends on the signaling socket.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to `join`: your id, the room's topology and host, who is already there, ICE servers.
+    Welcome {
+        room: String,
+        peer_id: PeerId,
+        topology: Topology,
+        host: Option<HostRef>,
+        peers: Vec<PeerInfo>,
+        ice_servers: Vec<IceServer>,
+    },
+    /// Sent to members when someone joins their room.
+    PeerJoined { peer: PeerInfo },
+    /// Sent to members when someone leaves their room.
+    PeerLeft {
+        peer_id: PeerId,
+        reason: LeaveReason,
+    },
+    /// Sent to members when the room's host changes; non-hosts offer to the new host.
+    HostChanged { host: HostRef },
+    /// Signaling data from another member (or the relay); `from` is stamped by the server.
+    Signal { from: PeerId, data: SignalData },
+    /// A request failed; the session stays open.
+    Error { code: ErrorCode, message: String },
+    /// Answer to `ping`.
+    Pong,
+}
+
+/// Messages on the `chat` data channel (ordered, reliable), between peers and with the relay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChannelMessage {
+    /// A chat line; the host or relay overwrites `from`/`name` with the sender's identity.
+    Chat(ChatMessage),
+    /// The host or relay received (and forwarded) message `id`; `seq` is the relay's room order.
+    Ack {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// The relay's recent messages, sent when a member's channel opens.
+    History { messages: Vec<ChatMessage> },
+}
+
+/// One chat line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Unique message id chosen by the sender (used for acks and dedupe).
+    pub id: String,
+    /// Peer id of the author.
+    pub from: String,
+    /// Display name of the author.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Milliseconds since the Unix epoch, from the author's clock.
+    pub ts: u64,
+    /// Room order assigned by the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+impl ServerMessage {
+    /// The message as a JSON text frame.
+    pub fn to_json(&self) -> String {
+        // unwrap: these types have string keys and no failing Serialize impls
+        serde_json::to_string(self).unwrap()
+    }
+}

@@ -1,0 +1,230 @@
+//! The `Registry` actor: room name → `Addr<Room>`. It starts the configured rooms, creates dynamic
+//! rooms on first join, forgets them when they stop, and keeps the summary `/api/rooms` lists.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Config, OnHostLeave, RoomConfig};
+use crate::error::ClientError;
+use crate::metrics::Metrics;
+use crate::protocol::Topology;
+use crate::room::{Room, RoomContext, RoomSettings};
+
+/// One line of `GET /api/rooms`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct RoomSummary {
+    /// Room name.
+    pub name: String,
+    /// How members connect.
+    pub topology: Topology,
+    /// Members now.
+    pub peers: usize,
+    /// Member limit.
+    pub max_peers: usize,
+    /// Whether joining needs a password.
+    pub locked: bool,
+}
+
+struct Entry {
+    addr: Addr<Room>,
+    generation: u64,
+    summary: RoomSummary,
+}
+
+/// Room name → room actor.
+pub struct Registry {
+    config: Arc<Config>,
+    metrics: Arc<Metrics>,
+    rooms: HashMap<String, Entry>,
+    next_generation: u64,
+}
+
+impl Registry {
+    /// A registry for `config`'s rooms; they start when the actor does.
+    pub fn new(config: Arc<Config>, metrics: Arc<Metrics>) -> Registry {
+        Registry {
+            config,
+            metrics,
+            rooms: HashMap::new(),
+            next_generation: 0,
+        }
+    }
+
+    /// The running room called `name`, created if it is dynamic and does not exist yet.
+    pub fn open(&mut self, name: &str, ctx: &mut Context<Self>) -> Result<Addr<Room>, ClientError> {
+        if let Some(entry) = self.rooms.get(name) {
+            if entry.addr.connected() {
+                return Ok(entry.addr.clone());
+            }
+        }
+        let declared = self.config.rooms.iter().find(|r| r.name == name);
+        let settings = match declared {
+            Some(room) => settings_of(room),
+            None if self.config.dynamic_rooms.enabled => self.dynamic_settings(name),
+            None => return Err(ClientError::RoomNotFound(name.to_string())),
+        };
+        Ok(self.start_room(settings, ctx))
+    }
+
+    fn dynamic_settings(&self, name: &str) -> RoomSettings {
+        let d = &self.config.dynamic_rooms;
+        RoomSettings {
+            name: name.to_string(),
+            topology: d.topology,
+            max_peers: d.max_peers,
+            password: None,
+            on_host_leave: OnHostLeave::Elect,
+            dynamic: true,
+        }
+    }
+
+    fn start_room(&mut self, settings: RoomSettings, ctx: &mut Context<Self>) -> Addr<Room> {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let room_ctx = RoomContext {
+            updated: ctx.address().recipient(),
+            closed: ctx.address().recipient(),
+            ice_servers: Arc::new(self.config.ice.servers.clone()),
+            metrics: self.metrics.clone(),
+        };
+        let summary = RoomSummary {
+            name: settings.name.clone(),
+            topology: settings.topology,
+            peers: 0,
+            max_peers: settings.max_peers,
+            locked: settings.password.is_some(),
+        };
+        let name = settings.name.clone();
+        let addr = Room::new(settings, generation, room_ctx).start();
+        let entry = Entry {
+            addr: addr.clone(),
+            generation,
+            summary,
+        };
+        self.rooms.insert(name, entry);
+        addr
+    }
+
+    /// Every room, declared ones first in config order, then dynamic ones by name.
+    pub fn list(&self) -> Vec<RoomSummary> {
+        let mut dynamic: Vec<RoomSummary> = self
+            .rooms
+            .values()
+            .filter(|e| !self.config.rooms.iter().any(|r| r.name == e.summary.name))
+            .map(|e| e.summary.clone())
+            .collect();
+        dynamic.sort_by(|a, b| a.name.cmp(&b.name));
+        let declared = self
+            .config
+            .rooms
+            .iter()
+            .filter_map(|r| self.rooms.get(&r.name).map(|e| e.summary.clone()));
+        declared.chain(dynamic).collect()
+    }
+
+    fn updated(&mut self, msg: RoomUpdated) {
+        if let Some(entry) = self.rooms.get_mut(&msg.name) {
+            if entry.generation == msg.generation {
+                entry.summary.peers = msg.peers;
+            }
+        }
+    }
+
+    fn closed(&mut self, msg: RoomClosed) {
+        if self.rooms.get(&msg.name).map(|e| e.generation) == Some(msg.generation) {
+            self.rooms.remove(&msg.name);
+        }
+    }
+}
+
+fn settings_of(room: &RoomConfig) -> RoomSettings {
+    RoomSettings {
+        name: room.name.clone(),
+        topology: room.topology,
+        max_peers: room.max_peers,
+        password: room.password.clone(),
+        on_host_leave: room.on_host_leave,
+        dynamic: false,
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        for room in self.config.rooms.clone() {
+            self.start_room(settings_of(&room), ctx);
+        }
+        tracing::info!(rooms = self.rooms.len(), "registry started");
+    }
+}
+
+/// Find (or create, if dynamic) the room called `name`.
+#[derive(Message)]
+#[rtype(result = "Result<Addr<Room>, ClientError>")]
+pub struct OpenRoom {
+    /// Room name (already validated).
+    pub name: String,
+}
+
+impl Handler<OpenRoom> for Registry {
+    type Result = Result<Addr<Room>, ClientError>;
+
+    fn handle(&mut self, msg: OpenRoom, ctx: &mut Context<Self>) -> Self::Result {
+        self.open(&msg.name, ctx)
+    }
+}
+
+/// A room's member count changed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomUpdated {
+    /// Room name.
+    pub name: String,
+    /// Which incarnation of the room.
+    pub generation: u64,
+    /// Members now.
+    pub peers: usize,
+}
+
+impl Handler<RoomUpdated> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomUpdated, _: &mut Context<Self>) {
+        self.updated(msg)
+    }
+}
+
+/// A room stopped (a dynamic room that emptied).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomClosed {
+    /// Room name.
+    pub name: String,
+    /// Which incarnation of the room.
+    pub generation: u64,
+}
+
+impl Handler<RoomClosed> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: RoomClosed, _: &mut Context<Self>) {
+        self.closed(msg)
+    }
+}
+
+/// List every room for `/api/rooms`.
+#[derive(Message)]
+#[rtype(result = "Vec<RoomSummary>")]
+pub struct ListRooms;
+
+impl Handler<ListRooms> for Registry {
+    type Result = MessageResult<ListRooms>;
+
+    fn handle(&mut self, _: ListRooms, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.list())
+    }
+}

@@ -1,0 +1,83 @@
+//! The members of one room, in join order, with case-insensitive name lookup.
+
+use actix::Recipient;
+use indexmap::IndexMap;
+
+use crate::protocol::{PeerId, PeerInfo};
+use crate::session::Deliver;
+
+/// One member of a room.
+pub struct Member {
+    /// Display name as given.
+    pub name: String,
+    /// Lower-cased name, for uniqueness.
+    key: String,
+    /// Where its frames go.
+    pub session: Recipient<Deliver>,
+}
+
+/// Members by peer id, iterated in join order (earliest first).
+#[derive(Default)]
+pub struct Members {
+    by_id: IndexMap<PeerId, Member>,
+}
+
+impl Members {
+    /// Adds a member at the end of the join order.
+    pub fn insert(&mut self, info: PeerInfo, session: Recipient<Deliver>) {
+        let key = info.name.to_lowercase();
+        let member = Member {
+            name: info.name,
+            key,
+            session,
+        };
+        self.by_id.insert(info.id, member);
+    }
+
+    /// Removes a member, keeping the join order of the rest.
+    pub fn remove(&mut self, id: &PeerId) -> Option<Member> {
+        self.by_id.shift_remove(id)
+    }
+
+    /// The member with this id.
+    pub fn get(&self, id: &PeerId) -> Option<&Member> {
+        self.by_id.get(id)
+    }
+
+    /// Whether a member already uses `name`, ignoring case.
+    pub fn name_taken(&self, name: &str) -> bool {
+        let key = name.to_lowercase();
+        self.by_id.values().any(|m| m.key == key)
+    }
+
+    /// The member who joined earliest.
+    pub fn first_id(&self) -> Option<&PeerId> {
+        self.by_id.keys().next()
+    }
+
+    /// Everyone, as `welcome.peers` lists them.
+    pub fn infos(&self) -> Vec<PeerInfo> {
+        self.by_id
+            .iter()
+            .map(|(id, m)| PeerInfo {
+                id: id.clone(),
+                name: m.name.clone(),
+            })
+            .collect()
+    }
+
+    /// Members in join order.
+    pub fn iter(&self) -> impl Iterator<Item = (&PeerId, &Member)> {
+        self.by_id.iter()
+    }
+
+    /// How many members.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether nobody is in the room.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}

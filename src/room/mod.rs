@@ -1,0 +1,289 @@
+//! The `Room` actor: one per room. It owns the members (in join order), the host role and the
+//! routing of signals between members; sessions talk to it, it talks back to sessions.
+
+mod host;
+mod members;
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+
+pub use self::host::HostState;
+use self::members::Members;
+use crate::config::OnHostLeave;
+use crate::error::ClientError;
+use crate::metrics::{Metrics, OutKind};
+use crate::protocol::{
+    HostRef, IceServer, LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData, Topology,
+};
+use crate::registry::{RoomClosed, RoomUpdated};
+use crate::session::Deliver;
+
+/// What a room is, fixed when it is created.
+#[derive(Clone, Debug)]
+pub struct RoomSettings {
+    /// Room name.
+    pub name: String,
+    /// How members connect.
+    pub topology: Topology,
+    /// Member limit.
+    pub max_peers: usize,
+    /// Password needed to join, if any.
+    pub password: Option<String>,
+    /// Failover policy of `host` rooms.
+    pub on_host_leave: OnHostLeave,
+    /// Created on first join and stopped when empty.
+    pub dynamic: bool,
+}
+
+/// Where a room reports to: the registry's inbox for room facts.
+#[derive(Clone)]
+pub struct RoomContext {
+    /// Told the member count after every change.
+    pub updated: Recipient<RoomUpdated>,
+    /// Told when a dynamic room stops.
+    pub closed: Recipient<RoomClosed>,
+    /// ICE servers for `welcome`.
+    pub ice_servers: Arc<Vec<IceServer>>,
+    /// Server figures.
+    pub metrics: Arc<Metrics>,
+}
+
+/// One room: members, host state, routing.
+pub struct Room {
+    settings: RoomSettings,
+    generation: u64,
+    members: Members,
+    host: HostState,
+    ctx: RoomContext,
+}
+
+impl Room {
+    /// A room with no members; `generation` tells this incarnation apart from later ones.
+    pub fn new(settings: RoomSettings, generation: u64, ctx: RoomContext) -> Room {
+        Room {
+            host: HostState::initial(settings.topology),
+            settings,
+            generation,
+            members: Members::default(),
+            ctx,
+        }
+    }
+
+    /// Admits a member, sends it `welcome` and tells the others `peer_joined`.
+    pub fn join(&mut self, join: Join) -> Result<PeerId, ClientError> {
+        self.admit(&join)?;
+        let id = PeerId::random();
+        let info = PeerInfo {
+            id: id.clone(),
+            name: join.name,
+        };
+        self.host.on_join(self.settings.topology, &id);
+        let welcome = ServerMessage::Welcome {
+            room: self.settings.name.clone(),
+            peer_id: id.clone(),
+            topology: self.settings.topology,
+            host: self.host.as_ref(),
+            peers: self.members.infos(),
+            ice_servers: self.ctx.ice_servers.to_vec(),
+        };
+        self.send_to(&join.session, &id, &welcome, OutKind::Welcome);
+        self.broadcast(
+            &ServerMessage::PeerJoined { peer: info.clone() },
+            OutKind::PeerJoined,
+        );
+        self.members.insert(info, join.session);
+        self.ctx.metrics.members.increment(1.0);
+        self.report();
+        Ok(id)
+    }
+
+    fn admit(&self, join: &Join) -> Result<(), ClientError> {
+        let s = &self.settings;
+        if s.password.is_some() && s.password != join.password {
+            return Err(ClientError::Unauthorized(s.name.clone()));
+        }
+        if self.members.len() >= s.max_peers {
+            return Err(ClientError::RoomFull {
+                room: s.name.clone(),
+                max_peers: s.max_peers,
+            });
+        }
+        if self.members.name_taken(&join.name) {
+            return Err(ClientError::NameTaken(join.name.clone()));
+        }
+        Ok(())
+    }
+
+    /// Removes a member, tells the others `peer_left`, and moves the host role if it hosted.
+    pub fn leave(&mut self, peer_id: &PeerId, reason: LeaveReason, ctx: &mut Context<Self>) {
+        if self.members.remove(peer_id).is_none() {
+            return;
+        }
+        self.ctx.metrics.members.decrement(1.0);
+        let left = ServerMessage::PeerLeft {
+            peer_id: peer_id.clone(),
+            reason,
+        };
+        self.broadcast(&left, OutKind::PeerLeft);
+        let successor = self.members.first_id();
+        if let Some(host) = self
+            .host
+            .on_leave(peer_id, successor, self.settings.on_host_leave)
+        {
+            self.broadcast(&ServerMessage::HostChanged { host }, OutKind::HostChanged);
+        }
+        self.report();
+        if self.members.is_empty() && self.settings.dynamic {
+            ctx.stop();
+        }
+    }
+
+    /// Passes a signal from one member to another, stamping `from`.
+    pub fn forward(&mut self, msg: Forward) {
+        let Some(sender) = self.members.get(&msg.from) else {
+            return; // the sender left while this was in flight
+        };
+        let target = match self.members.get(&msg.to) {
+            Some(target) if msg.to != msg.from => target,
+            _ => {
+                let err = ClientError::UnknownPeer(msg.to.to_string());
+                self.ctx.metrics.error(err.code());
+                let session = sender.session.clone();
+                self.send_to(&session, &msg.from, &err.to_message(), OutKind::Error);
+                return;
+            }
+        };
+        let signal = ServerMessage::Signal {
+            from: msg.from,
+            data: msg.data,
+        };
+        let session = target.session.clone();
+        self.send_to(&session, &msg.to, &signal, OutKind::Signal);
+    }
+
+    /// The current host as clients see it.
+    pub fn host(&self) -> Option<HostRef> {
+        self.host.as_ref()
+    }
+
+    fn send_to(
+        &self,
+        session: &Recipient<Deliver>,
+        id: &PeerId,
+        msg: &ServerMessage,
+        kind: OutKind,
+    ) {
+        self.ctx.metrics.message_out(kind, 1);
+        session.do_send(Deliver {
+            member: id.clone(),
+            frame: ByteString::from(msg.to_json()),
+        });
+    }
+
+    fn broadcast(&self, msg: &ServerMessage, kind: OutKind) {
+        if self.members.is_empty() {
+            return;
+        }
+        let frame = ByteString::from(msg.to_json());
+        for (id, member) in self.members.iter() {
+            member.session.do_send(Deliver {
+                member: id.clone(),
+                frame: frame.clone(),
+            });
+        }
+        self.ctx
+            .metrics
+            .message_out(kind, self.members.len() as u64);
+    }
+
+    fn report(&self) {
+        self.ctx.updated.do_send(RoomUpdated {
+            name: self.settings.name.clone(),
+            generation: self.generation,
+            peers: self.members.len(),
+        });
+    }
+}
+
+impl Actor for Room {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Self::Context) {
+        self.ctx.metrics.rooms.increment(1.0);
+        tracing::debug!(room = %self.settings.name, "room started");
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.ctx.metrics.rooms.decrement(1.0);
+        self.ctx
+            .metrics
+            .members
+            .decrement(self.members.len() as f64);
+        self.ctx.closed.do_send(RoomClosed {
+            name: self.settings.name.clone(),
+            generation: self.generation,
+        });
+        tracing::debug!(room = %self.settings.name, "room stopped");
+        Running::Stop
+    }
+}
+
+/// Admit a session as a member named `name`; replies with its new peer id.
+#[derive(Message)]
+#[rtype(result = "Result<PeerId, ClientError>")]
+pub struct Join {
+    /// Display name (already validated by the session).
+    pub name: String,
+    /// Password the client gave.
+    pub password: Option<String>,
+    /// Where the member's frames go.
+    pub session: Recipient<Deliver>,
+}
+
+impl Handler<Join> for Room {
+    type Result = Result<PeerId, ClientError>;
+
+    fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
+        self.join(msg)
+    }
+}
+
+/// Remove member `peer_id`, telling the others why.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    /// The member leaving.
+    pub peer_id: PeerId,
+    /// Why it left.
+    pub reason: LeaveReason,
+}
+
+impl Handler<Leave> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
+        self.leave(&msg.peer_id, msg.reason, ctx)
+    }
+}
+
+/// Pass signaling `data` from member `from` to member `to`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forward {
+    /// Sender (stamped by its session, never by the client).
+    pub from: PeerId,
+    /// Recipient named by the client.
+    pub to: PeerId,
+    /// The SDP or candidate object.
+    pub data: SignalData,
+}
+
+impl Handler<Forward> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Forward, _: &mut Context<Self>) {
+        self.forward(msg)
+    }
+}

@@ -1,0 +1,335 @@
+//! The `Session` actor: one per WebSocket. It owns the socket (through its writer), keeps the
+//! heartbeat, rate-limits and decodes client frames, and passes them to its room.
+
+mod rate;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use bytestring::ByteString;
+use tokio::sync::mpsc;
+
+use self::rate::TokenBucket;
+pub use self::writer::{write_loop, Outbound};
+use crate::config::{is_valid_room_name, SessionConfig};
+use crate::error::ClientError;
+use crate::metrics::{InKind, Metrics, OutKind};
+use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
+use crate::registry::{OpenRoom, Registry};
+use crate::room::{Forward, Join, Leave, Room};
+
+/// Where a session is in its life.
+enum State {
+    /// Connected, in no room.
+    Lobby,
+    /// Member `peer_id` of `room`.
+    Joined { room: Addr<Room>, peer_id: PeerId },
+}
+
+/// One WebSocket connection.
+pub struct Session {
+    out: mpsc::Sender<Outbound>,
+    registry: Addr<Registry>,
+    config: Arc<SessionConfig>,
+    metrics: Arc<Metrics>,
+    state: State,
+    last_seen: Instant,
+    bucket: TokenBucket,
+    close_reason: LeaveReason,
+}
+
+impl Session {
+    /// A session that writes through `out` and finds rooms through `registry`.
+    pub fn new(
+        out: mpsc::Sender<Outbound>,
+        registry: Addr<Registry>,
+        config: Arc<SessionConfig>,
+        metrics: Arc<Metrics>,
+    ) -> Session {
+        Session {
+            out,
+            registry,
+            bucket: TokenBucket::new(config.messages_per_second, config.burst),
+            config,
+            metrics,
+            state: State::Lobby,
+            last_seen: Instant::now(),
+            close_reason: LeaveReason::Closed,
+        }
+    }
+
+    /// Queues a frame; a socket whose queue is full is a slow consumer and gets closed.
+    fn queue(&mut self, frame: Outbound, ctx: &mut Context<Self>) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(frame) {
+            self.metrics.slow_sockets.increment(1);
+            tracing::warn!("closing a socket whose outbound queue is full");
+            self.close_reason = LeaveReason::SlowConsumer;
+            ctx.stop();
+        }
+    }
+
+    fn reply(&mut self, msg: &ServerMessage, kind: OutKind, ctx: &mut Context<Self>) {
+        self.metrics.message_out(kind, 1);
+        self.queue(Outbound::Text(ByteString::from(msg.to_json())), ctx);
+    }
+
+    fn reply_error(&mut self, err: ClientError, ctx: &mut Context<Self>) {
+        self.metrics.error(err.code());
+        self.reply(&err.to_message(), OutKind::Error, ctx);
+    }
+
+    /// Closes the socket with `code` and stops.
+    fn close(&mut self, code: CloseCode, why: &str, ctx: &mut Context<Self>) {
+        let reason = CloseReason {
+            code,
+            description: Some(why.to_string()),
+        };
+        let _ = self.out.try_send(Outbound::Close(Some(reason)));
+        ctx.stop();
+    }
+
+    /// Handles one text frame from the client.
+    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        if !self.bucket.take(self.last_seen) {
+            let err = ClientError::RateLimited(self.config.messages_per_second);
+            return self.reply_error(err, ctx);
+        }
+        match serde_json::from_str::<ClientMessage>(text) {
+            Ok(msg) => self.dispatch(msg, ctx),
+            Err(e) => {
+                self.metrics.message_in(InKind::Invalid);
+                self.reply_error(ClientError::BadRequest(e.to_string()), ctx)
+            }
+        }
+    }
+
+    fn dispatch(&mut self, msg: ClientMessage, ctx: &mut Context<Self>) {
+        match msg {
+            ClientMessage::Join {
+                room,
+                name,
+                password,
+            } => self.join(room, name, password, ctx),
+            ClientMessage::Signal { to, data } => self.signal(to, data, ctx),
+            ClientMessage::Leave => self.leave(ctx),
+            ClientMessage::Ping => self.ping(ctx),
+        }
+    }
+
+    fn join(
+        &mut self,
+        room: String,
+        name: String,
+        password: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.metrics.message_in(InKind::Join);
+        if let State::Joined { .. } = self.state {
+            let err = ClientError::AlreadyJoined(room);
+            return self.reply_error(err, ctx);
+        }
+        let name = match validate_join(&room, &name) {
+            Ok(name) => name,
+            Err(err) => return self.reply_error(err, ctx),
+        };
+        let join = Join {
+            name,
+            password,
+            session: ctx.address().recipient(),
+        };
+        let registry = self.registry.clone();
+        let fut =
+            enter_room(registry, room, join)
+                .into_actor(self)
+                .map(|res, act, ctx| match res {
+                    Ok((room, peer_id)) => act.state = State::Joined { room, peer_id },
+                    Err(err) => act.reply_error(err, ctx),
+                });
+        ctx.wait(fut);
+    }
+
+    fn signal(&mut self, to: PeerId, data: SignalData, ctx: &mut Context<Self>) {
+        self.metrics.message_in(InKind::Signal);
+        match &self.state {
+            State::Joined { room, peer_id } => room.do_send(Forward {
+                from: peer_id.clone(),
+                to,
+                data,
+            }),
+            State::Lobby => self.reply_error(ClientError::NotJoined, ctx),
+        }
+    }
+
+    fn leave(&mut self, ctx: &mut Context<Self>) {
+        self.metrics.message_in(InKind::Leave);
+        match std::mem::replace(&mut self.state, State::Lobby) {
+            State::Joined { room, peer_id } => room.do_send(Leave {
+                peer_id,
+                reason: LeaveReason::Left,
+            }),
+            State::Lobby => self.reply_error(ClientError::NotJoined, ctx),
+        }
+    }
+
+    fn ping(&mut self, ctx: &mut Context<Self>) {
+        self.metrics.message_in(InKind::Ping);
+        self.reply(&ServerMessage::Pong, OutKind::Pong, ctx);
+    }
+
+    /// Pings the client, or drops it when it has been silent past `client_timeout`.
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        if self.last_seen.elapsed() > self.config.client_timeout {
+            tracing::debug!("closing a silent socket");
+            self.close_reason = LeaveReason::Timeout;
+            return self.close(CloseCode::Away, "heartbeat timeout", ctx);
+        }
+        self.queue(Outbound::Ping, ctx);
+    }
+}
+
+/// Finds the room and joins it; retries when a dynamic room stopped under our feet.
+async fn enter_room(
+    registry: Addr<Registry>,
+    name: String,
+    join: Join,
+) -> Result<(Addr<Room>, PeerId), ClientError> {
+    let internal = |e: MailboxError| ClientError::Internal(e.to_string());
+    for _ in 0..8 {
+        let room = registry
+            .send(OpenRoom { name: name.clone() })
+            .await
+            .map_err(internal)??;
+        let attempt = Join {
+            name: join.name.clone(),
+            password: join.password.clone(),
+            session: join.session.clone(),
+        };
+        match room.send(attempt).await {
+            Ok(joined) => return joined.map(|peer_id| (room, peer_id)),
+            Err(MailboxError::Closed) => continue,
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Err(ClientError::Internal(format!(
+        "room {name:?} kept closing; try again"
+    )))
+}
+
+/// Checks a `join`'s room and name; returns the trimmed name.
+pub fn validate_join(room: &str, name: &str) -> Result<String, ClientError> {
+    if !is_valid_room_name(room) {
+        return Err(ClientError::BadRequest(
+            "room: must be 1-64 characters of A-Z a-z 0-9 _ -".into(),
+        ));
+    }
+    let name = name.trim();
+    let chars = name.chars().count();
+    if !(1..=32).contains(&chars) || name.chars().any(char::is_control) {
+        return Err(ClientError::BadRequest(
+            "name: must be 1-32 characters without control characters".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.metrics.sessions.increment(1.0);
+        ctx.run_interval(self.config.heartbeat_interval, |act, ctx| {
+            act.heartbeat(ctx)
+        });
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.metrics.sessions.decrement(1.0);
+        if let State::Joined { room, peer_id } = std::mem::replace(&mut self.state, State::Lobby) {
+            room.do_send(Leave {
+                peer_id,
+                reason: self.close_reason,
+            });
+        }
+        let _ = self.out.try_send(Outbound::Close(None));
+        Running::Stop
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for Session {
+    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+        self.last_seen = Instant::now();
+        match item {
+            Ok(AggregatedMessage::Text(text)) => self.on_text(&text, ctx),
+            Ok(AggregatedMessage::Ping(bytes)) => self.queue(Outbound::Pong(bytes), ctx),
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Binary(_)) => self.close(
+                CloseCode::Unsupported,
+                "binary frames are not supported",
+                ctx,
+            ),
+            Ok(AggregatedMessage::Close(_)) => self.close(CloseCode::Normal, "bye", ctx),
+            Err(ProtocolError::Overflow) => {
+                self.close(CloseCode::Size, "frame larger than max_frame_bytes", ctx)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket protocol error");
+                self.close(CloseCode::Protocol, "protocol error", ctx)
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// A frame from the room for member `member` of this session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver {
+    /// The membership the frame belongs to; frames for an earlier membership are dropped.
+    pub member: PeerId,
+    /// The JSON text frame.
+    pub frame: ByteString,
+}
+
+impl Handler<Deliver> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        self.deliver(msg, ctx)
+    }
+}
+
+impl Session {
+    /// Writes a room's frame if it is for the current membership.
+    fn deliver(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        match &self.state {
+            State::Joined { peer_id, .. } if *peer_id == msg.member => {
+                self.queue(Outbound::Text(msg.frame), ctx)
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        assert_eq!(validate_join("lobby", "  alice ").unwrap(), "alice");
+        assert!(validate_join("lobby", "   ").is_err());
+        assert!(validate_join("lobby", &"x".repeat(33)).is_err());
+        assert!(validate_join("lobby", "a\u{7}b").is_err());
+        assert!(validate_join("lob by", "alice").is_err());
+        assert_eq!(
+            validate_join("l", &"é".repeat(32)).unwrap().chars().count(),
+            32
+        );
+    }
+}

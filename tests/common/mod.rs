@@ -1,0 +1,134 @@
+//! Shared helpers for integration tests: a real server on 127.0.0.1:0, a WebSocket client that
+//! speaks protocol v1, and bounded waits that say what they waited for.
+#![allow(dead_code)]
+
+pub mod ws;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use switchboard::config::Config;
+
+pub use ws::WsClient;
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A server running on its own actix system thread; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    system: actix_rt::System,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A config for tests: loopback, no ICE servers, one worker, the repo's static files.
+pub fn test_config() -> Config {
+    let mut config = Config::from_toml("").expect("defaults are valid");
+    config.server.bind = "127.0.0.1:0".into();
+    config.server.workers = 1;
+    config.server.static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static").into();
+    config.ice.servers.clear();
+    config.relay.udp_bind = "127.0.0.1".into();
+    config
+}
+
+/// A test config with these `[[rooms]]` (TOML) appended.
+pub fn config_with_rooms(rooms_toml: &str) -> Config {
+    let declared = Config::from_toml(rooms_toml).expect("test rooms are valid");
+    let mut config = test_config();
+    config.rooms = declared.rooms;
+    config
+}
+
+/// Starts the server exactly as `main` does, on 127.0.0.1:0.
+pub fn spawn_server(config: Config) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let system = actix_rt::System::new();
+        system.block_on(async move {
+            let server = switchboard::http::run(listener, config).expect("server starts");
+            tx.send((server.handle(), actix_rt::System::current()))
+                .unwrap();
+            actix_rt::spawn(server);
+        });
+        let _ = system.run();
+    });
+    let (handle, system) = rx.recv_timeout(WAIT).expect("server started within 5 s");
+    TestServer {
+        addr,
+        handle,
+        system,
+        thread: Some(thread),
+    }
+}
+
+impl TestServer {
+    /// The WebSocket URL.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// A connected WebSocket client.
+    pub async fn client(&self) -> WsClient {
+        WsClient::connect(&self.ws_url()).await
+    }
+
+    /// `GET path` → (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let stopper = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(async { tokio::time::timeout(WAIT, handle.stop(false)).await.ok() });
+            }
+        });
+        let _ = stopper.join();
+        self.system.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A plain HTTP/1.1 GET with `Connection: close`; returns status and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect for GET");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read HTTP response");
+    let status = raw[9..12].parse().expect("status code");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Polls `check` until it returns true, failing with `what` after [`WAIT`].
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

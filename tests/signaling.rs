@@ -1,0 +1,151 @@
+//! Protocol v1 over a real socket: welcome, presence, signal routing and isolation.
+
+mod common;
+
+use std::time::Duration;
+
+use common::ws::id;
+use common::{config_with_rooms, spawn_server, test_config};
+use serde_json::json;
+
+#[tokio::test]
+async fn welcome_carries_id_topology_host_peers_and_ice_servers() {
+    let mut config = config_with_rooms("[[rooms]]\nname = \"h\"\ntopology = \"host\"");
+    config.ice.servers = vec![switchboard::protocol::IceServer {
+        urls: vec!["stun:127.0.0.1:3478".into()],
+        username: Some("u".into()),
+        credential: Some("p".into()),
+    }];
+    let server = spawn_server(config);
+    let mut alice = server.client().await;
+    let welcome = alice.join("h", "alice").await;
+    let me = id(&welcome["peer_id"]);
+    assert_eq!(me.len(), 32, "128 random bits, hex");
+    assert_eq!(welcome["room"], "h");
+    assert_eq!(welcome["topology"], "host");
+    assert_eq!(
+        welcome["host"],
+        me.as_str(),
+        "first member of a host room hosts"
+    );
+    assert_eq!(welcome["peers"], json!([]));
+    assert_eq!(
+        welcome["ice_servers"],
+        json!([{"urls": ["stun:127.0.0.1:3478"], "username": "u", "credential": "p"}])
+    );
+}
+
+#[tokio::test]
+async fn joiner_sees_existing_peers_and_members_see_peer_joined() {
+    let server = spawn_server(test_config());
+    let mut alice = server.client().await;
+    let a = id(&alice.join("room1", "alice").await["peer_id"]);
+    let mut bob = server.client().await;
+    let welcome = bob.join("room1", "bob").await;
+    let b = id(&welcome["peer_id"]);
+    assert_eq!(welcome["host"], json!(null), "mesh rooms have no host");
+    assert_eq!(welcome["peers"], json!([{"id": a, "name": "alice"}]));
+    let joined = alice.expect("peer_joined").await;
+    assert_eq!(joined["peer"], json!({"id": b, "name": "bob"}));
+    assert_ne!(a, b);
+}
+
+#[tokio::test]
+async fn peer_joined_reaches_members_before_the_newcomers_first_signal() {
+    let server = spawn_server(test_config());
+    let mut alice = server.client().await;
+    let a = id(&alice.join("order", "alice").await["peer_id"]);
+    for i in 0..20 {
+        let mut bob = server.client().await;
+        let name = format!("bob{i}");
+        bob.send(json!({"type": "join", "room": "order", "name": name}))
+            .await;
+        bob.signal(&a, json!({"type": "offer", "sdp": "v=0"})).await;
+        bob.expect("welcome").await;
+        assert_eq!(
+            alice.expect("peer_joined").await["peer"]["name"],
+            name.as_str()
+        );
+        assert_eq!(alice.expect("signal").await["data"]["sdp"], "v=0");
+        bob.send(json!({"type": "leave"})).await;
+        alice.expect("peer_left").await;
+    }
+}
+
+#[tokio::test]
+async fn signal_is_relayed_as_is_with_from_stamped_by_the_server() {
+    let server = spawn_server(test_config());
+    let mut alice = server.client().await;
+    let a = id(&alice.join("sig", "alice").await["peer_id"]);
+    let mut bob = server.client().await;
+    let b = id(&bob.join("sig", "bob").await["peer_id"]);
+    alice.expect("peer_joined").await;
+    let candidate = json!({"type": "candidate", "candidate": {
+        "candidate": "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host",
+        "sdpMid": "0", "sdpMLineIndex": 0}});
+    bob.send(json!({"type": "signal", "to": a, "from": "forged", "data": candidate}))
+        .await;
+    let got = alice.expect("signal").await;
+    assert_eq!(got["from"], b.as_str(), "from is the sender's real id");
+    assert_eq!(got["data"], candidate);
+}
+
+#[tokio::test]
+async fn rooms_are_isolated() {
+    let server = spawn_server(test_config());
+    let mut alice = server.client().await;
+    let a = id(&alice.join("red", "alice").await["peer_id"]);
+    let mut bob = server.client().await;
+    let welcome = bob.join("blue", "alice").await;
+    assert_eq!(
+        welcome["peers"],
+        json!([]),
+        "same name is fine in another room"
+    );
+    bob.signal(&a, json!({"type": "offer", "sdp": "x"})).await;
+    bob.expect_error("unknown_peer").await;
+    alice.expect_silence(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
+async fn leave_tells_peers_and_lets_the_socket_join_another_room() {
+    let server = spawn_server(test_config());
+    let mut alice = server.client().await;
+    alice.join("one", "alice").await;
+    let mut bob = server.client().await;
+    let b1 = id(&bob.join("one", "bob").await["peer_id"]);
+    alice.expect("peer_joined").await;
+    bob.send(json!({"type": "leave"})).await;
+    let left = alice.expect("peer_left").await;
+    assert_eq!(left["peer_id"], b1.as_str());
+    assert_eq!(left["reason"], "left");
+    let welcome = bob.join("two", "bob").await;
+    assert_ne!(id(&welcome["peer_id"]), b1, "ids are never reused");
+    let mut carol = server.client().await;
+    carol.join("two", "carol").await;
+    bob.expect("peer_joined").await;
+}
+
+#[tokio::test]
+async fn closing_the_socket_reports_reason_closed() {
+    let server = spawn_server(test_config());
+    let mut alice = server.client().await;
+    alice.join("c", "alice").await;
+    let mut bob = server.client().await;
+    let b = id(&bob.join("c", "bob").await["peer_id"]);
+    alice.expect("peer_joined").await;
+    bob.close().await;
+    let left = alice.expect("peer_left").await;
+    assert_eq!(
+        left,
+        json!({"type": "peer_left", "peer_id": b, "reason": "closed"})
+    );
+}
+
+#[tokio::test]
+async fn ping_gets_pong() {
+    let server = spawn_server(test_config());
+    let mut alice = server.client().await;
+    alice.send(json!({"type": "ping"})).await;
+    assert_eq!(alice.recv().await, json!({"type": "pong"}));
+}

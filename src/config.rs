@@ -218,6 +218,8 @@ impl Config {
                 config::Environment::with_prefix("SWITCHBOARD")
                     .prefix_separator("__")
                     .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("relay.public_ips")
                     .try_parsing(true),
             )
             .build()

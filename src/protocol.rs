@@ -298,3 +298,77 @@ impl ServerMessage {
         serde_json::to_string(self).unwrap()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+
+    /// The JSON examples of `docs/PROTOCOL.md` fenced as `json <kind>`.
+    fn examples(kind: &str) -> Vec<String> {
+        let doc = include_str!("../docs/PROTOCOL.md");
+        let fence = format!("```json {kind}\n");
+        doc.split(&fence)
+            .skip(1)
+            .map(|rest| rest.split("```").next().unwrap().trim().to_string())
+            .collect()
+    }
+
+    fn round_trips<T: DeserializeOwned + Serialize>(kind: &str, expected: usize) {
+        let examples = examples(kind);
+        assert!(
+            examples.len() >= expected,
+            "{kind}: {} examples",
+            examples.len()
+        );
+        for text in examples {
+            let parsed: T = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let back = serde_json::to_value(&parsed).unwrap();
+            let original: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, original, "round trip of {text}");
+        }
+    }
+
+    #[test]
+    fn every_documented_client_message_round_trips() {
+        round_trips::<ClientMessage>("client", 4);
+    }
+
+    #[test]
+    fn every_documented_server_message_round_trips() {
+        round_trips::<ServerMessage>("server", 7);
+    }
+
+    #[test]
+    fn every_documented_channel_message_round_trips() {
+        round_trips::<ChannelMessage>("channel", 3);
+    }
+
+    #[test]
+    fn every_error_code_is_documented() {
+        let doc = include_str!("../docs/PROTOCOL.md");
+        for code in ErrorCode::ALL {
+            assert!(
+                doc.contains(&format!("| `{}` |", code.as_str())),
+                "{code:?}"
+            );
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn host_ref_uses_the_reserved_relay_id() {
+        assert_eq!(serde_json::to_value(HostRef::Relay).unwrap(), "relay");
+        let peer: HostRef = serde_json::from_str("\"abc\"").unwrap();
+        assert_eq!(peer, HostRef::Peer(PeerId::from("abc")));
+    }
+
+    #[test]
+    fn peer_ids_are_128_bit_hex_and_distinct() {
+        let (a, b) = (PeerId::random(), PeerId::random());
+        assert_eq!(a.as_str().len(), 32);
+        assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -41,12 +41,22 @@ pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
             .route("/metrics", web::get().to(metrics_text))
             .service(actix_files::Files::new("/", &static_dir).index_file("index.html"))
     })
+    .on_connect(disable_nagle)
     .shutdown_timeout(config.server.shutdown_timeout.as_secs())
     .listen(listener)?;
     if config.server.workers > 0 {
         server = server.workers(config.server.workers);
     }
     Ok(server.run())
+}
+
+/// Small signaling frames must leave at once: turn Nagle's algorithm off on every connection.
+fn disable_nagle(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(tcp) = conn.downcast_ref::<actix_rt::net::TcpStream>() {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    }
 }
 
 /// `GET /ws`: upgrades to a WebSocket and starts its session.

@@ -10,7 +10,9 @@
 //! - [`room`]: the `Room` actor, one per room: members, host role, routing.
 //! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms.
 //! - [`metrics`]: the Prometheus figures.
+//! - [`bench`]: `switchboard bench`, the load scenarios and their report.
 
+pub mod bench;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Serve the hub, the relay and the browser client (the default).
     Serve,
+    /// Load-test a server and print the figures (see docs/BENCHMARKS.md).
+    Bench(switchboard::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +36,13 @@ fn main() -> ExitCode {
     init_logging();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config),
+        Command::Bench(args) => match switchboard::bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("switchboard bench: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 

@@ -1,0 +1,122 @@
+//! `bench churn`: members join and leave continuously; reports errors and the server's resident
+//! memory before and after.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::conn;
+use super::report::{round, Report};
+use super::target::Target;
+use super::Progress;
+
+/// Options of the churn scenario.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ChurnArgs {
+    /// How long members keep joining and leaving.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
+    pub duration: Duration,
+    /// Concurrent members cycling.
+    #[arg(long, default_value_t = 50)]
+    pub workers: usize,
+    /// Rooms they cycle through.
+    #[arg(long, default_value_t = 10)]
+    pub rooms: usize,
+}
+
+/// Runs the scenario against `target`.
+pub async fn run(target: &Target, args: &ChurnArgs) -> Result<Report> {
+    // Warm the allocator and the registry with one short round before the "before" reading.
+    let nonce = super::nonce();
+    cycle(
+        &target.ws_url,
+        &format!("bench-churn-{nonce}-0"),
+        "warm",
+        true,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = target.server_rss()?;
+    let errors = Arc::new(AtomicU64::new(0));
+    let progress = Progress::start("churn", "cycles");
+    let deadline = Instant::now() + args.duration;
+    let mut workers = Vec::new();
+    for w in 0..args.workers {
+        let (url, errors, progress) = (target.ws_url.clone(), errors.clone(), progress.clone());
+        let room = format!("bench-churn-{nonce}-{}", w % args.rooms.max(1));
+        workers.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let polite = n % 2 == 0;
+                if let Err(e) = cycle(&url, &room, &format!("w{w}-{n}"), polite).await {
+                    tracing::warn!(error = %e, "churn cycle failed");
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                progress.add(1);
+            }
+        }));
+    }
+    for w in workers {
+        w.await?;
+    }
+    progress.stop();
+    let cycles = progress.total();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_after = target.server_rss()?;
+    let mut report = Report::new(format!(
+        "churn: {} workers over {} rooms for {:?}",
+        args.workers, args.rooms, args.duration
+    ));
+    report.add("join/leave cycles", cycles, "");
+    report.add(
+        "cycles/s",
+        round(cycles as f64 / args.duration.as_secs_f64()),
+        "",
+    );
+    report.add("errors", errors.load(Ordering::Relaxed), "");
+    report.add(
+        "server RSS before",
+        round(rss_before as f64 / 1048576.0),
+        "MiB",
+    );
+    report.add(
+        "server RSS after",
+        round(rss_after as f64 / 1048576.0),
+        "MiB",
+    );
+    report.add(
+        "RSS after / before",
+        round(rss_after as f64 / rss_before as f64),
+        "",
+    );
+    Ok(report)
+}
+
+/// Join, exchange a ping, then leave politely or just drop the socket.
+async fn cycle(url: &str, room: &str, name: &str, polite: bool) -> Result<()> {
+    let mut m = conn::join(url, room, name).await?;
+    m.tx.send(Message::text(r#"{"type":"ping"}"#)).await?;
+    loop {
+        let Some(frame) = m.rx.next().await else {
+            anyhow::bail!("socket closed before pong");
+        };
+        if let Message::Text(t) = frame? {
+            if t.contains("\"error\"") {
+                anyhow::bail!("server error: {t}");
+            }
+            if t.contains("\"pong\"") {
+                break;
+            }
+        }
+    }
+    if polite {
+        m.tx.send(Message::text(r#"{"type":"leave"}"#)).await?;
+        m.tx.send(Message::Close(None)).await?;
+    }
+    Ok(())
+}

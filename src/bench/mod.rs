@@ -1,0 +1,146 @@
+//! `switchboard bench`: load scenarios against a running server (or one it spawns), printing a
+//! table of medians and percentiles. Every scenario is bounded in count and time.
+
+mod churn;
+mod conn;
+mod report;
+mod sessions;
+mod signal;
+mod target;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+pub use self::report::{Latency, Report};
+pub use self::target::{bench_config, Target};
+
+/// `switchboard bench SCENARIO [options]`
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    scenario: Scenario,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// Which server, and how to print.
+#[derive(clap::Args, Debug)]
+struct TargetArgs {
+    /// Signaling URL of a running server, e.g. ws://127.0.0.1:8080/ws.
+    #[arg(long, global = true, conflicts_with = "spawn")]
+    server: Option<String>,
+    /// Start a server (child process, loopback, bench config) for the run.
+    #[arg(long, global = true)]
+    spawn: bool,
+    /// With --spawn: pin the server to this CPU (taskset).
+    #[arg(long, global = true)]
+    server_cpu: Option<usize>,
+    /// Print one JSON object instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Load-client threads (1 = one core).
+    #[arg(long, global = true, default_value_t = 1)]
+    threads: usize,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Scenario {
+    /// Hold N idle sessions; connect rate, time to welcome, server memory per session.
+    Sessions(sessions::SessionsArgs),
+    /// Relay signal messages between pairs; throughput, loss, one-way latency.
+    Signal(signal::SignalArgs),
+    /// Join and leave continuously; errors and memory before/after.
+    Churn(churn::ChurnArgs),
+}
+
+impl Scenario {
+    fn topology(&self) -> &'static str {
+        "mesh"
+    }
+}
+
+/// Runs the chosen scenario and prints its report.
+pub fn run(args: BenchArgs) -> Result<()> {
+    let mut builder = if args.target.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(args.target.threads);
+        b
+    };
+    let runtime = builder.enable_all().build()?;
+    let target = match (&args.target.server, args.target.spawn) {
+        (Some(url), _) => Target::remote(url)?,
+        (None, true) => {
+            let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
+            let config = bench_config(args.scenario.topology(), static_dir);
+            Target::spawn(&config, args.target.server_cpu)?
+        }
+        (None, false) => anyhow::bail!("give --server ws://HOST:PORT/ws or --spawn"),
+    };
+    let report = runtime.block_on(async {
+        match &args.scenario {
+            Scenario::Sessions(a) => sessions::run(&target, a).await,
+            Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
+            Scenario::Churn(a) => churn::run(&target, a).await,
+        }
+    })?;
+    report.print(args.target.json);
+    Ok(())
+}
+
+/// Nanoseconds since the first call in this process: the clock of in-band timestamps.
+pub fn now_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// A short random tag that keeps one run's rooms apart from another's.
+pub fn nonce() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
+/// A counter printed to stderr once a second while a scenario runs.
+pub struct Progress {
+    count: AtomicU64,
+    done: AtomicBool,
+}
+
+impl Progress {
+    /// Starts printing `scenario: N what (R/s)` every second.
+    pub fn start(scenario: &'static str, what: &'static str) -> Arc<Progress> {
+        let p = Arc::new(Progress {
+            count: AtomicU64::new(0),
+            done: AtomicBool::new(false),
+        });
+        let printer = p.clone();
+        std::thread::spawn(move || {
+            let mut last = 0;
+            while !printer.done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                let now = printer.total();
+                eprintln!("  {scenario}: {now} {what} ({}/s)", now - last);
+                last = now;
+            }
+        });
+        p
+    }
+
+    /// Counts `n` more.
+    pub fn add(&self, n: u64) {
+        self.count.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The count so far.
+    pub fn total(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Stops printing.
+    pub fn stop(&self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,103 @@
+//! `bench sessions`: open N WebSockets, join them into rooms of K, hold them idle, and measure the
+//! connect rate, time to `welcome`, and the server's resident memory per session.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use futures_util::StreamExt;
+use tokio::sync::{watch, Semaphore};
+
+use super::conn;
+use super::report::{round, Latency, Report};
+use super::target::Target;
+use super::Progress;
+
+/// Options of the sessions scenario.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SessionsArgs {
+    /// Sessions to open.
+    #[arg(long, default_value_t = 10_000)]
+    pub sessions: usize,
+    /// Members per room.
+    #[arg(long, default_value_t = 10)]
+    pub room_size: usize,
+    /// Connections being opened at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// How long to hold them idle before measuring memory.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
+    pub hold: Duration,
+}
+
+/// Runs the scenario against `target`.
+pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
+    let rss_idle = target.server_rss()?;
+    let nonce = super::nonce();
+    let gate = Arc::new(Semaphore::new(args.concurrency));
+    let progress = Progress::start("sessions", "joined");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let started = Instant::now();
+    let mut joins = Vec::with_capacity(args.sessions);
+    for i in 0..args.sessions {
+        let (url, gate, progress) = (target.ws_url.clone(), gate.clone(), progress.clone());
+        let room = format!("bench-sessions-{nonce}-{}", i / args.room_size.max(1));
+        let mut stop = stop_rx.clone();
+        joins.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await?;
+            let t0 = Instant::now();
+            let mut member = conn::join(&url, &room, &format!("m{i}")).await?;
+            let took = t0.elapsed();
+            drop(permit);
+            progress.add(1);
+            // Stay idle but keep reading, which also answers the server's pings.
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        next = member.rx.next() => if next.is_none() { break },
+                        _ = stop.changed() => break,
+                    }
+                }
+            });
+            anyhow::Ok(took)
+        }));
+    }
+    let mut welcome = Latency::default();
+    for j in joins {
+        welcome.record(j.await?.context("a session failed to join")?);
+    }
+    let connect_time = started.elapsed();
+    progress.stop();
+    tokio::time::sleep(args.hold).await;
+    let rss_held = target.server_rss()?;
+    let _ = stop_tx.send(true);
+    let per_session = (rss_held.saturating_sub(rss_idle)) as f64 / args.sessions as f64 / 1024.0;
+    let mut report = Report::new(format!(
+        "sessions: {} idle sessions in rooms of {}",
+        args.sessions, args.room_size
+    ));
+    report.add("sessions", args.sessions as u64, "");
+    report.add(
+        "connect+join rate",
+        round(args.sessions as f64 / connect_time.as_secs_f64()),
+        "sessions/s",
+    );
+    report.add(
+        "time to welcome p50",
+        round(welcome.quantile_us(0.5) / 1000.0),
+        "ms",
+    );
+    report.add(
+        "time to welcome p99",
+        round(welcome.quantile_us(0.99) / 1000.0),
+        "ms",
+    );
+    report.add("server RSS idle", round(rss_idle as f64 / 1048576.0), "MiB");
+    report.add(
+        "server RSS with sessions",
+        round(rss_held as f64 / 1048576.0),
+        "MiB",
+    );
+    report.add("server RSS per session", round(per_session), "KiB");
+    Ok(report)
+}

@@ -1,0 +1,219 @@
+//! `bench signal`: sender→receiver pairs relaying ~200-byte `signal` frames through the hub, either
+//! as fast as a window of outstanding messages allows or at a fixed total rate.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{watch, Notify};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::conn::{self, number_field, Member};
+use super::report::{round, Latency, Report};
+use super::{now_ns, Progress};
+
+/// Options of the signal scenario.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SignalArgs {
+    /// Sender→receiver pairs (each pair is one room of two).
+    #[arg(long, default_value_t = 100)]
+    pub pairs: usize,
+    /// Outstanding messages per sender (throughput mode).
+    #[arg(long, default_value_t = 32)]
+    pub window: u64,
+    /// Fixed total send rate in messages/s over all pairs (latency mode; overrides --window).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Measured period.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Unmeasured period before it.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    pub warmup: Duration,
+}
+
+struct Pair {
+    sent: AtomicU64,
+    delivered: AtomicU64,
+    wake: Notify,
+}
+
+/// Shared counters of the run.
+struct Totals {
+    measuring_from_ns: u64,
+    delivered_measured: AtomicU64,
+    progress: Arc<Progress>,
+}
+
+/// Runs the scenario against `url`.
+pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
+    let nonce = super::nonce();
+    let mut members = Vec::with_capacity(args.pairs);
+    for i in 0..args.pairs {
+        let room = format!("bench-signal-{nonce}-{i}");
+        let receiver = conn::join(url, &room, "rx").await?;
+        let sender = conn::join(url, &room, "tx").await?;
+        members.push((sender, receiver));
+    }
+    let start_ns = now_ns();
+    let totals = Arc::new(Totals {
+        measuring_from_ns: start_ns + args.warmup.as_nanos() as u64,
+        delivered_measured: AtomicU64::new(0),
+        progress: Progress::start("signal", "delivered"),
+    });
+    let deadline = Instant::now() + args.warmup + args.duration;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut receivers = Vec::new();
+    let mut senders = Vec::new();
+    for (sender, receiver) in members {
+        let pair = Arc::new(Pair {
+            sent: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            wake: Notify::new(),
+        });
+        let stop = stop_rx.clone();
+        receivers.push(tokio::spawn(receive(
+            receiver,
+            pair.clone(),
+            totals.clone(),
+            stop,
+        )));
+        let per_pair = args
+            .rate
+            .map(|r| Duration::from_secs_f64(args.pairs as f64 / r as f64));
+        senders.push(tokio::spawn(send(
+            sender,
+            pair,
+            args.window,
+            per_pair,
+            deadline,
+        )));
+    }
+    let mut sent = 0;
+    let mut pairs = Vec::new();
+    for s in senders {
+        let (n, pair) = s.await??;
+        sent += n;
+        pairs.push(pair);
+    }
+    // Let what is in flight arrive, then stop the receivers.
+    let drain_until = Instant::now() + Duration::from_secs(3);
+    while pairs
+        .iter()
+        .any(|p| p.delivered.load(Ordering::Relaxed) < p.sent.load(Ordering::Relaxed))
+        && Instant::now() < drain_until
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    totals.progress.stop();
+    let _ = stop_tx.send(true);
+    let mut latency = Latency::default();
+    for r in receivers {
+        latency.merge(&r.await??);
+    }
+    let delivered: u64 = pairs
+        .iter()
+        .map(|p| p.delivered.load(Ordering::Relaxed))
+        .sum();
+    let measured = totals.delivered_measured.load(Ordering::Relaxed);
+    let mode = match args.rate {
+        Some(r) => format!("rate {r}/s"),
+        None => format!("window {}", args.window),
+    };
+    let mut report = Report::new(format!("signal: {} pairs, {mode}", args.pairs));
+    report.add("sent", sent, "msgs");
+    report.add("delivered", delivered, "msgs");
+    report.add("lost", sent.saturating_sub(delivered), "msgs");
+    report.add(
+        "delivered/s",
+        round(measured as f64 / args.duration.as_secs_f64()),
+        "msg/s",
+    );
+    report.latency("one-way latency", &latency);
+    Ok(report)
+}
+
+/// The signal frame: a trickled ICE candidate carrying a sequence number and a send timestamp.
+fn frame(to: &str, seq: u64) -> String {
+    format!(
+        concat!(
+            r#"{{"type":"signal","to":"{}","data":{{"type":"candidate","candidate":{{"#,
+            r#""candidate":"candidate:842163049 1 udp 1677729535 127.0.0.1 54321 typ host generation 0","#,
+            r#""sdpMid":"0","sdpMLineIndex":0}},"seq":{},"t":{}}}}}"#
+        ),
+        to,
+        seq,
+        now_ns()
+    )
+}
+
+async fn send(
+    mut m: Member,
+    pair: Arc<Pair>,
+    window: u64,
+    period: Option<Duration>,
+    deadline: Instant,
+) -> Result<(u64, Arc<Pair>)> {
+    let to = m.peers[0].to_string();
+    let mut seq = 0u64;
+    let mut ticker = period.map(|p| {
+        let mut t = tokio::time::interval(p);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        t
+    });
+    while Instant::now() < deadline {
+        if let Some(t) = ticker.as_mut() {
+            t.tick().await;
+            seq += 1;
+            m.tx.send(Message::text(frame(&to, seq))).await?;
+        } else {
+            let notified = pair.wake.notified();
+            let room = window.saturating_sub(seq - pair.delivered.load(Ordering::Acquire));
+            if room == 0 {
+                let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+                continue;
+            }
+            for _ in 0..room {
+                seq += 1;
+                m.tx.feed(Message::text(frame(&to, seq))).await?;
+            }
+            m.tx.flush().await?;
+        }
+        pair.sent.store(seq, Ordering::Release);
+    }
+    pair.sent.store(seq, Ordering::Release);
+    Ok((seq, pair))
+}
+
+async fn receive(
+    mut m: Member,
+    pair: Arc<Pair>,
+    totals: Arc<Totals>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Latency> {
+    let mut latency = Latency::default();
+    loop {
+        let frame = tokio::select! {
+            frame = m.rx.next() => frame,
+            _ = stop.changed() => break,
+        };
+        let Some(frame) = frame else { break };
+        let Message::Text(text) = frame? else {
+            continue;
+        };
+        let Some(sent_ns) = number_field(&text, "\"t\"") else {
+            continue;
+        };
+        let now = now_ns();
+        if sent_ns >= totals.measuring_from_ns {
+            latency.record_ns(now.saturating_sub(sent_ns));
+            totals.delivered_measured.fetch_add(1, Ordering::Relaxed);
+        }
+        pair.delivered.fetch_add(1, Ordering::Release);
+        totals.progress.add(1);
+        pair.wake.notify_one();
+    }
+    Ok(latency)
+}

@@ -1,0 +1,144 @@
+//! The server a benchmark talks to: one given by URL, or one spawned as a child process with a
+//! bench configuration (so its memory and CPU are measured apart from the load client's).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// Where the server is, and the child process if we started it.
+pub struct Target {
+    /// `ws://HOST:PORT/ws`
+    pub ws_url: String,
+    /// `http://HOST:PORT`
+    pub http_url: String,
+    child: Option<Child>,
+}
+
+/// The configuration a spawned server runs with: loopback, no ICE servers, one worker, no rate
+/// limit, big rooms.
+pub fn bench_config(topology: &str, static_dir: &str) -> String {
+    format!(
+        r#"[server]
+bind = "127.0.0.1:0"
+static_dir = "{static_dir}"
+workers = 1
+[session]
+messages_per_second = 100000000
+burst = 100000000
+max_queued_frames = 65536
+heartbeat_interval = "5s"
+client_timeout = "30s"
+[ice]
+servers = []
+[dynamic_rooms]
+enabled = true
+topology = "{topology}"
+max_peers = 1000
+[relay]
+udp_bind = "127.0.0.1"
+udp_ports = "40000-49999"
+"#
+    )
+}
+
+impl Target {
+    /// A server that is already running at `ws_url`.
+    pub fn remote(ws_url: &str) -> Result<Target> {
+        let url = url::Url::parse(ws_url).context("--server")?;
+        let host = url.host_str().ok_or_else(|| anyhow!("--server: no host"))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| anyhow!("--server: no port"))?;
+        Ok(Target {
+            ws_url: ws_url.to_string(),
+            http_url: format!("http://{host}:{port}"),
+            child: None,
+        })
+    }
+
+    /// Starts `switchboard serve` as a child with `config` (pinned to `cpu` with taskset if given).
+    pub fn spawn(config: &str, cpu: Option<usize>) -> Result<Target> {
+        let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).context("temp dir")?;
+        let path = dir.join("bench.toml");
+        std::fs::write(&path, config).context("write bench config")?;
+        let exe = std::env::current_exe().context("current exe")?;
+        let mut cmd = match cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.arg("-c").arg(cpu.to_string()).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        cmd.arg("--config").arg(&path).arg("serve");
+        cmd.env("NO_COLOR", "1")
+            .env("RUST_LOG", "warn,switchboard=info");
+        let mut child = cmd.stdout(Stdio::piped()).spawn().context("spawn server")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let addr = listening_address(stdout)?;
+        Ok(Target {
+            ws_url: format!("ws://{addr}/ws"),
+            http_url: format!("http://{addr}"),
+            child: Some(child),
+        })
+    }
+
+    /// The server's resident memory in bytes, from `/metrics`.
+    pub fn server_rss(&self) -> Result<u64> {
+        let text = ureq::get(&format!("{}/metrics", self.http_url))
+            .timeout(Duration::from_secs(10))
+            .call()
+            .context("GET /metrics")?
+            .into_string()
+            .context("read /metrics")?;
+        metric(&text, "process_resident_memory_bytes")
+            .map(|v| v as u64)
+            .ok_or_else(|| anyhow!("no process_resident_memory_bytes in /metrics"))
+    }
+
+    /// The server's consumed CPU time (user + system), if it is our child.
+    pub fn server_cpu(&self) -> Option<Duration> {
+        let pid = self.child.as_ref()?.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(Duration::from_millis(ticks * 10))
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Reads the child's log until `listening on http://ADDR`, then keeps draining it in a thread.
+fn listening_address(stdout: std::process::ChildStdout) -> Result<String> {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.context("read server log")?;
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            let addr = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(addr);
+        }
+    }
+    bail!("the server exited before listening")
+}
+
+/// The value of an unlabelled metric in Prometheus text.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}

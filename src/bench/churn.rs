@@ -52,7 +52,7 @@ pub async fn run(target: &Target, args: &ChurnArgs) -> Result<Report> {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 n += 1;
-                let polite = n % 2 == 0;
+                let polite = n.is_multiple_of(2);
                 if let Err(e) = cycle(&url, &room, &format!("w{w}-{n}"), polite).await {
                     tracing::warn!(error = %e, "churn cycle failed");
                     errors.fetch_add(1, Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! The actix-web application: `/ws`, `/api/rooms`, `/healthz`, `/metrics` and the browser client.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
 use actix_web::{dev::Server, web, App, HttpRequest, HttpResponse, HttpServer};
@@ -25,16 +25,22 @@ pub struct AppState {
 pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
-    let registry = Registry::new(config.clone(), metrics.clone()).start();
-    let state = AppState {
-        registry,
-        config: config.clone(),
-        metrics,
-    };
+    let registry = Arc::new(OnceLock::new());
     let static_dir = config.server.static_dir.clone();
+    let app_config = config.clone();
     let mut server = HttpServer::new(move || {
+        // The registry (and so every room) lives on the first worker's thread: with one worker,
+        // session → room → session hops never cross threads.
+        let registry = registry
+            .get_or_init(|| Registry::new(app_config.clone(), metrics.clone()).start())
+            .clone();
+        let state = AppState {
+            registry,
+            config: app_config.clone(),
+            metrics: metrics.clone(),
+        };
         App::new()
-            .app_data(web::Data::new(state.clone()))
+            .app_data(web::Data::new(state))
             .route("/ws", web::get().to(websocket))
             .route("/api/rooms", web::get().to(rooms))
             .route("/healthz", web::get().to(healthz))

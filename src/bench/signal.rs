@@ -66,6 +66,7 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
     let deadline = Instant::now() + args.warmup + args.duration;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut receivers = Vec::new();
+    let mut pairs = Vec::new();
     let mut senders = Vec::new();
     for (sender, receiver) in members {
         let pair = Arc::new(Pair {
@@ -80,24 +81,25 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
             totals.clone(),
             stop,
         )));
-        let per_pair = args
-            .rate
-            .map(|r| Duration::from_secs_f64(args.pairs as f64 / r as f64));
-        senders.push(tokio::spawn(send(
-            sender,
-            pair,
-            args.window,
-            per_pair,
-            deadline,
-        )));
-    }
-    let mut sent = 0;
-    let mut pairs = Vec::new();
-    for s in senders {
-        let (n, pair) = s.await??;
-        sent += n;
         pairs.push(pair);
+        senders.push(sender);
     }
+    let senders = match args.rate {
+        Some(rate) => pace(senders, &pairs, rate, deadline).await?,
+        None => {
+            let tasks: Vec<_> = senders
+                .into_iter()
+                .zip(&pairs)
+                .map(|(m, pair)| tokio::spawn(send_window(m, pair.clone(), args.window, deadline)))
+                .collect();
+            let mut kept = Vec::new();
+            for t in tasks {
+                kept.push(t.await??);
+            }
+            kept
+        }
+    };
+    let sent: u64 = pairs.iter().map(|p| p.sent.load(Ordering::Relaxed)).sum();
     // Let what is in flight arrive, then stop the receivers.
     let drain_until = Instant::now() + Duration::from_secs(3);
     while pairs
@@ -109,6 +111,9 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
     }
     totals.progress.stop();
     let _ = stop_tx.send(true);
+    for mut m in senders {
+        let _ = m.tx.close().await;
+    }
     let mut latency = Latency::default();
     for r in receivers {
         latency.merge(&r.await??);
@@ -149,42 +154,58 @@ fn frame(to: &str, seq: u64) -> String {
     )
 }
 
-async fn send(
+/// Keeps `window` messages outstanding on one pair until `deadline`; returns the sender.
+async fn send_window(
     mut m: Member,
     pair: Arc<Pair>,
     window: u64,
-    period: Option<Duration>,
     deadline: Instant,
-) -> Result<(u64, Arc<Pair>)> {
+) -> Result<Member> {
     let to = m.peers[0].to_string();
     let mut seq = 0u64;
-    let mut ticker = period.map(|p| {
-        let mut t = tokio::time::interval(p);
-        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        t
-    });
     while Instant::now() < deadline {
-        if let Some(t) = ticker.as_mut() {
-            t.tick().await;
-            seq += 1;
-            m.tx.send(Message::text(frame(&to, seq))).await?;
-        } else {
-            let notified = pair.wake.notified();
-            let room = window.saturating_sub(seq - pair.delivered.load(Ordering::Acquire));
-            if room == 0 {
-                let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
-                continue;
-            }
-            for _ in 0..room {
-                seq += 1;
-                m.tx.feed(Message::text(frame(&to, seq))).await?;
-            }
-            m.tx.flush().await?;
+        let notified = pair.wake.notified();
+        let room = window.saturating_sub(seq - pair.delivered.load(Ordering::Acquire));
+        if room == 0 {
+            let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+            continue;
         }
+        for _ in 0..room {
+            seq += 1;
+            m.tx.feed(Message::text(frame(&to, seq))).await?;
+        }
+        m.tx.flush().await?;
         pair.sent.store(seq, Ordering::Release);
     }
-    pair.sent.store(seq, Ordering::Release);
-    Ok((seq, pair))
+    Ok(m)
+}
+
+/// Sends `rate` messages per second in total, evenly spaced, round-robin over the pairs.
+async fn pace(
+    mut senders: Vec<Member>,
+    pairs: &[Arc<Pair>],
+    rate: u64,
+    deadline: Instant,
+) -> Result<Vec<Member>> {
+    let to: Vec<String> = senders.iter().map(|m| m.peers[0].to_string()).collect();
+    let start = tokio::time::Instant::now();
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut k: u64 = 0;
+    while Instant::now() < deadline {
+        let due = (start.elapsed().as_secs_f64() / period.as_secs_f64()) as u64;
+        while k <= due {
+            let i = (k % senders.len() as u64) as usize;
+            let seq = pairs[i].sent.load(Ordering::Relaxed) + 1;
+            senders[i]
+                .tx
+                .send(Message::text(frame(&to[i], seq)))
+                .await?;
+            pairs[i].sent.store(seq, Ordering::Release);
+            k += 1;
+        }
+        tokio::time::sleep_until(start + period.mul_f64((k) as f64)).await;
+    }
+    Ok(senders)
 }
 
 async fn receive(

@@ -10,6 +10,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+mod channel;
+mod decode;
+
+pub use self::channel::{ChannelMessage, ChatMessage};
+pub use self::decode::SignalData;
+
 /// The reserved id of the server-side relay peer.
 pub const RELAY_ID: &str = "relay";
 
@@ -176,11 +182,9 @@ impl ErrorCode {
     }
 }
 
-/// Signaling payload relayed as is between peers: a JSON object (SDP or ICE candidate).
-pub type SignalData = serde_json::Map<String, serde_json::Value>;
-
-/// Messages a client sends on the signaling socket.
-#[derive(Debug, Serialize, Deserialize)]
+/// Messages a client sends on the signaling socket. (Its `Deserialize` is in `decode.rs`: a
+/// derived one would buffer `data` and could not keep it raw.)
+#[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// Enter a room under a display name (password only if the room has one).
@@ -257,40 +261,6 @@ pub enum ServerMessage {
     Pong,
 }
 
-/// Messages on the `chat` data channel (ordered, reliable), between peers and with the relay.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChannelMessage {
-    /// A chat line; the host or relay overwrites `from`/`name` with the sender's identity.
-    Chat(ChatMessage),
-    /// The host or relay received (and forwarded) message `id`; `seq` is the relay's room order.
-    Ack {
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        seq: Option<u64>,
-    },
-    /// The relay's recent messages, sent when a member's channel opens.
-    History { messages: Vec<ChatMessage> },
-}
-
-/// One chat line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    /// Unique message id chosen by the sender (used for acks and dedupe).
-    pub id: String,
-    /// Peer id of the author.
-    pub from: String,
-    /// Display name of the author.
-    pub name: String,
-    /// The text.
-    pub text: String,
-    /// Milliseconds since the Unix epoch, from the author's clock.
-    pub ts: u64,
-    /// Room order assigned by the relay.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-}
-
 impl ServerMessage {
     /// The message as a JSON text frame.
     pub fn to_json(&self) -> String {
@@ -307,7 +277,7 @@ mod tests {
 
     /// The JSON examples of `docs/PROTOCOL.md` fenced as `json <kind>`.
     fn examples(kind: &str) -> Vec<String> {
-        let doc = include_str!("../docs/PROTOCOL.md");
+        let doc = include_str!("../../docs/PROTOCOL.md");
         let fence = format!("```json {kind}\n");
         doc.split(&fence)
             .skip(1)
@@ -347,7 +317,7 @@ mod tests {
 
     #[test]
     fn every_error_code_is_documented() {
-        let doc = include_str!("../docs/PROTOCOL.md");
+        let doc = include_str!("../../docs/PROTOCOL.md");
         for code in ErrorCode::ALL {
             assert!(
                 doc.contains(&format!("| `{}` |", code.as_str())),

@@ -1,0 +1,37 @@
+//! Messages on the `chat` WebRTC data channel, between peers and with the relay.
+
+use serde::{Deserialize, Serialize};
+
+/// Messages on the `chat` data channel (ordered, reliable), between peers and with the relay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChannelMessage {
+    /// A chat line; the host or relay overwrites `from`/`name` with the sender's identity.
+    Chat(ChatMessage),
+    /// The host or relay received (and forwarded) message `id`; `seq` is the relay's room order.
+    Ack {
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+    },
+    /// The relay's recent messages, sent when a member's channel opens.
+    History { messages: Vec<ChatMessage> },
+}
+
+/// One chat line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Unique message id chosen by the sender (used for acks and dedupe).
+    pub id: String,
+    /// Peer id of the author.
+    pub from: String,
+    /// Display name of the author.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Milliseconds since the Unix epoch, from the author's clock.
+    pub ts: u64,
+    /// Room order assigned by the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}

@@ -150,8 +150,12 @@ impl Room {
             _ => {
                 let err = ClientError::UnknownPeer(msg.to.to_string());
                 self.ctx.metrics.error(err.code());
-                let session = sender.session.clone();
-                self.send_to(&session, &msg.from, &err.to_message(), OutKind::Error);
+                self.send_to(
+                    &sender.session,
+                    &msg.from,
+                    &err.to_message(),
+                    OutKind::Error,
+                );
                 return;
             }
         };
@@ -159,8 +163,7 @@ impl Room {
             from: msg.from,
             data: msg.data,
         };
-        let session = target.session.clone();
-        self.send_to(&session, &msg.to, &signal, OutKind::Signal);
+        self.send_to(&target.session, &msg.to, &signal, OutKind::Signal);
     }
 
     /// The current host as clients see it.

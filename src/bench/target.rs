@@ -14,6 +14,7 @@ pub struct Target {
     /// `http://HOST:PORT`
     pub http_url: String,
     child: Option<Child>,
+    config_dir: Option<std::path::PathBuf>,
 }
 
 /// The configuration a spawned server runs with: loopback, no ICE servers, one worker, no rate
@@ -55,12 +56,13 @@ impl Target {
             ws_url: ws_url.to_string(),
             http_url: format!("http://{host}:{port}"),
             child: None,
+            config_dir: None,
         })
     }
 
     /// Starts `switchboard serve` as a child with `config` (pinned to `cpu` with taskset if given).
     pub fn spawn(config: &str, cpu: Option<usize>) -> Result<Target> {
-        let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", super::nonce()));
         std::fs::create_dir_all(&dir).context("temp dir")?;
         let path = dir.join("bench.toml");
         std::fs::write(&path, config).context("write bench config")?;
@@ -83,6 +85,7 @@ impl Target {
             ws_url: format!("ws://{addr}/ws"),
             http_url: format!("http://{addr}"),
             child: Some(child),
+            config_dir: Some(dir),
         })
     }
 
@@ -115,6 +118,9 @@ impl Drop for Target {
         if let Some(child) = &mut self.child {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(dir) = &self.config_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

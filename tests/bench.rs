@@ -1,0 +1,91 @@
+//! Smoke runs of every `switchboard bench` scenario with tiny counts, so the benchmark cannot rot.
+//! (The figures themselves are measured by hand; see docs/BENCHMARKS.md.)
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bench(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("bench")
+        .args(args)
+        .args(["--spawn", "--json"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run switchboard bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bench {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout.lines().last().expect("a JSON report line");
+    serde_json::from_str(line).expect("JSON report")
+}
+
+#[test]
+fn signal_window_delivers_everything_it_sent() {
+    let r = bench(&[
+        "signal",
+        "--pairs",
+        "3",
+        "--window",
+        "4",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+    ]);
+    assert!(r["delivered"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["lost"], 0, "{r}");
+    assert!(r["one-way latency p50"].as_f64().unwrap() > 0.0, "{r}");
+}
+
+#[test]
+fn signal_at_a_fixed_rate_reports_latency() {
+    let r = bench(&[
+        "signal",
+        "--pairs",
+        "2",
+        "--rate",
+        "200",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+    ]);
+    let delivered = r["delivered"].as_u64().unwrap();
+    assert!((150..=300).contains(&delivered), "{r}");
+    assert_eq!(r["lost"], 0, "{r}");
+}
+
+#[test]
+fn sessions_measures_memory_per_session() {
+    let r = bench(&[
+        "sessions",
+        "--sessions",
+        "50",
+        "--room-size",
+        "5",
+        "--hold",
+        "200ms",
+    ]);
+    assert_eq!(r["sessions"], 50, "{r}");
+    assert!(r["server RSS per session"].as_f64().is_some(), "{r}");
+    assert!(r["time to welcome p99"].as_f64().unwrap() > 0.0, "{r}");
+}
+
+#[test]
+fn churn_cycles_without_errors() {
+    let r = bench(&[
+        "churn",
+        "--duration",
+        "1s",
+        "--workers",
+        "4",
+        "--rooms",
+        "2",
+    ]);
+    assert!(r["join/leave cycles"].as_u64().unwrap() > 4, "{r}");
+    assert_eq!(r["errors"], 0, "{r}");
+}

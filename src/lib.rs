@@ -9,15 +9,19 @@
 //! - [`session`]: the `Session` actor, one per WebSocket.
 //! - [`room`]: the `Room` actor, one per room: members, host role, routing.
 //! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms.
+//! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`metrics`]: the Prometheus figures.
+//! - [`client`]: the Rust client library (every topology, reconnect) behind `switchboard chat`.
 //! - [`bench`]: `switchboard bench`, the load scenarios and their report.
 
 pub mod bench;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod registry;
+pub mod relay;
 pub mod room;
 pub mod session;

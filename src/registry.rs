@@ -11,6 +11,7 @@ use crate::config::{Config, OnHostLeave, RoomConfig};
 use crate::error::ClientError;
 use crate::metrics::Metrics;
 use crate::protocol::Topology;
+use crate::relay::RelaySettings;
 use crate::room::{Room, RoomContext, RoomSettings};
 
 /// One line of `GET /api/rooms`.
@@ -40,12 +41,15 @@ pub struct Registry {
     metrics: Arc<Metrics>,
     rooms: HashMap<String, Entry>,
     next_generation: u64,
+    relay: Arc<RelaySettings>,
 }
 
 impl Registry {
     /// A registry for `config`'s rooms; they start when the actor does.
     pub fn new(config: Arc<Config>, metrics: Arc<Metrics>) -> Registry {
+        let relay = RelaySettings::new(&config.relay, &config.ice.servers, metrics.clone());
         Registry {
+            relay: Arc::new(relay),
             config,
             metrics,
             rooms: HashMap::new(),
@@ -89,6 +93,7 @@ impl Registry {
             closed: ctx.address().recipient(),
             ice_servers: Arc::new(self.config.ice.servers.clone()),
             metrics: self.metrics.clone(),
+            relay: self.relay.clone(),
         };
         let summary = RoomSummary {
             name: settings.name.clone(),

@@ -1,10 +1,10 @@
 //! The members of one room, in join order, with case-insensitive name lookup.
 
-use actix::Recipient;
+use actix::Addr;
 use indexmap::IndexMap;
 
 use crate::protocol::{PeerId, PeerInfo};
-use crate::session::Deliver;
+use crate::session::Session;
 
 /// One member of a room.
 pub struct Member {
@@ -13,7 +13,7 @@ pub struct Member {
     /// Lower-cased name, for uniqueness.
     key: String,
     /// Where its frames go.
-    pub session: Recipient<Deliver>,
+    pub session: Addr<Session>,
 }
 
 /// Members by peer id, iterated in join order (earliest first).
@@ -24,7 +24,7 @@ pub struct Members {
 
 impl Members {
     /// Adds a member at the end of the join order.
-    pub fn insert(&mut self, info: PeerInfo, session: Recipient<Deliver>) {
+    pub fn insert(&mut self, info: PeerInfo, session: Addr<Session>) {
         let key = info.name.to_lowercase();
         let member = Member {
             name: info.name,

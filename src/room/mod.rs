@@ -18,7 +18,11 @@ use crate::protocol::{
     HostRef, IceServer, LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData, Topology,
 };
 use crate::registry::{RoomClosed, RoomUpdated};
-use crate::session::Deliver;
+use crate::relay::{
+    DropMember, MemberLeft, Relay, RelayOutbox, RelaySettings, SignalFromRelay, SignalToRelay,
+    StopRelay,
+};
+use crate::session::{Deliver, Evict, Session};
 
 /// What a room is, fixed when it is created.
 #[derive(Clone, Debug)]
@@ -48,6 +52,8 @@ pub struct RoomContext {
     pub ice_servers: Arc<Vec<IceServer>>,
     /// Server figures.
     pub metrics: Arc<Metrics>,
+    /// How a relay for this room is set up.
+    pub relay: Arc<RelaySettings>,
 }
 
 /// One room: members, host state, routing.
@@ -56,6 +62,7 @@ pub struct Room {
     generation: u64,
     members: Members,
     host: HostState,
+    relay: Option<Addr<Relay>>,
     ctx: RoomContext,
 }
 
@@ -67,6 +74,7 @@ impl Room {
             settings,
             generation,
             members: Members::default(),
+            relay: None,
             ctx,
         }
     }
@@ -121,6 +129,11 @@ impl Room {
         if self.members.remove(peer_id).is_none() {
             return;
         }
+        if let Some(relay) = &self.relay {
+            relay.do_send(MemberLeft {
+                peer_id: peer_id.clone(),
+            });
+        }
         self.ctx.metrics.members.decrement(1.0);
         let left = ServerMessage::PeerLeft {
             peer_id: peer_id.clone(),
@@ -132,6 +145,9 @@ impl Room {
             .host
             .on_leave(peer_id, successor, self.settings.on_host_leave)
         {
+            if host == HostRef::Relay {
+                self.start_relay(ctx);
+            }
             self.broadcast(&ServerMessage::HostChanged { host }, OutKind::HostChanged);
         }
         self.report();
@@ -140,11 +156,18 @@ impl Room {
         }
     }
 
-    /// Passes a signal from one member to another, stamping `from`.
+    /// Passes a signal from one member to another (or to the relay), stamping `from`.
     pub fn forward(&mut self, msg: Forward) {
         let Some(sender) = self.members.get(&msg.from) else {
             return; // the sender left while this was in flight
         };
+        if let (true, Some(relay)) = (msg.to.is_relay(), &self.relay) {
+            return relay.do_send(SignalToRelay {
+                from: msg.from,
+                name: sender.name.clone(),
+                data: msg.data,
+            });
+        }
         let target = match self.members.get(&msg.to) {
             Some(target) if msg.to != msg.from => target,
             _ => {
@@ -166,18 +189,42 @@ impl Room {
         self.send_to(&target.session, &msg.to, &signal, OutKind::Signal);
     }
 
-    /// The current host as clients see it.
-    pub fn host(&self) -> Option<HostRef> {
-        self.host.as_ref()
+    /// Starts this room's relay (once).
+    fn start_relay(&mut self, ctx: &mut Context<Self>) {
+        if self.relay.is_some() {
+            return;
+        }
+        let outbox = RelayOutbox {
+            signal: ctx.address().recipient(),
+            drop: ctx.address().recipient(),
+        };
+        let relay = Relay::new(self.settings.name.clone(), self.ctx.relay.clone(), outbox);
+        self.relay = Some(relay.start());
     }
 
-    fn send_to(
-        &self,
-        session: &Recipient<Deliver>,
-        id: &PeerId,
-        msg: &ServerMessage,
-        kind: OutKind,
-    ) {
+    /// Delivers the relay's answer or candidate to a member.
+    fn signal_from_relay(&mut self, msg: SignalFromRelay) {
+        if let Some(member) = self.members.get(&msg.to) {
+            let signal = ServerMessage::Signal {
+                from: PeerId::relay(),
+                data: msg.data,
+            };
+            self.send_to(&member.session, &msg.to, &signal, OutKind::Signal);
+        }
+    }
+
+    /// Removes a member the relay gave up on, and closes its session.
+    fn drop_member(&mut self, msg: DropMember, ctx: &mut Context<Self>) {
+        if let Some(member) = self.members.get(&msg.peer_id) {
+            member.session.do_send(Evict {
+                member: msg.peer_id.clone(),
+                reason: msg.reason,
+            });
+        }
+        self.leave(&msg.peer_id, msg.reason, ctx);
+    }
+
+    fn send_to(&self, session: &Addr<Session>, id: &PeerId, msg: &ServerMessage, kind: OutKind) {
         self.ctx.metrics.message_out(kind, 1);
         session.do_send(Deliver {
             member: id.clone(),
@@ -213,8 +260,11 @@ impl Room {
 impl Actor for Room {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         self.ctx.metrics.rooms.increment(1.0);
+        if self.host == HostState::Relay {
+            self.start_relay(ctx);
+        }
         tracing::debug!(room = %self.settings.name, "room started");
     }
 
@@ -228,6 +278,9 @@ impl Actor for Room {
             name: self.settings.name.clone(),
             generation: self.generation,
         });
+        if let Some(relay) = self.relay.take() {
+            relay.do_send(StopRelay);
+        }
         tracing::debug!(room = %self.settings.name, "room stopped");
         Running::Stop
     }
@@ -242,7 +295,7 @@ pub struct Join {
     /// Password the client gave.
     pub password: Option<String>,
     /// Where the member's frames go.
-    pub session: Recipient<Deliver>,
+    pub session: Addr<Session>,
 }
 
 impl Handler<Join> for Room {
@@ -288,5 +341,21 @@ impl Handler<Forward> for Room {
 
     fn handle(&mut self, msg: Forward, _: &mut Context<Self>) {
         self.forward(msg)
+    }
+}
+
+impl Handler<SignalFromRelay> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: SignalFromRelay, _: &mut Context<Self>) {
+        self.signal_from_relay(msg)
+    }
+}
+
+impl Handler<DropMember> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: DropMember, ctx: &mut Context<Self>) {
+        self.drop_member(msg, ctx)
     }
 }

@@ -138,7 +138,7 @@ impl Session {
         let join = Join {
             name,
             password,
-            session: ctx.address().recipient(),
+            session: ctx.address(),
         };
         let registry = self.registry.clone();
         let fut =
@@ -304,7 +304,38 @@ impl Handler<Deliver> for Session {
     }
 }
 
+/// The room removed member `member` of this session (it could not keep up): close the socket.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Evict {
+    /// The membership that ended.
+    pub member: PeerId,
+    /// Why.
+    pub reason: LeaveReason,
+}
+
+impl Handler<Evict> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Evict, ctx: &mut Context<Self>) {
+        self.evict(msg, ctx)
+    }
+}
+
 impl Session {
+    /// Ends the membership the room dropped, and the socket with it.
+    fn evict(&mut self, msg: Evict, ctx: &mut Context<Self>) {
+        if matches!(&self.state, State::Joined { peer_id, .. } if *peer_id == msg.member) {
+            self.state = State::Lobby;
+            self.close_reason = msg.reason;
+            self.close(
+                CloseCode::Policy,
+                "dropped: could not keep up with the room",
+                ctx,
+            );
+        }
+    }
+
     /// Writes a room's frame if it is for the current membership.
     fn deliver(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
         match &self.state {

@@ -2,6 +2,7 @@
 //! speaks protocol v1, and bounded waits that say what they waited for.
 #![allow(dead_code)]
 
+pub mod rtc;
 pub mod ws;
 
 use std::io::{Read, Write};

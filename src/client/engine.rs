@@ -1,0 +1,495 @@
+//! The client engine: one task that owns the socket, the links and the chat store, and applies
+//! the topology rules to what the server and the peers say.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use indexmap::IndexMap;
+use serde_json::json;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
+
+use super::links::{Link, LinkEvent, LinkEventKind};
+use super::store::ChatStore;
+use super::{ClientConfig, Command, ConnectError, Event, LinkState};
+use crate::protocol::{
+    ChannelMessage, ChatMessage, HostRef, PeerId, ServerMessage, SignalData, Topology,
+};
+use crate::relay::peer::{ChannelEvent, PeerEvent, PeerSettings};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Everything one client knows.
+pub struct Engine {
+    config: ClientConfig,
+    events: mpsc::UnboundedSender<Event>,
+    ws: Option<Ws>,
+    me: PeerId,
+    topology: Topology,
+    host: Option<HostRef>,
+    members: IndexMap<PeerId, String>,
+    links: HashMap<PeerId, Link>,
+    peer_settings: PeerSettings,
+    store: ChatStore,
+    link_tx: mpsc::UnboundedSender<LinkEvent>,
+    link_rx: mpsc::UnboundedReceiver<LinkEvent>,
+    next_conn: u64,
+}
+
+impl Engine {
+    /// Connects and joins; fails if the server is unreachable or refuses.
+    pub async fn join(
+        config: ClientConfig,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Result<Engine, ConnectError> {
+        let (link_tx, link_rx) = mpsc::unbounded_channel();
+        let mut engine = Engine {
+            peer_settings: PeerSettings {
+                ice_servers: config.ice_servers.clone().unwrap_or_default(),
+                bind: config.bind,
+            },
+            config,
+            events,
+            ws: None,
+            me: PeerId::from(""),
+            topology: Topology::Mesh,
+            host: None,
+            members: IndexMap::new(),
+            links: HashMap::new(),
+            store: ChatStore::new(),
+            link_tx,
+            link_rx,
+            next_conn: 0,
+        };
+        engine.connect().await?;
+        Ok(engine)
+    }
+
+    /// Opens the socket, sends `join` and waits for `welcome`.
+    async fn connect(&mut self) -> Result<(), ConnectError> {
+        let unreachable = |reason: String| ConnectError::Unreachable {
+            url: self.config.url.clone(),
+            reason,
+        };
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(&self.config.url, None, true)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+        let mut join = json!({"type": "join", "room": self.config.room, "name": self.config.name});
+        if let Some(password) = &self.config.password {
+            join["password"] = json!(password);
+        }
+        ws.send(Message::text(join.to_string()))
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        while let Some(frame) = ws.next().await {
+            let Ok(Message::Text(text)) = frame else {
+                continue;
+            };
+            match serde_json::from_str::<ServerMessage>(&text) {
+                Ok(ServerMessage::Error { code, message }) => {
+                    return Err(ConnectError::Refused { code, message })
+                }
+                Ok(welcome @ ServerMessage::Welcome { .. }) => {
+                    self.ws = Some(ws);
+                    self.welcome(welcome).await;
+                    return Ok(());
+                }
+                _ => continue,
+            }
+        }
+        Err(unreachable("closed before welcome".into()))
+    }
+
+    /// Runs until the handle leaves or the connection is lost for good.
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let Some(ws) = self.ws.as_mut() else {
+                if !self.reconnect().await {
+                    break;
+                }
+                continue;
+            };
+            tokio::select! {
+                frame = ws.next() => match frame {
+                    Some(Ok(Message::Text(text))) => self.on_server(&text).await,
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => self.lost(),
+                },
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Send(text)) => self.send_chat(&text),
+                    Some(Command::Leave) | None => break,
+                },
+                Some(ev) = self.link_rx.recv() => self.on_link(ev).await,
+            }
+        }
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(mut ws) = self.ws.take() {
+            let _ = ws.send(Message::text(r#"{"type":"leave"}"#)).await;
+            let _ = ws.close(None).await;
+        }
+        for (_, link) in self.links.drain() {
+            link.close();
+        }
+        self.emit(Event::Left);
+    }
+
+    fn lost(&mut self) {
+        self.ws = None;
+        for (peer, link) in self.links.drain() {
+            link.close();
+            let _ = self.events.send(Event::Connection {
+                peer,
+                state: LinkState::Closed,
+            });
+        }
+    }
+
+    /// Reconnects with exponential backoff; false when reconnecting is off.
+    async fn reconnect(&mut self) -> bool {
+        if !self.config.reconnect {
+            return false;
+        }
+        let mut delay = self.config.backoff;
+        for attempt in 1.. {
+            let jitter = delay.mul_f64(rand::random::<f64>() * 0.2);
+            self.emit(Event::Reconnecting {
+                attempt,
+                delay_ms: (delay + jitter).as_millis() as u64,
+            });
+            tokio::time::sleep(delay + jitter).await;
+            match self.connect().await {
+                Ok(()) => return true,
+                Err(ConnectError::Refused { code, message }) => {
+                    self.emit(Event::ServerError { code, message });
+                    return false;
+                }
+                Err(_) => delay = (delay * 2).min(self.config.max_backoff),
+            }
+        }
+        false
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    async fn send_ws(&mut self, value: serde_json::Value) {
+        if let Some(ws) = self.ws.as_mut() {
+            if ws.send(Message::text(value.to_string())).await.is_err() {
+                self.lost();
+            }
+        }
+    }
+
+    async fn signal(&mut self, to: &PeerId, data: serde_json::Value) {
+        self.send_ws(json!({"type": "signal", "to": to, "data": data}))
+            .await;
+    }
+
+    async fn on_server(&mut self, text: &str) {
+        let Ok(msg) = serde_json::from_str::<ServerMessage>(text) else {
+            return tracing::debug!(text, "unreadable server frame");
+        };
+        match msg {
+            ServerMessage::Welcome { .. } => self.welcome(msg).await,
+            ServerMessage::PeerJoined { peer } => {
+                self.members.insert(peer.id.clone(), peer.name.clone());
+                self.emit(Event::MemberJoined { peer });
+            }
+            ServerMessage::PeerLeft { peer_id, reason } => {
+                let name = self.members.shift_remove(&peer_id);
+                self.drop_link(&peer_id);
+                self.emit(Event::MemberLeft {
+                    peer_id,
+                    name,
+                    reason,
+                });
+            }
+            ServerMessage::HostChanged { host } => self.host_changed(host).await,
+            ServerMessage::Signal { from, data } => self.on_signal(from, data).await,
+            ServerMessage::Error { code, message } => {
+                self.emit(Event::ServerError { code, message })
+            }
+            ServerMessage::Pong => {}
+        }
+    }
+
+    async fn welcome(&mut self, msg: ServerMessage) {
+        let ServerMessage::Welcome {
+            room,
+            peer_id,
+            topology,
+            host,
+            peers,
+            ice_servers,
+        } = msg
+        else {
+            return;
+        };
+        if self.config.ice_servers.is_none() {
+            self.peer_settings.ice_servers = ice_servers;
+        }
+        self.me = peer_id.clone();
+        self.topology = topology;
+        self.host = host.clone();
+        self.members = peers
+            .iter()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        self.emit(Event::Joined {
+            room,
+            peer_id,
+            topology,
+            host,
+            members: peers.clone(),
+        });
+        match (topology, self.host_id()) {
+            (Topology::Mesh, _) => {
+                for peer in peers {
+                    self.offer_to(peer.id).await;
+                }
+            }
+            (_, Some(host)) if host != self.me => self.offer_to(host).await,
+            _ => {}
+        }
+    }
+
+    /// The host's peer id (`relay` for the relay), if the room has one.
+    fn host_id(&self) -> Option<PeerId> {
+        match &self.host {
+            Some(HostRef::Peer(id)) => Some(id.clone()),
+            Some(HostRef::Relay) => Some(PeerId::relay()),
+            None => None,
+        }
+    }
+
+    fn i_host(&self) -> bool {
+        matches!(&self.host, Some(HostRef::Peer(id)) if *id == self.me)
+    }
+
+    async fn host_changed(&mut self, host: HostRef) {
+        if let Some(old) = self.host_id() {
+            self.drop_link(&old);
+        }
+        self.host = Some(host.clone());
+        self.emit(Event::HostChanged { host });
+        if let Some(new) = self.host_id().filter(|h| *h != self.me) {
+            self.offer_to(new).await;
+        }
+    }
+
+    async fn offer_to(&mut self, peer: PeerId) {
+        self.drop_link(&peer);
+        self.next_conn += 1;
+        let built = Link::offerer(
+            &self.peer_settings,
+            peer.clone(),
+            self.next_conn,
+            &self.link_tx,
+        )
+        .await;
+        match built {
+            Ok((link, offer)) => {
+                self.links.insert(peer.clone(), link);
+                self.emit(Event::Connection {
+                    peer: peer.clone(),
+                    state: LinkState::Connecting,
+                });
+                self.signal(&peer, sdp_json(&offer)).await;
+            }
+            Err(e) => tracing::warn!(peer = %peer, error = %e, "could not start a connection"),
+        }
+    }
+
+    async fn on_signal(&mut self, from: PeerId, data: SignalData) {
+        #[derive(serde::Deserialize)]
+        struct Kind {
+            #[serde(rename = "type")]
+            kind: String,
+            candidate: Option<RTCIceCandidateInit>,
+        }
+        let Ok(kind) = data.parse::<Kind>() else {
+            return;
+        };
+        match (kind.kind.as_str(), kind.candidate) {
+            ("offer", _) => {
+                if let Ok(offer) = data.parse::<RTCSessionDescription>() {
+                    self.answer(from, offer).await;
+                }
+            }
+            ("answer", _) => {
+                let Ok(answer) = data.parse::<RTCSessionDescription>() else {
+                    return;
+                };
+                if let Some(link) = self.links.get_mut(&from) {
+                    if let Err(e) = link.answered(answer).await {
+                        tracing::warn!(peer = %from, error = %e, "bad answer");
+                    }
+                }
+            }
+            ("candidate", Some(c)) => {
+                if let Some(link) = self.links.get_mut(&from) {
+                    link.candidate(c).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn answer(&mut self, from: PeerId, offer: RTCSessionDescription) {
+        self.drop_link(&from);
+        self.next_conn += 1;
+        let built = Link::answerer(
+            &self.peer_settings,
+            from.clone(),
+            self.next_conn,
+            offer,
+            &self.link_tx,
+        )
+        .await;
+        match built {
+            Ok((link, answer)) => {
+                self.links.insert(from.clone(), link);
+                self.signal(&from, sdp_json(&answer)).await;
+            }
+            Err(e) => tracing::warn!(peer = %from, error = %e, "could not answer"),
+        }
+    }
+
+    fn drop_link(&mut self, peer: &PeerId) {
+        if let Some(link) = self.links.remove(peer) {
+            link.close();
+            self.emit(Event::Connection {
+                peer: peer.clone(),
+                state: LinkState::Closed,
+            });
+        }
+    }
+
+    async fn on_link(&mut self, ev: LinkEvent) {
+        if self.links.get(&ev.peer).map(|l| l.conn) != Some(ev.conn) {
+            return;
+        }
+        match ev.kind {
+            LinkEventKind::Peer(PeerEvent::Candidate(c)) => {
+                self.signal(&ev.peer, json!({"type": "candidate", "candidate": c}))
+                    .await
+            }
+            LinkEventKind::Peer(PeerEvent::State(RTCPeerConnectionState::Failed)) => {
+                if let Some(link) = self.links.remove(&ev.peer) {
+                    link.close();
+                }
+                self.emit(Event::Connection {
+                    peer: ev.peer,
+                    state: LinkState::Failed,
+                });
+            }
+            LinkEventKind::Peer(PeerEvent::State(_)) => {}
+            LinkEventKind::Peer(PeerEvent::Channel(channel)) => {
+                if let Some(link) = self.links.get_mut(&ev.peer) {
+                    link.adopt(channel, ev.peer, &self.link_tx);
+                }
+            }
+            LinkEventKind::Channel(ChannelEvent::Open) => self.link_open(ev.peer),
+            LinkEventKind::Channel(ChannelEvent::Text(text)) => self.on_channel(&ev.peer, &text),
+            LinkEventKind::Channel(ChannelEvent::Closed) => self.drop_link(&ev.peer),
+        }
+    }
+
+    fn link_open(&mut self, peer: PeerId) {
+        let to_host = self.host_id().as_ref() == Some(&peer) && !self.i_host();
+        let resend: Vec<ChatMessage> = if to_host {
+            self.store.unacked().to_vec()
+        } else {
+            Vec::new()
+        };
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
+        link.opened();
+        for msg in resend {
+            link.send(encode(&ChannelMessage::Chat(msg)));
+        }
+        self.emit(Event::Connection {
+            peer,
+            state: LinkState::Open,
+        });
+    }
+
+    /// Sends a chat line according to the room's topology.
+    fn send_chat(&mut self, text: &str) {
+        let msg = self
+            .store
+            .compose(self.me.as_str(), &self.config.name, text);
+        let frame = encode(&ChannelMessage::Chat(msg.clone()));
+        match (self.topology, self.host_id()) {
+            (Topology::Mesh, _) => self.links.values_mut().for_each(|l| l.send(frame.clone())),
+            _ if self.i_host() => self.links.values_mut().for_each(|l| l.send(frame.clone())),
+            (_, Some(host)) => {
+                self.store.track(msg);
+                if let Some(link) = self.links.get_mut(&host).filter(|l| l.is_open()) {
+                    link.send(frame);
+                }
+            }
+            (_, None) => self.store.track(msg),
+        }
+    }
+
+    fn on_channel(&mut self, from: &PeerId, text: &str) {
+        match serde_json::from_str::<ChannelMessage>(text) {
+            Ok(ChannelMessage::Chat(msg)) if self.i_host() => self.forward_as_host(from, msg),
+            Ok(ChannelMessage::Chat(msg)) => {
+                if self.store.first_sight(&msg.id) {
+                    self.emit(Event::Chat { message: msg });
+                }
+            }
+            Ok(ChannelMessage::Ack { id, .. }) => self.store.acked(&id),
+            Ok(ChannelMessage::History { messages }) => {
+                let fresh: Vec<ChatMessage> = messages
+                    .into_iter()
+                    .filter(|m| self.store.first_sight(&m.id))
+                    .collect();
+                if !fresh.is_empty() {
+                    self.emit(Event::History { messages: fresh });
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "unreadable channel message"),
+        }
+    }
+
+    /// As host: stamp the sender's identity, show, forward to every other member, ack.
+    fn forward_as_host(&mut self, from: &PeerId, mut msg: ChatMessage) {
+        let id = msg.id.clone();
+        if self.store.first_sight(&msg.id) {
+            msg.from = from.to_string();
+            msg.name = self.members.get(from).cloned().unwrap_or_default();
+            let frame = encode(&ChannelMessage::Chat(msg.clone()));
+            for (peer, link) in self.links.iter_mut() {
+                if peer != from {
+                    link.send(frame.clone());
+                }
+            }
+            self.emit(Event::Chat { message: msg });
+        }
+        if let Some(link) = self.links.get_mut(from) {
+            link.send(encode(&ChannelMessage::Ack { id, seq: None }));
+        }
+    }
+}
+
+fn sdp_json(desc: &RTCSessionDescription) -> serde_json::Value {
+    serde_json::to_value(desc).unwrap_or_default()
+}
+
+fn encode(msg: &ChannelMessage) -> Arc<str> {
+    // unwrap: plain data types serialize infallibly
+    serde_json::to_string(msg).unwrap().into()
+}

@@ -1,0 +1,638 @@
+//! The `Relay` actor: the server-side WebRTC peer of one room. It answers members' offers, accepts
+//! their `chat` channels, and forwards chat among them with a room-wide `seq`, acks, dedupe and
+//! history. Members signal it as peer `relay`; its answers and candidates go back through the room.
+
+mod log;
+mod member;
+pub mod peer;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use webrtc::peer_connection::{
+    PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
+};
+
+use self::log::{Accepted, ChatLog};
+use self::member::{Link, RelayMember};
+use self::peer::{ChannelEvent, ChannelWriter, PeerEvent, PeerSettings};
+use crate::config::RelayConfig;
+use crate::metrics::Metrics;
+use crate::protocol::{ChannelMessage, ChatMessage, IceServer, LeaveReason, PeerId, SignalData};
+
+/// How long a member's backlog may stay above `max_buffered_bytes` before it is dropped.
+const SLOW_GRACE: Duration = Duration::from_secs(2);
+/// Largest `history` message; more history is sent in several.
+const HISTORY_CHUNK_BYTES: usize = 12 * 1024;
+
+/// Everything a room's relay needs to know, shared by all relays of a server.
+pub struct RelaySettings {
+    /// `[relay]` as configured.
+    pub config: RelayConfig,
+    /// How its peer connections bind and which ICE servers they use.
+    pub peer: PeerSettings,
+    /// Addresses advertised in place of the bound one.
+    pub public_ips: Vec<IpAddr>,
+    /// The UDP port range.
+    pub ports: (u16, u16),
+    /// Server figures.
+    pub metrics: Arc<Metrics>,
+}
+
+impl RelaySettings {
+    /// Settings from the validated config.
+    pub fn new(config: &RelayConfig, ice: &[IceServer], metrics: Arc<Metrics>) -> RelaySettings {
+        // unwrap: validated at load (Config::validate)
+        let bind = config.udp_bind.parse().unwrap();
+        RelaySettings {
+            peer: PeerSettings {
+                ice_servers: ice.to_vec(),
+                bind,
+            },
+            public_ips: config
+                .public_ips
+                .iter()
+                .filter_map(|ip| ip.parse().ok())
+                .collect(),
+            ports: config.port_range().unwrap_or((0, 0)),
+            config: config.clone(),
+            metrics,
+        }
+    }
+}
+
+/// Where the relay sends what is meant for members: the room's inbox.
+#[derive(Clone)]
+pub struct RelayOutbox {
+    /// Signals (answers, candidates) to one member.
+    pub signal: Recipient<SignalFromRelay>,
+    /// Members to remove from the room.
+    pub drop: Recipient<DropMember>,
+}
+
+/// The relay of one room.
+pub struct Relay {
+    room: String,
+    settings: Arc<RelaySettings>,
+    outbox: RelayOutbox,
+    members: HashMap<PeerId, RelayMember>,
+    log: ChatLog,
+    next_conn: u64,
+    next_port: u16,
+}
+
+impl Relay {
+    /// A relay for `room` with no connections yet.
+    pub fn new(room: String, settings: Arc<RelaySettings>, outbox: RelayOutbox) -> Relay {
+        let (lo, hi) = settings.ports;
+        let span = u32::from(hi - lo) + 1;
+        Relay {
+            room,
+            log: ChatLog::new(settings.config.history),
+            next_port: lo + (rand::random::<u32>() % span) as u16,
+            settings,
+            outbox,
+            members: HashMap::new(),
+            next_conn: 0,
+        }
+    }
+
+    /// Handles a member's signal: an offer starts a new connection, a candidate joins its
+    /// current one.
+    pub fn signal(&mut self, msg: SignalToRelay, ctx: &mut Context<Self>) {
+        #[derive(serde::Deserialize)]
+        struct Kind {
+            #[serde(rename = "type")]
+            kind: String,
+            candidate: Option<RTCIceCandidateInit>,
+        }
+        let kind = match msg.data.parse::<Kind>() {
+            Ok(k) => k,
+            Err(e) => return tracing::debug!(error = %e, "unreadable signal to the relay"),
+        };
+        match (kind.kind.as_str(), kind.candidate) {
+            ("offer", _) => match msg.data.parse::<RTCSessionDescription>() {
+                Ok(offer) => self.offer(msg.from, msg.name, offer, ctx),
+                Err(e) => tracing::debug!(error = %e, "unreadable offer to the relay"),
+            },
+            ("candidate", Some(c)) if !c.candidate.is_empty() => {
+                self.remote_candidate(&msg.from, c)
+            }
+            _ => {}
+        }
+    }
+
+    fn offer(
+        &mut self,
+        from: PeerId,
+        name: String,
+        offer: RTCSessionDescription,
+        ctx: &mut Context<Self>,
+    ) {
+        if let Some(mut old) = self.members.remove(&from) {
+            self.close_member(&mut old);
+        }
+        self.next_conn += 1;
+        let conn = self.next_conn;
+        self.members.insert(
+            from.clone(),
+            RelayMember {
+                name,
+                conn,
+                started: Instant::now(),
+                pc: None,
+                link: Link::Answering {
+                    pending: Vec::new(),
+                },
+                over_since: None,
+            },
+        );
+        let addr = ctx.address();
+        let peer = from.clone();
+        let on_event = Box::new(move |event| {
+            addr.do_send(PeerReport {
+                peer: peer.clone(),
+                conn,
+                event,
+            })
+        });
+        let settings = self.settings.clone();
+        let first_port = self.take_port();
+        let answering = answer(settings, first_port, on_event, offer);
+        ctx.spawn(
+            answering
+                .into_actor(self)
+                .map(move |res, act, _| act.answered(from, conn, res)),
+        );
+    }
+
+    fn take_port(&mut self) -> u16 {
+        let (lo, hi) = self.settings.ports;
+        let port = self.next_port;
+        self.next_port = if port >= hi { lo } else { port + 1 };
+        port
+    }
+
+    fn answered(
+        &mut self,
+        from: PeerId,
+        conn: u64,
+        res: Result<(Arc<dyn PeerConnection>, RTCSessionDescription), String>,
+    ) {
+        let (pc, answer) = match res {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(room = %self.room, peer = %from, error = %e, "relay could not answer");
+                self.members.remove(&from);
+                return;
+            }
+        };
+        self.settings.metrics.relay_peer_connections.increment(1.0);
+        let Some(member) = self.members.get_mut(&from).filter(|m| m.conn == conn) else {
+            // The member left or offered again meanwhile.
+            tokio::spawn(async move { pc.close().await });
+            self.settings.metrics.relay_peer_connections.decrement(1.0);
+            return;
+        };
+        member.pc = Some(pc.clone());
+        let pending = match std::mem::replace(&mut member.link, Link::Connecting(None)) {
+            Link::Answering { pending } => pending,
+            other => {
+                member.link = other;
+                Vec::new()
+            }
+        };
+        if let Ok(data) = SignalData::from_serialize(&answer) {
+            self.send_signal(from, data);
+        }
+        for candidate in pending {
+            add_candidate(pc.clone(), candidate);
+        }
+    }
+
+    fn remote_candidate(&mut self, from: &PeerId, candidate: RTCIceCandidateInit) {
+        let Some(member) = self.members.get_mut(from) else {
+            return;
+        };
+        match (&mut member.link, &member.pc) {
+            (Link::Answering { pending }, _) => pending.push(candidate),
+            (_, Some(pc)) => add_candidate(pc.clone(), candidate),
+            _ => {}
+        }
+    }
+
+    fn send_signal(&self, to: PeerId, data: SignalData) {
+        self.outbox.signal.do_send(SignalFromRelay { to, data });
+    }
+
+    /// Handles an event of one member's peer connection.
+    pub fn peer_event(&mut self, report: PeerReport, ctx: &mut Context<Self>) {
+        let current = self
+            .members
+            .get(&report.peer)
+            .is_some_and(|m| m.conn == report.conn);
+        if !current {
+            return;
+        }
+        match report.event {
+            PeerEvent::Candidate(init) => self.local_candidate(report.peer, init),
+            PeerEvent::State(RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) => {
+                tracing::debug!(room = %self.room, peer = %report.peer, "relay connection ended");
+                self.remove(&report.peer);
+            }
+            PeerEvent::State(_) => {}
+            PeerEvent::Channel(channel) => {
+                self.accept_channel(report.peer, report.conn, channel, ctx)
+            }
+        }
+    }
+
+    fn local_candidate(&self, to: PeerId, init: RTCIceCandidateInit) {
+        let mut candidates = vec![init.clone()];
+        if !self.settings.public_ips.is_empty() {
+            candidates = self
+                .settings
+                .public_ips
+                .iter()
+                .map(|ip| RTCIceCandidateInit {
+                    candidate: peer::advertise_as(&init.candidate, *ip),
+                    ..init.clone()
+                })
+                .collect();
+        }
+        for c in candidates {
+            let msg = serde_json::json!({"type": "candidate", "candidate": c});
+            if let Ok(data) = SignalData::from_serialize(&msg) {
+                self.send_signal(to.clone(), data);
+            }
+        }
+    }
+
+    fn accept_channel(
+        &mut self,
+        peer: PeerId,
+        conn: u64,
+        channel: Arc<dyn webrtc::data_channel::DataChannel>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(member) = self.members.get_mut(&peer) else {
+            return;
+        };
+        let Link::Connecting(slot) = &mut member.link else {
+            return;
+        };
+        *slot = Some(channel.clone());
+        let addr = ctx.address();
+        tokio::spawn(async move {
+            peer::pump_channel(channel, move |event| {
+                addr.do_send(ChannelReport {
+                    peer: peer.clone(),
+                    conn,
+                    event,
+                })
+            })
+            .await
+        });
+    }
+
+    /// Handles an event of one member's chat channel.
+    pub fn channel_event(&mut self, report: ChannelReport) {
+        let current = self
+            .members
+            .get(&report.peer)
+            .is_some_and(|m| m.conn == report.conn);
+        if !current {
+            return;
+        }
+        match report.event {
+            ChannelEvent::Open => self.channel_open(&report.peer),
+            ChannelEvent::Text(text) => self.chat(&report.peer, &text),
+            ChannelEvent::Closed => self.remove(&report.peer),
+        }
+    }
+
+    fn channel_open(&mut self, peer: &PeerId) {
+        let Some(member) = self.members.get_mut(peer) else {
+            return;
+        };
+        let Link::Connecting(Some(channel)) = &member.link else {
+            return;
+        };
+        let writer = ChannelWriter::spawn(channel.clone());
+        for chunk in history_chunks(self.log.history()) {
+            writer.send(chunk.into());
+        }
+        member.link = Link::Open(writer);
+        tracing::debug!(room = %self.room, peer = %peer, "relay channel open");
+    }
+
+    /// Forwards one chat message from `peer` to every other open member and acks it.
+    fn chat(&mut self, peer: &PeerId, text: &str) {
+        let metrics = &self.settings.metrics;
+        metrics.relay_messages_in.increment(1);
+        metrics.relay_bytes_in.increment(text.len() as u64);
+        let Ok(ChannelMessage::Chat(mut msg)) = serde_json::from_str::<ChannelMessage>(text) else {
+            return tracing::debug!(room = %self.room, "ignoring a non-chat channel message");
+        };
+        let Some(sender) = self.members.get(peer) else {
+            return;
+        };
+        msg.from = peer.to_string();
+        msg.name = sender.name.clone();
+        let id = msg.id.clone();
+        let seq = match self.log.accept(msg) {
+            Accepted::New(msg) => {
+                let seq = msg.seq;
+                self.fan_out(peer, ChannelMessage::Chat(msg));
+                seq
+            }
+            Accepted::Duplicate(seq) => Some(seq),
+        };
+        let ack = encode(&ChannelMessage::Ack { id, seq });
+        self.send_to(peer, ack);
+    }
+
+    fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
+        let frame = encode(&msg);
+        for (id, member) in &self.members {
+            if id != except {
+                if let Some(writer) = member.writer() {
+                    self.count_out(&frame);
+                    writer.send(frame.clone());
+                }
+            }
+        }
+    }
+
+    fn send_to(&self, peer: &PeerId, frame: Arc<str>) {
+        if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
+            self.count_out(&frame);
+            writer.send(frame);
+        }
+    }
+
+    fn count_out(&self, frame: &str) {
+        self.settings.metrics.relay_messages_out.increment(1);
+        self.settings
+            .metrics
+            .relay_bytes_out
+            .increment(frame.len() as u64);
+    }
+
+    /// Drops the peer connection of a member that left the room.
+    pub fn remove(&mut self, peer: &PeerId) {
+        if let Some(mut member) = self.members.remove(peer) {
+            self.close_member(&mut member);
+        }
+    }
+
+    fn close_member(&mut self, member: &mut RelayMember) {
+        if member.pc.is_some() {
+            self.settings.metrics.relay_peer_connections.decrement(1.0);
+        }
+        member.close();
+    }
+
+    /// Frees connections that never came up, and drops members that cannot keep up.
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        let timeout = self.settings.config.connect_timeout;
+        let max = self.settings.config.max_buffered_bytes;
+        let mut stale = Vec::new();
+        let mut slow = Vec::new();
+        for (id, m) in &mut self.members {
+            match m.writer().map(ChannelWriter::queued) {
+                None if now - m.started > timeout => stale.push(id.clone()),
+                Some(queued) if queued > max => {
+                    let since = *m.over_since.get_or_insert(now);
+                    if now - since > SLOW_GRACE {
+                        slow.push(id.clone());
+                    }
+                }
+                Some(_) => m.over_since = None,
+                None => {}
+            }
+        }
+        for id in stale {
+            tracing::info!(room = %self.room, peer = %id, "relay connection timed out");
+            self.remove(&id);
+        }
+        for id in slow {
+            tracing::warn!(room = %self.room, peer = %id, "dropping a slow member");
+            self.settings.metrics.relay_slow_members.increment(1);
+            self.remove(&id);
+            self.outbox.drop.do_send(DropMember {
+                peer_id: id,
+                reason: LeaveReason::SlowConsumer,
+            });
+        }
+    }
+
+    /// How many peer connections the relay holds.
+    pub fn connections(&self) -> usize {
+        self.members.values().filter(|m| m.pc.is_some()).count()
+    }
+}
+
+/// Builds the connection on the first free port from `first`, and answers `offer`.
+async fn answer(
+    settings: Arc<RelaySettings>,
+    first: u16,
+    on_event: peer::EventSink,
+    offer: RTCSessionDescription,
+) -> Result<(Arc<dyn PeerConnection>, RTCSessionDescription), String> {
+    let (lo, hi) = settings.ports;
+    let on_event: Arc<peer::EventSink> = Arc::new(on_event);
+    let mut last_error = String::from("no port tried");
+    let mut port = first;
+    for _ in 0..=(hi - lo).min(64) {
+        let sink = on_event.clone();
+        match peer::build(&settings.peer, port, Box::new(move |e| sink(e))).await {
+            Ok(pc) => {
+                let answer = async {
+                    pc.set_remote_description(offer).await?;
+                    let answer = pc.create_answer(None).await?;
+                    pc.set_local_description(answer.clone()).await?;
+                    Ok::<_, webrtc::error::Error>(answer)
+                };
+                return match answer.await {
+                    Ok(answer) => Ok((pc, answer)),
+                    Err(e) => {
+                        let _ = pc.close().await;
+                        Err(e.to_string())
+                    }
+                };
+            }
+            Err(e) => last_error = format!("port {port}: {e}"),
+        }
+        port = if port >= hi { lo } else { port + 1 };
+    }
+    Err(format!("no usable UDP port in {lo}-{hi}: {last_error}"))
+}
+
+fn add_candidate(pc: Arc<dyn PeerConnection>, candidate: RTCIceCandidateInit) {
+    tokio::spawn(async move {
+        if let Err(e) = pc.add_ice_candidate(candidate).await {
+            tracing::debug!(error = %e, "relay could not add a remote candidate");
+        }
+    });
+}
+
+fn encode(msg: &ChannelMessage) -> Arc<str> {
+    // unwrap: plain data types serialize infallibly
+    serde_json::to_string(msg).unwrap().into()
+}
+
+/// The history as `history` messages of at most ~12 KiB each (data-channel messages above
+/// 16 KiB are not safe everywhere).
+fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut batch = Vec::new();
+    let mut size = 0;
+    for msg in messages {
+        let len = serde_json::to_string(&msg).map(|s| s.len()).unwrap_or(0);
+        if size + len > HISTORY_CHUNK_BYTES && !batch.is_empty() {
+            chunks.push(std::mem::take(&mut batch));
+            size = 0;
+        }
+        size += len;
+        batch.push(msg);
+    }
+    if !batch.is_empty() || chunks.is_empty() {
+        chunks.push(batch);
+    }
+    chunks
+        .into_iter()
+        .map(|messages| encode(&ChannelMessage::History { messages }).to_string())
+        .collect()
+}
+
+impl Actor for Relay {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(Duration::from_millis(250), |act, _| act.sweep());
+        tracing::info!(room = %self.room, "relay started");
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        let ids: Vec<PeerId> = self.members.keys().cloned().collect();
+        for id in ids {
+            self.remove(&id);
+        }
+        tracing::info!(room = %self.room, "relay stopped");
+        Running::Stop
+    }
+}
+
+/// A member's signal for the relay (an offer or a trickled candidate).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SignalToRelay {
+    /// The member (stamped by the room).
+    pub from: PeerId,
+    /// Its display name.
+    pub name: String,
+    /// The offer or candidate object.
+    pub data: SignalData,
+}
+
+impl Handler<SignalToRelay> for Relay {
+    type Result = ();
+
+    fn handle(&mut self, msg: SignalToRelay, ctx: &mut Context<Self>) {
+        self.signal(msg, ctx)
+    }
+}
+
+/// A member left the room: free its connection.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MemberLeft {
+    /// The member.
+    pub peer_id: PeerId,
+}
+
+impl Handler<MemberLeft> for Relay {
+    type Result = ();
+
+    fn handle(&mut self, msg: MemberLeft, _: &mut Context<Self>) {
+        self.remove(&msg.peer_id)
+    }
+}
+
+/// An event of a member's peer connection (from its webrtc callbacks).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PeerReport {
+    /// Whose connection.
+    pub peer: PeerId,
+    /// Which attempt.
+    pub conn: u64,
+    /// What happened.
+    pub event: PeerEvent,
+}
+
+impl Handler<PeerReport> for Relay {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerReport, ctx: &mut Context<Self>) {
+        self.peer_event(msg, ctx)
+    }
+}
+
+/// An event of a member's chat channel.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChannelReport {
+    /// Whose channel.
+    pub peer: PeerId,
+    /// Which attempt.
+    pub conn: u64,
+    /// What happened.
+    pub event: ChannelEvent,
+}
+
+impl Handler<ChannelReport> for Relay {
+    type Result = ();
+
+    fn handle(&mut self, msg: ChannelReport, _: &mut Context<Self>) {
+        self.channel_event(msg)
+    }
+}
+
+/// Signaling data from the relay to one member (handled by the room).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SignalFromRelay {
+    /// The member.
+    pub to: PeerId,
+    /// The answer or candidate object.
+    pub data: SignalData,
+}
+
+/// Remove a member from the room (handled by the room).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DropMember {
+    /// The member.
+    pub peer_id: PeerId,
+    /// Why.
+    pub reason: LeaveReason,
+}
+
+/// Stop the relay and close every connection (the room no longer needs it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopRelay;
+
+impl Handler<StopRelay> for Relay {
+    type Result = ();
+
+    fn handle(&mut self, _: StopRelay, ctx: &mut Context<Self>) {
+        ctx.stop()
+    }
+}

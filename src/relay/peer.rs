@@ -1,0 +1,283 @@
+//! One WebRTC peer connection of the relay (or of a Rust client): how it is built so it stays on
+//! the configured addresses, and an event handler whose callbacks only forward events.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    SettingEngineBuilder,
+};
+use webrtc::runtime::{
+    AsyncInterval, AsyncTcpListener, AsyncTcpStream, AsyncUdpSocket, JoinHandle, Runtime,
+    TokioRuntime,
+};
+
+use crate::protocol::IceServer;
+
+/// Largest backlog a data channel may hold before `send` waits (64 KiB: larger wedged Chromium).
+pub const SEND_BUFFER_LIMIT: usize = 64 * 1024;
+/// Kernel buffer size of every ICE socket (the crate leaves the ~208 KiB default).
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+
+/// What a peer connection reports.
+pub enum PeerEvent {
+    /// A local ICE candidate to trickle to the remote side.
+    Candidate(RTCIceCandidateInit),
+    /// The connection changed state.
+    State(RTCPeerConnectionState),
+    /// The remote side opened a data channel.
+    Channel(Arc<dyn DataChannel>),
+}
+
+/// How a peer connection binds and whom it asks for candidates.
+#[derive(Clone, Debug)]
+pub struct PeerSettings {
+    /// STUN/TURN servers.
+    pub ice_servers: Vec<IceServer>,
+    /// Address the ICE socket binds (`0.0.0.0` in production, `127.0.0.1` in tests).
+    pub bind: IpAddr,
+}
+
+/// Receives a peer connection's events (called on its driver: forward, don't work).
+pub type EventSink = Box<dyn Fn(PeerEvent) + Send + Sync>;
+
+/// Builds a peer connection bound to `bind:port` (port 0 = any) whose events go to `on_event`.
+pub async fn build(
+    settings: &PeerSettings,
+    port: u16,
+    on_event: EventSink,
+) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
+    let ice_servers = settings
+        .ice_servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
+        .collect();
+    let config = RTCConfigurationBuilder::new()
+        .with_ice_servers(ice_servers)
+        .build();
+    let setting_engine = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        // The driver flushes some handshake packets only on its next check tick: check every
+        // 20 ms (not 200 ms), and allow 70 checks so a pair still gets the default 1.4 s.
+        .with_ice_connection_attempts(Some(Duration::from_millis(20)), Some(70))
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_setting_engine(setting_engine)
+        .with_runtime(Arc::new(BufferedRuntime(TokioRuntime)))
+        .with_handler(Arc::new(Forwarder(on_event)))
+        .with_udp_addrs(vec![SocketAddr::new(settings.bind, port)])
+        .with_data_channel_send_buffer_limit(SEND_BUFFER_LIMIT)
+        .build()
+        .await?;
+    Ok(Arc::new(pc))
+}
+
+/// Forwards every peer-connection callback to its owner, where decisions happen.
+struct Forwarder(EventSink);
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Forwarder {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(mut init) = event.candidate.to_json() {
+            // The crate sets sdpMid to ""; browsers match on sdpMLineIndex when it is absent.
+            init.sdp_mid = None;
+            (self.0)(PeerEvent::Candidate(init));
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        (self.0)(PeerEvent::State(state));
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        (self.0)(PeerEvent::Channel(channel));
+    }
+}
+
+/// What a data channel reports to its owner.
+#[derive(Debug)]
+pub enum ChannelEvent {
+    /// The channel is open: sending works from now on.
+    Open,
+    /// A text message arrived.
+    Text(String),
+    /// The channel closed.
+    Closed,
+}
+
+/// Polls `channel` until it closes, forwarding what matters. Every held channel must be polled:
+/// an unpolled one stalls its whole connection.
+pub async fn pump_channel<F: FnMut(ChannelEvent)>(channel: Arc<dyn DataChannel>, mut forward: F) {
+    while let Some(event) = channel.poll().await {
+        match event {
+            DataChannelEvent::OnOpen => forward(ChannelEvent::Open),
+            DataChannelEvent::OnMessage(msg) => {
+                if let Ok(text) = String::from_utf8(msg.data.to_vec()) {
+                    forward(ChannelEvent::Text(text));
+                }
+            }
+            DataChannelEvent::OnClose => break,
+            _ => {}
+        }
+    }
+    forward(ChannelEvent::Closed);
+}
+
+/// Queues text for one data channel and writes it in order, never more than the channel's send
+/// buffer ahead; `queued` counts what waits behind it.
+pub struct ChannelWriter {
+    tx: mpsc::UnboundedSender<Arc<str>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl ChannelWriter {
+    /// Starts the writer task of `channel`.
+    pub fn spawn(channel: Arc<dyn DataChannel>) -> ChannelWriter {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Arc<str>>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let counter = queued.clone();
+        tokio::spawn(async move {
+            while let Some(text) = rx.recv().await {
+                // Waits while the channel's own buffer is full (the 64 KiB send limit).
+                let sent = channel.send_text(&text).await;
+                counter.fetch_sub(text.len(), Ordering::Relaxed);
+                if sent.is_err() {
+                    break;
+                }
+            }
+        });
+        ChannelWriter { tx, queued }
+    }
+
+    /// Queues one message.
+    pub fn send(&self, text: Arc<str>) {
+        self.queued.fetch_add(text.len(), Ordering::Relaxed);
+        if self.tx.send(text).is_err() {
+            self.queued.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes queued behind the channel's send buffer.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+/// Replaces the address of a host candidate with `public_ip` (1:1 NAT); other candidates and
+/// malformed lines come back unchanged. `webrtc` 0.21 ignores its own NAT-1:1 setting.
+pub fn advertise_as(candidate: &str, public_ip: IpAddr) -> String {
+    let fields: Vec<&str> = candidate.split(' ').collect();
+    let is_host = fields.windows(2).any(|w| w[0] == "typ" && w[1] == "host");
+    if fields.len() < 8 || !is_host {
+        return candidate.to_string();
+    }
+    let ip = public_ip.to_string();
+    let mut out: Vec<&str> = fields.clone();
+    out[4] = &ip;
+    out.join(" ")
+}
+
+/// The tokio runtime with 4 MiB socket buffers on every ICE socket: the crate never enlarges
+/// them, and bursts overflowing the ~208 KiB default stall SCTP on 1 s retransmission timers.
+struct BufferedRuntime(TokioRuntime);
+
+impl fmt::Debug for BufferedRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BufferedRuntime")
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl Runtime for BufferedRuntime {
+    fn spawn(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) -> Box<dyn JoinHandle> {
+        self.0.spawn(future)
+    }
+
+    fn spawn_reactor(
+        &self,
+        pool: usize,
+        future: Pin<Box<dyn Future<Output = ()> + Send>>,
+    ) -> Box<dyn JoinHandle> {
+        self.0.spawn_reactor(pool, future)
+    }
+
+    fn wrap_udp_socket(&self, socket: std::net::UdpSocket) -> io::Result<Arc<dyn AsyncUdpSocket>> {
+        let sock = socket2::SockRef::from(&socket);
+        if let Err(e) = sock
+            .set_recv_buffer_size(SOCKET_BUFFER)
+            .and_then(|()| sock.set_send_buffer_size(SOCKET_BUFFER))
+        {
+            tracing::debug!(error = %e, "could not enlarge ICE socket buffers");
+        }
+        self.0.wrap_udp_socket(socket)
+    }
+
+    fn wrap_tcp_listener(
+        &self,
+        listener: std::net::TcpListener,
+    ) -> io::Result<Arc<dyn AsyncTcpListener>> {
+        self.0.wrap_tcp_listener(listener)
+    }
+
+    fn connect_tcp<'a>(
+        &'a self,
+        remote: SocketAddr,
+    ) -> BoxFuture<'a, io::Result<Arc<dyn AsyncTcpStream>>> {
+        self.0.connect_tcp(remote)
+    }
+
+    fn resolve_host<'a>(&'a self, host: &'a str) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>> {
+        self.0.resolve_host(host)
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        self.0.sleep(duration)
+    }
+
+    fn interval(&self, period: Duration) -> Box<dyn AsyncInterval> {
+        self.0.interval(period)
+    }
+
+    fn block_on(&self, future: Pin<Box<dyn Future<Output = ()> + '_>>) {
+        self.0.block_on(future)
+    }
+
+    fn name(&self) -> &'static str {
+        "tokio+buffers"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_candidates_are_advertised_on_the_public_address() {
+        let c = "candidate:1 1 udp 2130706431 10.0.0.5 50000 typ host";
+        let public: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(
+            advertise_as(c, public),
+            "candidate:1 1 udp 2130706431 203.0.113.7 50000 typ host"
+        );
+        let srflx =
+            "candidate:2 1 udp 1694498815 198.51.100.1 50000 typ srflx raddr 10.0.0.5 rport 50000";
+        assert_eq!(advertise_as(srflx, public), srflx);
+        assert_eq!(advertise_as("garbage", public), "garbage");
+    }
+}

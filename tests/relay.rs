@@ -1,0 +1,235 @@
+//! The relay with real `webrtc` peers over loopback: forwarding with seq, ack and anti-spoofing,
+//! history, failover of a host room, cleanup of dead connections. Run inside a loopback-only
+//! network namespace (scripts/test.sh does).
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::rtc::RawPeer;
+use common::{config_with_rooms, eventually, spawn_server, TestServer};
+use serde_json::json;
+use switchboard::client::{Client, ClientConfig, Event};
+use switchboard::protocol::{ChatMessage, HostRef};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const ROOMS: &str = "[[rooms]]\nname = \"r\"\ntopology = \"relay\"\n\
+    [[rooms]]\nname = \"h\"\ntopology = \"host\"\non_host_leave = \"relay\"";
+
+fn server() -> TestServer {
+    let mut config = config_with_rooms(ROOMS);
+    config.relay.udp_ports = "41000-41999".into();
+    config.relay.connect_timeout = Duration::from_secs(1);
+    spawn_server(config)
+}
+
+fn metric(server: &TestServer, name: &str) -> f64 {
+    let (_, text) = server.get("/metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(-1.0)
+}
+
+#[tokio::test]
+async fn relay_forwards_with_seq_acks_the_sender_and_stamps_the_real_identity() {
+    let server = server();
+    let mut a = RawPeer::join(&server, "r", "alice").await;
+    let mut b = RawPeer::join(&server, "r", "bob").await;
+    let mut c = RawPeer::join(&server, "r", "carol").await;
+    let forged =
+        json!({"type": "chat", "id": "m1", "from": b.id, "name": "bob", "text": "hi", "ts": 1});
+    a.send(&forged.to_string()).await;
+    let ack = a.expect("ack").await;
+    assert_eq!(ack["id"], "m1");
+    let seq = ack["seq"].as_u64().expect("ack carries seq");
+    for peer in [&mut b, &mut c] {
+        let got = peer.expect("chat").await;
+        assert_eq!(
+            got["from"],
+            a.id.as_str(),
+            "from is overwritten with the sender"
+        );
+        assert_eq!(got["name"], "alice");
+        assert_eq!(got["seq"], seq);
+        assert_eq!(got["text"], "hi");
+    }
+    // A resend of the same id is acked with the same seq and not forwarded again.
+    a.send(&forged.to_string()).await;
+    assert_eq!(a.expect("ack").await["seq"], seq);
+    b.send(
+        &json!({"type": "chat", "id": "m2", "from": "x", "name": "x", "text": "yo", "ts": 2})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(b.expect("ack").await["seq"], seq + 1);
+    let next = c.expect("chat").await;
+    assert_eq!(
+        (next["id"].as_str(), next["seq"].as_u64()),
+        (Some("m2"), Some(seq + 1))
+    );
+}
+
+async fn next_chat(events: &mut UnboundedReceiver<Event>) -> Vec<ChatMessage> {
+    loop {
+        let event = tokio::time::timeout(common::WAIT, events.recv())
+            .await
+            .expect("an event within 5 s")
+            .expect("events open");
+        match event {
+            Event::Chat { message } => return vec![message],
+            Event::History { messages } => return messages,
+            _ => continue,
+        }
+    }
+}
+
+async fn wait_open(events: &mut UnboundedReceiver<Event>, what: &str) {
+    loop {
+        let event = tokio::time::timeout(common::WAIT, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no open link within 5 s"))
+            .expect("events open");
+        if let Event::Connection {
+            state: switchboard::client::LinkState::Open,
+            ..
+        } = event
+        {
+            return;
+        }
+    }
+}
+
+fn config(server: &TestServer, room: &str, name: &str) -> ClientConfig {
+    ClientConfig::new(&server.ws_url(), room, name).loopback()
+}
+
+#[tokio::test]
+async fn a_late_joiner_gets_the_history() {
+    let server = server();
+    let (alice, mut alice_events) = Client::connect(config(&server, "r", "alice"))
+        .await
+        .unwrap();
+    wait_open(&mut alice_events, "alice").await;
+    for i in 0..5 {
+        alice.send(&format!("line {i}"));
+    }
+    let (_bob, mut bob_events) = Client::connect(config(&server, "r", "bob")).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        seen.extend(next_chat(&mut bob_events).await);
+    }
+    let texts: Vec<_> = seen.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["line 0", "line 1", "line 2", "line 3", "line 4"]);
+    assert!(seen.iter().all(|m| m.seq.is_some() && m.name == "alice"));
+}
+
+#[tokio::test]
+async fn host_leaving_hands_the_room_to_the_relay_and_nothing_is_lost_or_repeated() {
+    let server = server();
+    let (host, mut host_events) = Client::connect(config(&server, "h", "host")).await.unwrap();
+    let (a, mut a_events) = Client::connect(config(&server, "h", "a")).await.unwrap();
+    let (b, mut b_events) = Client::connect(config(&server, "h", "b")).await.unwrap();
+    wait_open(&mut a_events, "a").await;
+    wait_open(&mut b_events, "b").await;
+    drop(host_events.try_recv());
+    for i in 0..100 {
+        a.send(&format!("a{i}"));
+        b.send(&format!("b{i}"));
+        if i == 40 {
+            host.leave();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut got: HashMap<&str, HashMap<String, usize>> = HashMap::new();
+    for (who, events, other) in [("a", &mut a_events, "b"), ("b", &mut b_events, "a")] {
+        let counts = got.entry(who).or_default();
+        let mut relay_hosted = false;
+        while counts.len() < 100 {
+            let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{who} got only {} of {other}'s 100", counts.len()))
+                .unwrap();
+            match event {
+                Event::HostChanged { host } => relay_hosted |= host == HostRef::Relay,
+                Event::Chat { message } => *counts.entry(message.text).or_default() += 1,
+                Event::History { messages } => {
+                    for m in messages {
+                        *counts.entry(m.text).or_default() += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(relay_hosted, "{who} saw the relay take over");
+        assert!(
+            counts.keys().all(|t| t.starts_with(other)),
+            "{who} got only {other}'s lines"
+        );
+        assert!(
+            counts.values().all(|&n| n == 1),
+            "{who} got a line twice: {counts:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_member_that_never_finishes_ice_is_cleaned_up() {
+    let server = server();
+    let mut ws = server.client().await;
+    ws.join("r", "mute").await;
+    let pc = switchboard::relay::peer::build(&common::rtc::loopback(), 0, Box::new(|_| {}))
+        .await
+        .unwrap();
+    let _channel = pc.create_data_channel("chat", None).await.unwrap();
+    let offer = pc.create_offer(None).await.unwrap();
+    pc.set_local_description(offer.clone()).await.unwrap();
+    // Offer, but never send a candidate: the relay cannot reach us.
+    ws.signal("relay", serde_json::to_value(&offer).unwrap())
+        .await;
+    eventually("the relay to build a connection", || {
+        metric(&server, "switchboard_relay_peer_connections") == 1.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(metric(&server, "switchboard_relay_peer_connections"), 0.0);
+    pc.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn after_200_join_leave_cycles_the_relay_holds_no_connection_and_memory_returns() {
+    let server = server();
+    let rss = || switchboard::metrics::resident_memory_bytes().unwrap() as f64;
+    let cycle = |i: usize| {
+        let url = server.ws_url();
+        async move {
+            let c = ClientConfig::new(&url, "r", &format!("c{i}")).loopback();
+            let (client, mut events) = Client::connect(c).await.unwrap();
+            wait_open(&mut events, "cycle").await;
+            client.leave();
+            while events.recv().await.is_some() {}
+        }
+    };
+    // Ten members at a time, joining, connecting to the relay and leaving.
+    let batch = |from: usize| futures_util::future::join_all((from..from + 10).map(cycle));
+    for b in 0..2 {
+        batch(b * 10).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss();
+    for b in 2..22 {
+        batch(b * 10).await;
+    }
+    eventually("0 relay connections", || {
+        metric(&server, "switchboard_relay_peer_connections") == 0.0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss();
+    assert!(
+        after < before * 1.25 + 8.0 * 1048576.0,
+        "RSS grew from {:.1} to {:.1} MiB",
+        before / 1048576.0,
+        after / 1048576.0
+    );
+}

@@ -34,15 +34,22 @@ struct Cli {
 enum Command {
     /// Serve the hub, the relay and the browser client (the default).
     Serve,
+    /// Chat in a room from the terminal (next to browsers, any topology).
+    Chat(switchboard::client::terminal::ChatArgs),
     /// Load-test a server and print the figures (see docs/BENCHMARKS.md).
     Bench(switchboard::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let quiet = matches!(
+        cli.command,
+        Some(Command::Chat(_)) | Some(Command::Bench(_))
+    );
+    init_logging(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config),
+        Command::Chat(args) => chat(args),
         Command::Bench(args) => match switchboard::bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -53,10 +60,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+/// Logs go to stderr (stdout is the chat's and the benchmark's), at `level` unless `RUST_LOG`
+/// says otherwise; the WebRTC stack's chatty internals are kept at `error`.
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        format!("{level},rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn").into()
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn chat(args: switchboard::client::terminal::ChatArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("switchboard chat: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(switchboard::client::terminal::run(args));
+    // The stdin reader sits in a blocking read: don't wait for it.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard chat: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn serve(path: &std::path::Path) -> ExitCode {

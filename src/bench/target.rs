@@ -78,9 +78,9 @@ impl Target {
         cmd.arg("--config").arg(&path).arg("serve");
         cmd.env("NO_COLOR", "1")
             .env("RUST_LOG", "warn,switchboard=info");
-        let mut child = cmd.stdout(Stdio::piped()).spawn().context("spawn server")?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let addr = listening_address(stdout)?;
+        let mut child = cmd.stderr(Stdio::piped()).spawn().context("spawn server")?;
+        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        let addr = listening_address(stderr)?;
         Ok(Target {
             ws_url: format!("ws://{addr}/ws"),
             http_url: format!("http://{addr}"),
@@ -126,8 +126,8 @@ impl Drop for Target {
 }
 
 /// Reads the child's log until `listening on http://ADDR`, then keeps draining it in a thread.
-fn listening_address(stdout: std::process::ChildStdout) -> Result<String> {
-    let mut lines = BufReader::new(stdout).lines();
+fn listening_address(log: std::process::ChildStderr) -> Result<String> {
+    let mut lines = BufReader::new(log).lines();
     for line in lines.by_ref() {
         let line = line.context("read server log")?;
         if let Some(rest) = line.split("listening on http://").nth(1) {

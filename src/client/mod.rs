@@ -19,6 +19,7 @@
 mod engine;
 mod links;
 mod store;
+pub mod terminal;
 
 use std::net::IpAddr;
 use std::time::Duration;

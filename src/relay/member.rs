@@ -38,8 +38,10 @@ pub struct RelayMember {
 impl RelayMember {
     /// Closes its peer connection in the background.
     pub fn close(&mut self) {
-        if let Some(pc) = self.pc.take() {
-            tokio::spawn(async move {
+        let Some(pc) = self.pc.take() else { return };
+        // At process shutdown there may be no runtime left; dropping the handle then suffices.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
                 if let Err(e) = pc.close().await {
                     tracing::debug!(error = %e, "closing a relay peer connection");
                 }

@@ -1,0 +1,168 @@
+//! `switchboard chat`: a terminal chat on top of the client library. Lines typed are sent;
+//! messages print as `[14:03:12] alice: hello`; `--json` speaks one JSON object per line.
+
+use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
+
+use chrono::{Local, TimeZone};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::{Client, ClientConfig, ConnectError, Event, LinkState};
+use crate::protocol::{ChatMessage, HostRef};
+
+/// `switchboard chat URL --room R --name N [--password P] [--json]`
+#[derive(clap::Args, Debug)]
+pub struct ChatArgs {
+    /// Signaling URL, e.g. ws://127.0.0.1:8080/ws.
+    pub url: String,
+    /// Room to join.
+    #[arg(long)]
+    pub room: String,
+    /// Your display name.
+    #[arg(long)]
+    pub name: String,
+    /// Room password.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Print every event as one JSON object per line; read lines as messages.
+    #[arg(long)]
+    pub json: bool,
+    /// Address the WebRTC sockets bind (127.0.0.1 keeps everything on loopback).
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+    /// Use no STUN/TURN servers (instead of the server's list).
+    #[arg(long)]
+    pub no_ice_servers: bool,
+}
+
+/// Runs the terminal chat; the exit code is non-zero when the join is refused.
+pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let mut config = ClientConfig::new(&args.url, &args.room, &args.name);
+    config.password = args.password.clone();
+    config.bind = args.bind;
+    if args.no_ice_servers {
+        config.ice_servers = Some(Vec::new());
+    }
+    let (client, mut events) = match Client::connect(config).await {
+        Ok(joined) => joined,
+        Err(ConnectError::Refused { code, message }) => {
+            anyhow::bail!("join refused: {message} ({})", code.as_str())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let printer = Printer {
+        json: args.json,
+        dim: !args.json && std::io::stdout().is_terminal(),
+    };
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut input_open = true;
+    loop {
+        tokio::select! {
+            line = lines.next_line(), if input_open => match line {
+                Ok(Some(line)) if line.trim() == "/quit" => client.leave(),
+                Ok(Some(line)) if !line.trim().is_empty() => client.send(line.trim_end()),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => {
+                    input_open = false;
+                    client.leave();
+                }
+            },
+            event = events.recv() => match event {
+                Some(Event::Left) | None => break,
+                Some(event) => printer.print(&event),
+            },
+        }
+    }
+    Ok(())
+}
+
+struct Printer {
+    json: bool,
+    dim: bool,
+}
+
+impl Printer {
+    fn print(&self, event: &Event) {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let _ = writeln!(out, "{}", serde_json::to_string(event).unwrap_or_default());
+            return;
+        }
+        match event {
+            Event::Chat { message } => {
+                let _ = writeln!(out, "{}", chat_line(message));
+            }
+            Event::History { messages } => {
+                for m in messages {
+                    let _ = writeln!(out, "{}", chat_line(m));
+                }
+            }
+            other => {
+                if let Some(text) = status_line(other) {
+                    let line = if self.dim {
+                        format!("\x1b[2m{text}\x1b[0m")
+                    } else {
+                        text
+                    };
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+        }
+        let _ = out.flush();
+    }
+}
+
+/// `[14:03:12] alice: hello`, in local time.
+pub fn chat_line(m: &ChatMessage) -> String {
+    let time = Local
+        .timestamp_millis_opt(m.ts as i64)
+        .single()
+        .map(|t| t.format("%H:%M:%S").to_string())
+        .unwrap_or_else(|| "--:--:--".into());
+    format!("[{time}] {}: {}", m.name, m.text)
+}
+
+/// One dim line for joins, leaves, host changes and errors.
+fn status_line(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Joined {
+            room,
+            topology,
+            members,
+            ..
+        } => {
+            let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+            format!("* joined {room} ({topology}); here: {}", list(&names))
+        }
+        Event::MemberJoined { peer } => format!("* {} joined", peer.name),
+        Event::MemberLeft { name, reason, .. } => {
+            format!(
+                "* {} left ({reason:?})",
+                name.as_deref().unwrap_or("someone")
+            )
+        }
+        Event::HostChanged {
+            host: HostRef::Relay,
+        } => "* the server now hosts the room".into(),
+        Event::HostChanged {
+            host: HostRef::Peer(id),
+        } => format!("* new host: {id}"),
+        Event::ServerError { code, message } => format!("! {message} ({})", code.as_str()),
+        Event::Reconnecting { attempt, delay_ms } => {
+            format!("* connection lost; reconnecting in {delay_ms} ms (attempt {attempt})")
+        }
+        Event::Connection {
+            state: LinkState::Failed,
+            peer,
+        } => format!("! connection to {peer} failed"),
+        _ => return None,
+    })
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "nobody else".into()
+    } else {
+        names.join(", ")
+    }
+}

@@ -56,7 +56,7 @@ echo "==> cargo test (loopback-only namespace)"
 cargo test --offline --locked --all-targets -- --test-threads=4
 if [ "$E2E" = 1 ]; then
   echo "==> browser end-to-end tests (loopback-only namespace)"
-  SWITCHBOARD_BIN="$PWD/target/debug/switchboard" node --test --test-concurrency=1 tests/e2e/
+  SWITCHBOARD_BIN="$PWD/target/debug/switchboard" node --test --test-concurrency=1 tests/e2e/*.test.mjs
 fi'
 E2E=$e2e "${ns[@]}" bash -c "$inner"
 echo "==> all tests passed"

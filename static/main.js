@@ -1,0 +1,105 @@
+// Wiring: connects the signaling, the connection manager and the chat store to the UI.
+
+import { Signaling } from './signaling.js';
+import { ChatStore } from './chat-store.js';
+import { PeerManager } from './peers.js';
+import { Ui } from './ui.js';
+
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const ui = new Ui();
+const signaling = new Signaling(wsUrl);
+const store = new ChatStore();
+const peers = new PeerManager(signaling, store);
+let current = null; // {room, name} while we are in (or joining) a room
+let joinedOnce = false;
+
+// For debugging from the console; the page itself never reads it.
+window.switchboard = { signaling, store, peers };
+
+async function refreshRooms() {
+  try {
+    const res = await fetch('/api/rooms');
+    if (res.ok) ui.renderRooms(await res.json());
+  } catch {
+    // The status pill already says the server is unreachable.
+  }
+}
+refreshRooms();
+setInterval(refreshRooms, 5000);
+
+const memberName = (id) => (id === 'relay' ? 'the server' : peers.members.get(id) ?? 'someone');
+const REASONS = { left: 'left', closed: 'disconnected', timeout: 'timed out', slow_consumer: 'was too slow and was dropped' };
+
+ui.onJoin(({ room, name, password }) => {
+  ui.hideError();
+  if (!current || current.room !== room) {
+    store.clear();
+    joinedOnce = false;
+  }
+  current = { room, name };
+  ui.setJoining(true);
+  signaling.join(room, name, password);
+});
+
+ui.onSend((text) => peers.send(text));
+
+ui.onLeave(() => {
+  signaling.leave();
+  peers.reset();
+  store.clear();
+  current = null;
+  ui.setStatus('idle', 'Not in a room');
+  ui.showJoin();
+  refreshRooms();
+});
+
+store.addEventListener('change', () => ui.renderMessages(store.messages));
+peers.addEventListener('links', () => ui.renderMembers(peers.roster()));
+
+signaling.addEventListener('status', ({ detail }) => {
+  if (detail.state === 'connecting') ui.setStatus('connecting', 'Connecting…');
+  else if (detail.state === 'open') ui.setStatus('connecting', current ? 'Joining…' : 'Connected');
+  else if (detail.state === 'reconnecting') {
+    ui.setStatus('reconnecting', `Connection lost, retrying in ${Math.ceil(detail.delay / 1000)} s…`);
+  } else if (detail.state === 'closed') ui.setStatus('closed', 'Not connected');
+});
+
+signaling.addEventListener('welcome', ({ detail: w }) => {
+  peers.welcome(w, current?.name ?? '');
+  ui.setJoining(false);
+  ui.setStatus('connected', `Connected as ${current?.name}`);
+  ui.showChat(w.room, w.topology);
+  store.notice(joinedOnce ? 'Reconnected.' : `You joined #${w.room}.`);
+  joinedOnce = true;
+  if (w.host === 'relay') store.notice('This room is hosted by the server.');
+  else if (w.host && w.host !== w.peer_id) store.notice(`${memberName(w.host)} is hosting this room.`);
+  else if (w.host === w.peer_id) store.notice('You are hosting this room: keep this page open.');
+});
+
+signaling.addEventListener('peer_joined', ({ detail }) => {
+  peers.peerJoined(detail.peer);
+  store.notice(`${detail.peer.name} joined.`);
+});
+
+signaling.addEventListener('peer_left', ({ detail }) => {
+  const name = memberName(detail.peer_id);
+  peers.peerLeft(detail.peer_id);
+  store.notice(`${name} ${REASONS[detail.reason] ?? 'left'}.`);
+});
+
+signaling.addEventListener('host_changed', ({ detail }) => {
+  peers.hostChanged(detail.host);
+  if (detail.host === 'relay') store.notice('The server now hosts this room.');
+  else if (detail.host === peers.me) store.notice('You are now the host: keep this page open.');
+  else store.notice(`${memberName(detail.host)} is now the host.`);
+});
+
+signaling.addEventListener('signal', ({ detail }) => {
+  peers.signal(detail.from, detail.data).catch((err) => console.warn('signal from', detail.from, err));
+});
+
+signaling.addEventListener('error', ({ detail }) => {
+  ui.setJoining(false);
+  if (!signaling.joined) ui.setStatus('idle', 'Not in a room');
+  ui.showError(detail.message);
+});

@@ -1,0 +1,241 @@
+// Connection manager: one RTCPeerConnection per peer (or the relay) and the topology rules.
+//   mesh  - the joiner offers to everyone already there; chat goes to every peer.
+//   host  - members offer to the host, who forwards each message to the others and acks it;
+//           on host_changed members offer to the new host and resend what was not acked.
+//   relay - members offer to the server's peer "relay", which forwards, acks, and sends history.
+// Emits 'links' when a link changes state. Chat goes into the ChatStore.
+
+const RELAY = 'relay';
+
+export class PeerManager extends EventTarget {
+  constructor(signaling, store) {
+    super();
+    this.signaling = signaling;
+    this.store = store;
+    this.links = new Map(); // peer id -> {pc, dc, state, outbox, pending, remoteSet}
+    this.reset();
+  }
+
+  reset() {
+    for (const id of [...this.links.keys()]) this.closeLink(id);
+    this.me = null;
+    this.name = '';
+    this.topology = null;
+    this.host = null;
+    this.members = new Map(); // id -> name (others)
+    this.iceServers = [];
+    this.backlog = [];
+    this.changed();
+  }
+
+  changed() {
+    this.dispatchEvent(new Event('links'));
+  }
+
+  iAmHost() {
+    return this.topology === 'host' && this.host === this.me;
+  }
+
+  welcome(w, name) {
+    // Mesh messages typed while links were down go to whoever is there after the (re)join;
+    // receivers drop ids they have already shown.
+    const carry = this.topology === 'mesh' ? [...new Set([...this.links.values()].flatMap((l) => l.outbox))] : [];
+    this.reset();
+    this.me = w.peer_id;
+    this.name = name;
+    this.topology = w.topology;
+    this.host = w.host;
+    this.iceServers = w.ice_servers || [];
+    for (const p of w.peers) this.members.set(p.id, p.name);
+    if (this.topology === 'mesh') {
+      for (const p of w.peers) this.offerTo(p.id);
+      for (const link of this.links.values()) link.outbox.push(...carry);
+    } else if (this.host && this.host !== this.me) {
+      this.offerTo(this.host);
+    }
+    this.changed();
+  }
+
+  peerJoined(peer) {
+    this.members.set(peer.id, peer.name);
+    this.changed();
+  }
+
+  peerLeft(id) {
+    this.members.delete(id);
+    this.closeLink(id);
+    this.changed();
+  }
+
+  hostChanged(host) {
+    if (this.host && this.host !== this.me) this.closeLink(this.host);
+    this.host = host;
+    if (host !== this.me) {
+      this.offerTo(host);
+    } else {
+      // Elected: what the old host never acked is ours to deliver now, to each member that connects.
+      this.backlog = this.store.pending().map((m) => JSON.stringify(m));
+      for (const m of this.store.pending()) this.store.acked(m.id);
+    }
+    this.changed();
+  }
+
+  link(id) {
+    if (!this.links.has(id)) {
+      this.links.set(id, { pc: null, dc: null, state: 'connecting', outbox: [], pending: [], remoteSet: false });
+    }
+    return this.links.get(id);
+  }
+
+  closeLink(id) {
+    const link = this.links.get(id);
+    if (!link) return;
+    this.links.delete(id);
+    try {
+      link.dc?.close();
+      link.pc?.close();
+    } catch {}
+    this.changed();
+  }
+
+  createPc(id) {
+    const link = this.link(id);
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    link.pc = pc;
+    pc.onicecandidate = (e) => {
+      if (e.candidate && e.candidate.candidate) {
+        this.signaling.signal(id, { type: 'candidate', candidate: e.candidate.toJSON() });
+      }
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.links.get(id) !== link) return;
+      if (pc.connectionState === 'failed') link.state = 'failed';
+      else if (pc.connectionState === 'connected' && link.dc?.readyState === 'open') link.state = 'connected';
+      this.changed();
+    };
+    pc.ondatachannel = (e) => this.setupChannel(id, link, e.channel);
+    return pc;
+  }
+
+  async offerTo(id) {
+    this.closeLink(id);
+    const pc = this.createPc(id);
+    const link = this.links.get(id);
+    this.setupChannel(id, link, pc.createDataChannel('chat', { ordered: true }));
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    this.signaling.signal(id, { type: 'offer', sdp: offer.sdp });
+    this.changed();
+  }
+
+  async signal(from, data) {
+    if (data.type === 'offer') {
+      this.closeLink(from);
+      const pc = this.createPc(from);
+      const link = this.links.get(from);
+      await pc.setRemoteDescription({ type: 'offer', sdp: data.sdp });
+      await this.remoteSet(link);
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      this.signaling.signal(from, { type: 'answer', sdp: answer.sdp });
+      this.changed();
+    } else if (data.type === 'answer') {
+      const link = this.links.get(from);
+      if (!link?.pc) return;
+      await link.pc.setRemoteDescription({ type: 'answer', sdp: data.sdp });
+      await this.remoteSet(link);
+    } else if (data.type === 'candidate' && data.candidate?.candidate) {
+      const link = this.links.get(from);
+      if (!link) return;
+      if (link.remoteSet) await link.pc.addIceCandidate(data.candidate).catch(() => {});
+      else link.pending.push(data.candidate); // arrived before the remote description
+    }
+  }
+
+  async remoteSet(link) {
+    link.remoteSet = true;
+    for (const c of link.pending.splice(0)) await link.pc.addIceCandidate(c).catch(() => {});
+  }
+
+  setupChannel(id, link, dc) {
+    link.dc = dc;
+    dc.onopen = () => {
+      if (this.links.get(id) !== link) return;
+      link.state = 'connected';
+      for (const frame of link.outbox.splice(0)) dc.send(frame);
+      if (this.iAmHost()) for (const frame of this.backlog) dc.send(frame);
+      if (id === this.host && !this.iAmHost()) {
+        for (const msg of this.store.pending()) dc.send(JSON.stringify(msg));
+      }
+      this.changed();
+    };
+    dc.onclose = () => {
+      if (this.links.get(id) !== link) return;
+      link.state = 'closed';
+      this.changed();
+    };
+    dc.onmessage = (e) => this.onChannel(id, e.data);
+  }
+
+  sendTo(id, frame) {
+    const link = this.links.get(id);
+    if (!link) return;
+    if (link.dc?.readyState === 'open') link.dc.send(frame);
+    else link.outbox.push(frame);
+  }
+
+  // Sends a chat line as this topology wants, and shows it at once.
+  send(text) {
+    const msg = this.store.compose(this.me, this.name, text);
+    this.store.add(msg, true);
+    const frame = JSON.stringify(msg);
+    if (this.topology === 'mesh' || this.iAmHost()) {
+      for (const id of this.links.keys()) this.sendTo(id, frame);
+      return;
+    }
+    this.store.track(msg);
+    const hostLink = this.host && this.links.get(this.host);
+    if (hostLink?.dc?.readyState === 'open') hostLink.dc.send(frame);
+  }
+
+  onChannel(from, raw) {
+    let msg;
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (msg.type === 'chat') {
+      if (this.iAmHost()) return this.forwardAsHost(from, msg);
+      this.store.add(msg);
+    } else if (msg.type === 'ack') {
+      this.store.acked(msg.id, msg.seq);
+    } else if (msg.type === 'history') {
+      for (const m of msg.messages) this.store.add({ type: 'chat', ...m });
+    }
+  }
+
+  // As host: stamp the sender's real identity, show it, forward to the others, ack the sender.
+  forwardAsHost(from, msg) {
+    const stamped = { ...msg, from, name: this.members.get(from) ?? '?' };
+    if (this.store.add(stamped)) {
+      const frame = JSON.stringify(stamped);
+      for (const id of this.links.keys()) if (id !== from) this.sendTo(id, frame);
+    }
+    this.sendTo(from, JSON.stringify({ type: 'ack', id: msg.id }));
+  }
+
+  // The member list as the UI shows it: self first, then others in join order.
+  roster() {
+    const state = (id) => (id === this.me ? 'you' : this.links.get(id)?.state ?? (this.needsLink(id) ? 'connecting' : 'via host'));
+    const list = [];
+    if (this.host === RELAY) list.push({ id: RELAY, name: 'Server relay', host: true, state: this.links.get(RELAY)?.state ?? 'connecting', relay: true });
+    if (this.me) list.push({ id: this.me, name: this.name, host: this.host === this.me, state: 'you', self: true });
+    for (const [id, name] of this.members) list.push({ id, name, host: this.host === id, state: state(id) });
+    return list;
+  }
+
+  needsLink(id) {
+    return this.topology === 'mesh' || this.iAmHost() || id === this.host;
+  }
+}

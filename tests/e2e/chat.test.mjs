@@ -1,0 +1,113 @@
+// Mesh and host rooms in real Chromium pages: chat, host election, errors in words.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, openPage, join, enter, say, messages, members,
+  waitForTexts, waitForConnected, textCounts, screenshot,
+} from './helpers.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(`
+[[rooms]]
+name = "mesh"
+topology = "mesh"
+
+[[rooms]]
+name = "hosted"
+topology = "host"
+on_host_leave = "elect"
+
+[[rooms]]
+name = "secret"
+topology = "mesh"
+password = "opensesame"
+`);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('three pages in a mesh room all see each other and every message once', async () => {
+  const alice = await enter(browser, server, 'mesh', 'alice');
+  const bob = await enter(browser, server, 'mesh', 'bob');
+  const carol = await enter(browser, server, 'mesh', 'carol');
+  const pages = [alice, bob, carol];
+  for (const page of pages) await waitForConnected(page, 2);
+
+  await say(alice, 'hello from alice');
+  await say(bob, 'hi alice, bob here');
+  await say(carol, 'carol says hi');
+  const all = ['hello from alice', 'hi alice, bob here', 'carol says hi'];
+  for (const page of pages) {
+    await waitForTexts(page, all);
+    for (const [text, n] of await textCounts(page)) assert.equal(n, 1, `${text} shown ${n} times`);
+  }
+  const byBob = (await messages(carol)).find((m) => m.text === 'hi alice, bob here');
+  assert.equal(byBob.name, 'bob');
+
+  const list = await members(carol);
+  assert.deepEqual(list.map((m) => m.text), ['carol (you)', 'alice', 'bob']);
+  const file = await screenshot(carol, 'chat-mesh.png');
+  console.log(`screenshot: ${file}`);
+  for (const page of pages) await page.context().close();
+});
+
+test('host room: the host forwards, and when it closes the earliest member takes over without loss', async () => {
+  const host = await enter(browser, server, 'hosted', 'hana');
+  const bob = await enter(browser, server, 'hosted', 'bob');
+  const carol = await enter(browser, server, 'hosted', 'carol');
+  await waitForConnected(host, 2);
+  await waitForConnected(bob, 1);
+  await waitForConnected(carol, 1);
+  const hostMark = (await members(bob)).find((m) => m.host);
+  assert.equal(hostMark.text, 'hanahost');
+
+  await say(bob, 'bob before');
+  await say(carol, 'carol before');
+  for (const page of [host, bob, carol]) await waitForTexts(page, ['bob before', 'carol before']);
+
+  // The host leaves by closing the page; carol keeps typing through the switch.
+  await host.context().close();
+  const during = [];
+  for (let i = 0; i < 10; i++) {
+    during.push(`carol during ${i}`);
+    await say(carol, `carol during ${i}`);
+  }
+  await bob.waitForSelector('#members li[data-host="true"] >> text=bob (you)', { timeout: 15000 });
+  await waitForConnected(bob, 1);
+  await say(bob, 'bob after');
+  const expected = ['bob before', 'carol before', ...during, 'bob after'];
+  for (const page of [bob, carol]) {
+    await waitForTexts(page, expected);
+    const counts = await textCounts(page);
+    for (const text of expected) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+  }
+  await screenshot(carol, 'chat-host.png');
+  await bob.context().close();
+  await carol.context().close();
+});
+
+test('refused joins are explained in words and the form stays usable', async () => {
+  const alice = await enter(browser, server, 'secret', 'alice', 'opensesame');
+  const page = await openPage(browser, server);
+  await join(page, 'secret', 'mallory', 'guess');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error-text'), /wrong or missing password/);
+  assert.equal(await page.isVisible('#join-view'), true);
+
+  await join(page, 'secret', 'ALICE', 'opensesame');
+  await page.waitForFunction(() => /already taken/.test(document.querySelector('#error-text').textContent));
+
+  await join(page, 'secret', 'mallory', 'opensesame');
+  await page.waitForSelector('#chat-view:not([hidden])');
+  await waitForConnected(alice, 1);
+  await page.context().close();
+  await alice.context().close();
+});

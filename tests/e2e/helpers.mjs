@@ -1,0 +1,182 @@
+// Shared helpers for the browser tests: a real switchboard server on 127.0.0.1:0 with a temporary
+// config, headless Debian Chromium through playwright-core, and page actions a person would take.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = process.env.SWITCHBOARD_BIN || path.join(ROOT, 'target/debug/switchboard');
+export const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
+const WAIT = 15000;
+
+/** Starts the server binary with these `[[rooms]]` (TOML) on 127.0.0.1:0; resolves once it listens. */
+export async function startServer(roomsToml = '') {
+  const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-e2e-'));
+  const configPath = path.join(dir, 'switchboard.toml');
+  writeFileSync(
+    configPath,
+    `[server]
+bind = "127.0.0.1:0"
+static_dir = ${JSON.stringify(path.join(ROOT, 'static'))}
+workers = 1
+shutdown_timeout = "1s"
+
+[ice]
+servers = []
+
+[relay]
+udp_bind = "127.0.0.1"
+connect_timeout = "10s"
+
+${roomsToml}
+`,
+  );
+  const child = spawn(BIN, ['--config', configPath, 'serve'], {
+    env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log = [];
+  const addr = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log.join('\n')}`)), WAIT);
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      log.push(line);
+      const m = line.match(/listening on http:\/\/(\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log.join('\n')}`)));
+  });
+  return {
+    url: `http://${addr}`,
+    wsUrl: `ws://${addr}/ws`,
+    log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Headless Debian Chromium with WebRTC allowed on loopback and no background networking. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--allow-loopback-in-peer-connection',
+      '--use-fake-ui-for-media-stream',
+    ],
+  });
+}
+
+/** A new person: their own browser context and page, on the client page, not yet in a room. */
+export async function openPage(browser, server) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  await context.grantPermissions(['camera', 'microphone'], { origin: server.url });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err.message));
+  await page.goto(server.url);
+  return page;
+}
+
+/** Fills the join form as a person would and waits for the chat view (or the error banner). */
+export async function join(page, room, name, password) {
+  await page.fill('#room-input', room);
+  await page.fill('#name-input', name);
+  if (password !== undefined) await page.fill('#password-input', password);
+  await page.click('#join-button');
+}
+
+/** Opens a page and joins; resolves when the chat view shows. */
+export async function enter(browser, server, room, name, password) {
+  const page = await openPage(browser, server);
+  await join(page, room, name, password);
+  await page.waitForSelector('#chat-view:not([hidden])', { timeout: WAIT });
+  return page;
+}
+
+/** Types a line into the composer and presses Enter. */
+export async function say(page, text) {
+  await page.fill('#composer-input', text);
+  await page.press('#composer-input', 'Enter');
+}
+
+/** The chat lines the page shows: [{id, name, text, pending}]. */
+export function messages(page) {
+  return page.$$eval('#messages li.chat', (items) =>
+    items.map((li) => ({
+      id: li.dataset.id,
+      name: li.querySelector('.author').textContent,
+      text: li.querySelector('.text').textContent,
+      pending: li.classList.contains('pending'),
+    })),
+  );
+}
+
+/** The member list: [{id, text, host, state}]. */
+export function members(page) {
+  return page.$$eval('#members li', (items) =>
+    items.map((li) => ({
+      id: li.dataset.peer,
+      text: li.querySelector('.name').textContent,
+      host: li.dataset.host === 'true',
+      state: li.querySelector('.state').dataset.state,
+    })),
+  );
+}
+
+/** Waits until every text in `texts` is shown on the page. */
+export async function waitForTexts(page, texts, timeout = WAIT) {
+  const want = JSON.stringify(texts);
+  await page
+    .waitForFunction(
+      (wanted) => {
+        const shown = new Set([...document.querySelectorAll('#messages li.chat .text')].map((e) => e.textContent));
+        return JSON.parse(wanted).every((t) => shown.has(t));
+      },
+      want,
+      { timeout, polling: 50 },
+    )
+    .catch(async (err) => {
+      const have = (await messages(page)).map((m) => m.text);
+      const missing = texts.filter((t) => !have.includes(t));
+      throw new Error(`waited ${timeout} ms for ${missing.length} message(s), e.g. ${missing.slice(0, 5)}: ${err.message}`);
+    });
+}
+
+/** Waits until the page shows `n` members whose link is connected (self excluded). */
+export async function waitForConnected(page, n, timeout = WAIT) {
+  await page.waitForFunction(
+    (count) => document.querySelectorAll('#members .state[data-state="connected"]').length >= count,
+    n,
+    { timeout, polling: 50 },
+  );
+}
+
+/** Asserts-friendly summary: how often each text appears on the page. */
+export async function textCounts(page) {
+  const counts = new Map();
+  for (const m of await messages(page)) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
+  return counts;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, name);
+  await page.screenshot({ path: file });
+  return file;
+}

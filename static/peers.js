@@ -227,9 +227,9 @@ export class PeerManager extends EventTarget {
 
   // The member list as the UI shows it: self first, then others in join order.
   roster() {
-    const state = (id) => (id === this.me ? 'you' : this.links.get(id)?.state ?? (this.needsLink(id) ? 'connecting' : 'via host'));
+    const state = (id) => (id === this.me ? 'you' : this.links.get(id)?.state ?? (this.needsLink(id) ? 'connecting' : this.host === RELAY ? 'via server' : 'via host'));
     const list = [];
-    if (this.host === RELAY) list.push({ id: RELAY, name: 'Server relay', host: true, state: this.links.get(RELAY)?.state ?? 'connecting', relay: true });
+    if (this.host === RELAY) list.push({ id: RELAY, name: 'Server', host: true, state: this.links.get(RELAY)?.state ?? 'connecting', relay: true });
     if (this.me) list.push({ id: this.me, name: this.name, host: this.host === this.me, state: 'you', self: true });
     for (const [id, name] of this.members) list.push({ id, name, host: this.host === id, state: state(id) });
     return list;

@@ -15,7 +15,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 const TOPOLOGY = { mesh: 'mesh', host: 'host', relay: 'server relay' };
-const STATE = { you: 'you', connected: 'connected', connecting: 'connecting…', failed: 'failed', closed: 'disconnected', 'via host': 'via host' };
+const STATE = { you: 'you', connected: 'connected', connecting: 'connecting…', failed: 'failed', closed: 'disconnected', 'via host': 'via host', 'via server': 'via server' };
 
 export class Ui {
   constructor() {

@@ -1,0 +1,109 @@
+// Rooms hosted by the server's relay, in real Chromium pages: chat, history for a late joiner,
+// and a host room that fails over to the relay when its hosting page closes.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, enter, say, messages, members,
+  waitForTexts, waitForConnected, textCounts, screenshot,
+} from './helpers.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(`
+[[rooms]]
+name = "served"
+topology = "relay"
+
+[[rooms]]
+name = "failover"
+topology = "host"
+on_host_leave = "relay"
+`);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('three pages chat through the relay and a late fourth page sees the history', async () => {
+  const names = ['alice', 'bob', 'carol'];
+  const pages = [];
+  for (const name of names) pages.push(await enter(browser, server, 'served', name));
+  for (const page of pages) {
+    await page.waitForSelector('#members li[data-peer="relay"] .state[data-state="connected"]', { timeout: 15000 });
+  }
+  const relayRow = (await members(pages[0])).find((m) => m.id === 'relay');
+  assert.match(relayRow.text, /hosted by server/);
+
+  const sent = [];
+  for (let i = 0; i < 5; i++) {
+    for (const [k, page] of pages.entries()) {
+      const text = `${names[k]} #${i}`;
+      sent.push(text);
+      await say(page, text);
+    }
+  }
+  for (const page of pages) {
+    await waitForTexts(page, sent);
+    const counts = await textCounts(page);
+    for (const text of sent) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+    // Every own message was acknowledged by the relay.
+    await page.waitForFunction(() => document.querySelectorAll('#messages li.pending').length === 0);
+  }
+  const shownByCarol = await messages(pages[2]);
+  assert.equal(shownByCarol.find((m) => m.text === 'alice #3').name, 'alice');
+
+  const late = await enter(browser, server, 'served', 'dave');
+  await waitForTexts(late, sent);
+  const history = await messages(late);
+  assert.deepEqual(history.map((m) => m.text), sent, 'history arrives complete and in order');
+  await say(late, 'dave was late');
+  for (const page of pages) await waitForTexts(page, ['dave was late']);
+  const file = await screenshot(late, 'chat-relay.png');
+  console.log(`screenshot: ${file}`);
+  for (const page of [...pages, late]) await page.context().close();
+});
+
+test('host room with on_host_leave = relay: the hosting page closes and nothing is lost or repeated', async () => {
+  const host = await enter(browser, server, 'failover', 'hana');
+  const bob = await enter(browser, server, 'failover', 'bob');
+  const carol = await enter(browser, server, 'failover', 'carol');
+  await waitForConnected(host, 2);
+  await waitForConnected(bob, 1);
+  await waitForConnected(carol, 1);
+
+  const expected = [];
+  const sayBoth = async (tag) => {
+    for (const [who, page] of [['bob', bob], ['carol', carol]]) {
+      const text = `${who} ${tag}`;
+      expected.push(text);
+      await say(page, text);
+    }
+  };
+  for (let i = 0; i < 5; i++) await sayBoth(`before ${i}`);
+  for (const page of [host, bob, carol]) await waitForTexts(page, expected);
+
+  await host.context().close();
+  for (let i = 0; i < 20; i++) await sayBoth(`during ${i}`);
+  for (const page of [bob, carol]) {
+    await page.waitForSelector('#members li[data-peer="relay"] .state[data-state="connected"]', { timeout: 15000 });
+  }
+  for (let i = 0; i < 5; i++) await sayBoth(`after ${i}`);
+
+  for (const page of [bob, carol]) {
+    await waitForTexts(page, expected);
+    const counts = await textCounts(page);
+    for (const text of expected) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+    await page.waitForFunction(() => document.querySelectorAll('#messages li.pending').length === 0);
+    const host = (await members(page)).find((m) => m.host);
+    assert.equal(host.id, 'relay');
+  }
+  await screenshot(bob, 'chat-failover.png');
+  await bob.context().close();
+  await carol.context().close();
+});

@@ -180,3 +180,80 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file });
   return file;
 }
+
+/**
+ * `switchboard chat --json` as a child process: the Rust client, driven through stdin and stdout.
+ * Events arrive as JSON lines; `say` writes a line; `quit` types /quit and resolves with the exit code.
+ */
+export function startRustClient(server, room, name, extra = []) {
+  const child = spawn(
+    BIN,
+    ['chat', server.wsUrl, '--room', room, '--name', name, '--json', '--bind', '127.0.0.1', '--no-ice-servers', ...extra],
+    { env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const events = [];
+  const waiters = new Set();
+  const stderr = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    try {
+      events.push(JSON.parse(line));
+    } catch {
+      events.push({ event: 'unparsed', line });
+    }
+    for (const w of waiters) w();
+  });
+  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  const client = {
+    events,
+    stderr,
+    exited,
+    say(text) {
+      child.stdin.write(`${text}\n`);
+    },
+    /** Chat texts received (live and from history). */
+    texts() {
+      return events.flatMap((e) =>
+        e.event === 'chat' ? [e.message.text] : e.event === 'history' ? e.messages.map((m) => m.text) : [],
+      );
+    },
+    /** Waits until `predicate(events)` holds. */
+    until(predicate, what, timeout = WAIT) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (predicate(events)) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`rust client ${name}: waited ${timeout} ms for ${what}; events: ${JSON.stringify(events.slice(-8))}; stderr: ${stderr.slice(-5).join(' | ')}`));
+        }, timeout);
+        waiters.add(check);
+        check();
+      });
+    },
+    waitForTexts(texts, timeout) {
+      return client.until((_) => texts.every((t) => client.texts().includes(t)), `messages ${texts}`, timeout);
+    },
+    /** Waits until `n` links are open at the same time. */
+    waitForOpenLinks(n, timeout) {
+      return client.until(() => {
+        const state = new Map();
+        for (const e of events) if (e.event === 'connection') state.set(e.peer, e.state);
+        return [...state.values()].filter((s) => s === 'open').length >= n;
+      }, `${n} open links`, timeout);
+    },
+    async quit() {
+      child.stdin.write('/quit\n');
+      child.stdin.end();
+      return exited;
+    },
+    kill() {
+      child.kill('SIGKILL');
+    },
+  };
+  return client;
+}

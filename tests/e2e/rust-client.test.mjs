@@ -1,0 +1,109 @@
+// The Rust client (`switchboard chat --json`) and Chromium pages in the same rooms, every topology,
+// both directions; and a Rust client that hosts a room, forwards between pages, then quits.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, enter, say, members, waitForTexts, waitForConnected, textCounts,
+  startRustClient, screenshot,
+} from './helpers.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(`
+[[rooms]]
+name = "rc-mesh"
+topology = "mesh"
+
+[[rooms]]
+name = "rc-host"
+topology = "host"
+
+[[rooms]]
+name = "rc-relay"
+topology = "relay"
+
+[[rooms]]
+name = "rc-failover"
+topology = "host"
+on_host_leave = "relay"
+`);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// alice (page) joins first, then the Rust client, then bob (page); everyone says something.
+for (const topology of ['mesh', 'host', 'relay']) {
+  test(`${topology}: a Rust client and two pages chat in both directions`, async () => {
+    const room = `rc-${topology}`;
+    const alice = await enter(browser, server, room, 'alice');
+    const rusty = startRustClient(server, room, 'rusty');
+    await rusty.until((ev) => ev.some((e) => e.event === 'joined'), 'joined');
+    const bob = await enter(browser, server, room, 'bob');
+    // mesh: links to both pages; host: to alice; relay: to the relay.
+    await rusty.waitForOpenLinks(topology === 'mesh' ? 2 : 1);
+    await waitForConnected(bob, topology === 'mesh' ? 2 : 1);
+    await waitForConnected(alice, topology === 'host' ? 2 : 1);
+
+    rusty.say(`rust in ${topology}`);
+    await say(alice, `alice in ${topology}`);
+    await say(bob, `bob in ${topology}`);
+    const all = [`rust in ${topology}`, `alice in ${topology}`, `bob in ${topology}`];
+    for (const page of [alice, bob]) {
+      await waitForTexts(page, all);
+      for (const [text, n] of await textCounts(page)) assert.equal(n, 1, `${text} shown ${n} times`);
+    }
+    await rusty.waitForTexts([`alice in ${topology}`, `bob in ${topology}`]);
+    const fromRust = rusty.events.find((e) => e.event === 'chat' && e.message.text === `bob in ${topology}`);
+    assert.equal(fromRust.message.name, 'bob');
+    const rustRow = (await members(alice)).find((m) => m.text.startsWith('rusty'));
+    assert.ok(rustRow, 'the Rust client is in the page member list');
+
+    assert.equal(await rusty.quit(), 0);
+    await alice.waitForFunction(() => ![...document.querySelectorAll('#members li .name')].some((n) => n.textContent.startsWith('rusty')));
+    await alice.context().close();
+    await bob.context().close();
+  });
+}
+
+test('a Rust client elected host forwards between pages; when it quits the relay takes over', async () => {
+  const rusty = startRustClient(server, 'rc-failover', 'rusty');
+  await rusty.until((ev) => ev.some((e) => e.event === 'joined'), 'joined');
+  const alice = await enter(browser, server, 'rc-failover', 'alice');
+  const bob = await enter(browser, server, 'rc-failover', 'bob');
+  const hostRow = (await members(alice)).find((m) => m.host);
+  assert.match(hostRow.text, /^rusty/);
+  await rusty.waitForOpenLinks(2);
+  await waitForConnected(alice, 1);
+  await waitForConnected(bob, 1);
+
+  const expected = ['alice via rust', 'bob via rust', 'rust hosts'];
+  await say(alice, 'alice via rust');
+  await say(bob, 'bob via rust');
+  rusty.say('rust hosts');
+  for (const page of [alice, bob]) await waitForTexts(page, expected);
+  await rusty.waitForTexts(['alice via rust', 'bob via rust']);
+
+  assert.equal(await rusty.quit(), 0);
+  for (let i = 0; i < 10; i++) {
+    for (const [who, page] of [['alice', alice], ['bob', bob]]) {
+      expected.push(`${who} after ${i}`);
+      await say(page, `${who} after ${i}`);
+    }
+  }
+  for (const page of [alice, bob]) {
+    await page.waitForSelector('#members li[data-peer="relay"] .state[data-state="connected"]', { timeout: 15000 });
+    await waitForTexts(page, expected);
+    const counts = await textCounts(page);
+    for (const text of expected) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+  }
+  await screenshot(alice, 'chat-rust-host-failover.png');
+  await alice.context().close();
+  await bob.context().close();
+});

@@ -107,3 +107,27 @@ test('a Rust client elected host forwards between pages; when it quits the relay
   await alice.context().close();
   await bob.context().close();
 });
+
+test('the example bot (examples/echo_bot.rs) answers a page', async () => {
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  const { BIN } = await import('./helpers.mjs');
+  const bot = spawn(path.join(path.dirname(BIN), 'examples', 'echo_bot'), [server.wsUrl, 'rc-relay'], {
+    env: { ...process.env, BOT_LOOPBACK: '1', RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      bot.stdout.once('data', resolve);
+      bot.once('exit', (code) => reject(new Error(`echo_bot exited with ${code}`)));
+    });
+    const alice = await enter(browser, server, 'rc-relay', 'alice');
+    await waitForConnected(alice, 1);
+    await waitForTexts(alice, ['welcome, alice!']);
+    await say(alice, '!echo is anybody there?');
+    await waitForTexts(alice, ['alice said: is anybody there?']);
+    await alice.context().close();
+  } finally {
+    bot.kill('SIGINT');
+  }
+});

@@ -24,9 +24,13 @@ async fn main() -> anyhow::Result<()> {
     println!("joined {room}; say `!echo hello` or `!time` in the room");
 
     let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut stopping = false;
     loop {
         tokio::select! {
-            _ = &mut stop => bot.leave(),
+            _ = &mut stop, if !stopping => {
+                stopping = true;
+                bot.leave();
+            }
             event = events.recv() => match event {
                 Some(Event::Chat { message }) => {
                     if let Some(reply) = answer(&message.name, &message.text) {

@@ -70,6 +70,7 @@ pub struct Metrics {
     /// Members the relay dropped as slow consumers.
     pub relay_slow_members: Counter,
     rss: Gauge,
+    cpu: Gauge,
 }
 
 impl Metrics {
@@ -111,6 +112,7 @@ impl Metrics {
             relay_bytes_out: counter("switchboard_relay_bytes_out_total", vec![]),
             relay_slow_members: counter("switchboard_relay_slow_members_total", vec![]),
             rss: gauge("process_resident_memory_bytes"),
+            cpu: gauge("process_cpu_seconds_total"),
             recorder,
             handle,
         })
@@ -137,6 +139,9 @@ impl Metrics {
         if let Some(bytes) = resident_memory_bytes() {
             self.rss.set(bytes as f64);
         }
+        if let Some(cpu) = cpu_time() {
+            self.cpu.set(cpu.as_secs_f64());
+        }
         let _ = &self.recorder;
         self.handle.render()
     }
@@ -149,6 +154,15 @@ pub fn resident_memory_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
+}
+
+/// CPU time (user + system) this process has used, from `/proc/self/stat` (Linux only).
+pub fn cpu_time() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name: state is 0, utime 11, stime 12 (in clock ticks of 10 ms).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(std::time::Duration::from_millis(ticks * 10))
 }
 
 #[cfg(test)]
@@ -169,5 +183,6 @@ mod tests {
         assert!(text.contains("switchboard_messages_out_total{type=\"peer_joined\"} 3"));
         assert!(text.contains("switchboard_errors_total{code=\"name_taken\"} 1"));
         assert!(text.contains("process_resident_memory_bytes"));
+        assert!(text.contains("process_cpu_seconds_total"));
     }
 }

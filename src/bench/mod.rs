@@ -3,10 +3,13 @@
 
 mod churn;
 mod conn;
+mod relay;
 mod report;
+mod rtc;
 mod sessions;
 mod signal;
 mod target;
+mod time_to_chat;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -52,13 +55,21 @@ enum Scenario {
     Sessions(sessions::SessionsArgs),
     /// Relay signal messages between pairs; throughput, loss, one-way latency.
     Signal(signal::SignalArgs),
+    /// WebRTC members chatting through the relay; deliveries, latency, server CPU per message.
+    Relay(relay::RelayArgs),
+    /// Repeated joins into a relay room; time to welcome, open channel and first ack.
+    TimeToChat(time_to_chat::TimeToChatArgs),
     /// Join and leave continuously; errors and memory before/after.
     Churn(churn::ChurnArgs),
 }
 
 impl Scenario {
+    /// The topology of the spawned server's dynamic rooms.
     fn topology(&self) -> &'static str {
-        "mesh"
+        match self {
+            Scenario::Relay(_) | Scenario::TimeToChat(_) => "relay",
+            _ => "mesh",
+        }
     }
 }
 
@@ -85,6 +96,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         match &args.scenario {
             Scenario::Sessions(a) => sessions::run(&target, a).await,
             Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
+            Scenario::Relay(a) => relay::run(&target, a).await,
+            Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,
             Scenario::Churn(a) => churn::run(&target, a).await,
         }
     })?;

@@ -102,14 +102,15 @@ impl Target {
             .ok_or_else(|| anyhow!("no process_resident_memory_bytes in /metrics"))
     }
 
-    /// The server's consumed CPU time (user + system), if it is our child.
+    /// The server's consumed CPU time (user + system), from `/metrics`.
     pub fn server_cpu(&self) -> Option<Duration> {
-        let pid = self.child.as_ref()?.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        Some(Duration::from_millis(ticks * 10))
+        let text = ureq::get(&format!("{}/metrics", self.http_url))
+            .timeout(Duration::from_secs(10))
+            .call()
+            .ok()?
+            .into_string()
+            .ok()?;
+        metric(&text, "process_cpu_seconds_total").map(Duration::from_secs_f64)
     }
 }
 

@@ -1,0 +1,179 @@
+//! A lean WebRTC member for the relay scenarios: joins over a bench socket, offers to the relay,
+//! and hands back its open `chat` channel plus the time each step of the join took.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
+use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
+
+use super::conn;
+use crate::protocol::{HostRef, ServerMessage};
+use crate::relay::peer::{self, ChannelEvent, PeerEvent, PeerSettings};
+
+/// How long one member may take from connect to an open channel.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// When each step of a join finished, measured from the start of the WebSocket connect.
+#[derive(Clone, Copy, Debug)]
+pub struct JoinTimes {
+    /// The WebSocket is open.
+    pub connected: Duration,
+    /// `welcome` arrived.
+    pub welcomed: Duration,
+    /// The data channel to the relay is open.
+    pub open: Duration,
+}
+
+/// A member of a relay room with an open data channel.
+pub struct RelayMember {
+    /// The signaling socket (kept open: closing it leaves the room).
+    pub socket: conn::Member,
+    /// The peer connection to the relay.
+    pub pc: Arc<dyn PeerConnection>,
+    /// The `chat` channel.
+    pub channel: Arc<dyn DataChannel>,
+    /// Text messages arriving on the channel.
+    pub inbox: mpsc::UnboundedReceiver<String>,
+    /// How long each step of the join took.
+    pub times: JoinTimes,
+}
+
+impl RelayMember {
+    /// Connects to `url`, joins `room` (which the relay must host) and opens the channel.
+    pub async fn join(url: &str, room: &str, name: &str) -> Result<RelayMember> {
+        tokio::time::timeout(JOIN_TIMEOUT, Self::join_inner(url, room, name))
+            .await
+            .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
+    }
+
+    async fn join_inner(url: &str, room: &str, name: &str) -> Result<RelayMember> {
+        let start = Instant::now();
+        let ws = conn::connect(url).await?;
+        let connected = start.elapsed();
+        let (mut tx, mut rx) = ws.split();
+        let join = json!({"type": "join", "room": room, "name": name});
+        tx.send(Message::text(join.to_string())).await?;
+        loop {
+            let frame = rx.next().await.context("socket closed before welcome")??;
+            let Message::Text(text) = frame else { continue };
+            match serde_json::from_str::<ServerMessage>(&text)? {
+                ServerMessage::Welcome { host, .. } => {
+                    if host != Some(HostRef::Relay) {
+                        bail!("room {room:?} is not hosted by the relay");
+                    }
+                    break;
+                }
+                ServerMessage::Error { message, .. } => bail!("join refused: {message}"),
+                _ => {}
+            }
+        }
+        let welcomed = start.elapsed();
+
+        let settings = PeerSettings {
+            ice_servers: vec![],
+            bind: [127, 0, 0, 1].into(),
+        };
+        let (ev_tx, mut events) = mpsc::unbounded_channel();
+        let pc = peer::build(&settings, 0, Box::new(move |e| drop(ev_tx.send(e)))).await?;
+        let init = RTCDataChannelInit {
+            ordered: true,
+            ..Default::default()
+        };
+        let channel = pc.create_data_channel("chat", Some(init)).await?;
+        let (in_tx, inbox) = mpsc::unbounded_channel();
+        let (open_tx, mut opened) = mpsc::unbounded_channel();
+        tokio::spawn(peer::pump_channel(channel.clone(), move |e| match e {
+            ChannelEvent::Open => drop(open_tx.send(())),
+            ChannelEvent::Text(t) => drop(in_tx.send(t)),
+            ChannelEvent::Closed => {}
+        }));
+        let offer = pc.create_offer(None).await?;
+        pc.set_local_description(offer.clone()).await?;
+        let signal = |data: serde_json::Value| {
+            Message::text(json!({"type": "signal", "to": "relay", "data": data}).to_string())
+        };
+        tx.send(signal(serde_json::to_value(&offer)?)).await?;
+        loop {
+            tokio::select! {
+                Some(()) = opened.recv() => break,
+                Some(event) = events.recv() => {
+                    if let PeerEvent::Candidate(c) = event {
+                        tx.send(signal(json!({"type": "candidate", "candidate": c}))).await?;
+                    }
+                }
+                frame = rx.next() => {
+                    let Message::Text(text) = frame.context("socket closed during the handshake")?? else {
+                        continue;
+                    };
+                    apply_signal(&pc, &text).await?;
+                }
+            }
+        }
+        let open = start.elapsed();
+        Ok(RelayMember {
+            socket: conn::Member {
+                tx,
+                rx,
+                peers: Vec::new(),
+            },
+            pc,
+            channel,
+            inbox,
+            times: JoinTimes {
+                connected,
+                welcomed,
+                open,
+            },
+        })
+    }
+
+    /// Leaves the room and closes the peer connection.
+    pub async fn leave(mut self) {
+        let _ = self
+            .socket
+            .tx
+            .send(Message::text(r#"{"type":"leave"}"#))
+            .await;
+        let _ = self.socket.tx.send(Message::Close(None)).await;
+        let _ = self.pc.close().await;
+    }
+}
+
+/// Applies the relay's answer or a trickled candidate from one server frame.
+async fn apply_signal(pc: &Arc<dyn PeerConnection>, text: &str) -> Result<()> {
+    let ServerMessage::Signal { from, data } = serde_json::from_str::<ServerMessage>(text)? else {
+        return Ok(());
+    };
+    if !from.is_relay() {
+        return Ok(());
+    }
+    let data: serde_json::Value = serde_json::from_str(data.get())?;
+    match data["type"].as_str() {
+        Some("answer") => {
+            let answer: RTCSessionDescription = serde_json::from_value(data)?;
+            pc.set_remote_description(answer).await?;
+        }
+        Some("candidate") => {
+            let c: RTCIceCandidateInit = serde_json::from_value(data["candidate"].clone())?;
+            pc.add_ice_candidate(c).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The number inside `"key":"123"` (a string field holding digits), without parsing the rest.
+pub fn quoted_number(text: &str, key: &str) -> Option<u64> {
+    let start = text.find(key)? + key.len();
+    let rest = text[start..].trim_start_matches([':', ' ', '"']);
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}

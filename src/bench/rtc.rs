@@ -103,7 +103,6 @@ impl RelayMember {
             tokio::select! {
                 Some(()) = opened.recv() => break,
                 Some(event) = events.recv() => {
-                    if std::env::var_os("TTC_TRACE").is_some() { eprintln!("{:?} {:?}", start.elapsed(), match &event { PeerEvent::Candidate(_) => "cand".to_string(), PeerEvent::State(s) => format!("{s:?}"), PeerEvent::Channel(_) => "chan".into() }); }
                     if let PeerEvent::Candidate(c) = event {
                         tx.send(signal(json!({"type": "candidate", "candidate": c}))).await?;
                     }
@@ -112,7 +111,6 @@ impl RelayMember {
                     let Message::Text(text) = frame.context("socket closed during the handshake")?? else {
                         continue;
                     };
-                    if std::env::var_os("TTC_TRACE").is_some() { eprintln!("{:?} ws {}", start.elapsed(), &text[..text.len().min(60)]); }
                     apply_signal(&pc, &text).await?;
                 }
             }

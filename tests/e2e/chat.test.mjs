@@ -111,3 +111,22 @@ test('refused joins are explained in words and the form stays usable', async () 
   await page.context().close();
   await alice.context().close();
 });
+
+test('a page whose WebSocket drops reconnects, rejoins and keeps chatting', async () => {
+  const alice = await enter(browser, server, 'mesh', 'alice');
+  const bob = await enter(browser, server, 'mesh', 'bob');
+  await waitForConnected(alice, 1);
+  // Lose the signaling socket the way a network blip would (not a user's leave).
+  await alice.evaluate(() => window.switchboard.signaling.ws.close());
+  await alice.waitForSelector('#status[data-state="reconnecting"]', { timeout: 5000 });
+  await alice.waitForFunction(() => [...document.querySelectorAll('#messages li.notice')].some((li) => li.textContent.includes('Reconnected.')), null, { timeout: 15000 });
+  await alice.waitForSelector('#status[data-state="connected"]');
+  await waitForConnected(alice, 1);
+  await waitForConnected(bob, 1);
+  await say(alice, 'alice is back');
+  await say(bob, 'welcome back');
+  await waitForTexts(bob, ['alice is back']);
+  await waitForTexts(alice, ['welcome back']);
+  await alice.context().close();
+  await bob.context().close();
+});

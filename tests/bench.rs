@@ -89,3 +89,30 @@ fn churn_cycles_without_errors() {
     assert!(r["join/leave cycles"].as_u64().unwrap() > 4, "{r}");
     assert_eq!(r["errors"], 0, "{r}");
 }
+
+#[test]
+fn relay_members_receive_every_message_through_the_relay() {
+    let r = bench(&[
+        "relay",
+        "--members",
+        "3",
+        "--rate",
+        "20",
+        "--duration",
+        "1s",
+    ]);
+    let expected = r["deliveries expected"].as_u64().unwrap();
+    assert!(expected > 0, "{r}");
+    assert_eq!(r["deliveries"].as_u64().unwrap(), expected, "{r}");
+    assert_eq!(r["lost"], 0, "{r}");
+    assert!(r["server CPU per delivery"].as_f64().is_some(), "{r}");
+}
+
+#[test]
+fn time_to_chat_times_each_step_of_a_join() {
+    let r = bench(&["time-to-chat", "--joins", "3"]);
+    let welcome = r["welcome p50"].as_f64().unwrap();
+    let open = r["data channel open p50"].as_f64().unwrap();
+    let ack = r["first ack p50"].as_f64().unwrap();
+    assert!(welcome > 0.0 && welcome <= open && open <= ack, "{r}");
+}

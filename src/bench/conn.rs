@@ -58,10 +58,10 @@ pub async fn join(url: &str, room: &str, name: &str) -> Result<Member> {
     }
 }
 
-/// The number after `"key":` in a JSON text, without parsing the rest.
+/// The number after `"key":` in a JSON text (bare, or a string of digits), without parsing the rest.
 pub fn number_field(text: &str, key: &str) -> Option<u64> {
     let start = text.find(key)? + key.len();
-    let digits = text[start..].trim_start_matches([':', ' ']);
+    let digits = text[start..].trim_start_matches([':', ' ', '"']);
     let end = digits
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(digits.len());
@@ -78,5 +78,6 @@ mod tests {
         assert_eq!(number_field(text, "\"t\""), Some(123456));
         assert_eq!(number_field(text, "\"seq\""), Some(17));
         assert_eq!(number_field(text, "\"nope\""), None);
+        assert_eq!(number_field(r#"{"text":"987"}"#, "\"text\""), Some(987));
     }
 }

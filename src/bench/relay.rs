@@ -11,8 +11,9 @@ use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::conn::number_field;
 use super::report::{round, Latency, Report};
-use super::rtc::{quoted_number, RelayMember};
+use super::rtc::RelayMember;
 use super::target::Target;
 use super::{now_ns, Progress};
 
@@ -95,7 +96,7 @@ pub async fn run(target: &Target, args: &RelayArgs) -> Result<Report> {
                         acks.add_permits(1);
                     }
                 } else if text.starts_with(r#"{"type":"chat""#) {
-                    if let Some(t) = quoted_number(&text, "\"text\"") {
+                    if let Some(t) = number_field(&text, "\"text\"") {
                         local.record_ns(now_ns().saturating_sub(t));
                         delivered.fetch_add(1, Ordering::Relaxed);
                         progress.add(1);

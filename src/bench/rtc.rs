@@ -167,13 +167,3 @@ async fn apply_signal(pc: &Arc<dyn PeerConnection>, text: &str) -> Result<()> {
     }
     Ok(())
 }
-
-/// The number inside `"key":"123"` (a string field holding digits), without parsing the rest.
-pub fn quoted_number(text: &str, key: &str) -> Option<u64> {
-    let start = text.find(key)? + key.len();
-    let rest = text[start..].trim_start_matches([':', ' ', '"']);
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
-}

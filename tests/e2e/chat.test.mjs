@@ -1,17 +1,13 @@
 // Mesh and host rooms in real Chromium pages: chat, host election, errors in words.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, openPage, join, enter, say, messages, members,
+  serverAndBrowser, openPage, join, enter, say, messages, members,
   waitForTexts, waitForConnected, textCounts, screenshot,
 } from './helpers.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer(`
+const env = serverAndBrowser(`
 [[rooms]]
 name = "mesh"
 topology = "mesh"
@@ -26,18 +22,11 @@ name = "secret"
 topology = "mesh"
 password = "opensesame"
 `);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 test('three pages in a mesh room all see each other and every message once', async () => {
-  const alice = await enter(browser, server, 'mesh', 'alice');
-  const bob = await enter(browser, server, 'mesh', 'bob');
-  const carol = await enter(browser, server, 'mesh', 'carol');
+  const alice = await enter(env.browser, env.server, 'mesh', 'alice');
+  const bob = await enter(env.browser, env.server, 'mesh', 'bob');
+  const carol = await enter(env.browser, env.server, 'mesh', 'carol');
   const pages = [alice, bob, carol];
   for (const page of pages) await waitForConnected(page, 2);
 
@@ -60,9 +49,9 @@ test('three pages in a mesh room all see each other and every message once', asy
 });
 
 test('host room: the host forwards, and when it closes the earliest member takes over without loss', async () => {
-  const host = await enter(browser, server, 'hosted', 'hana');
-  const bob = await enter(browser, server, 'hosted', 'bob');
-  const carol = await enter(browser, server, 'hosted', 'carol');
+  const host = await enter(env.browser, env.server, 'hosted', 'hana');
+  const bob = await enter(env.browser, env.server, 'hosted', 'bob');
+  const carol = await enter(env.browser, env.server, 'hosted', 'carol');
   await waitForConnected(host, 2);
   await waitForConnected(bob, 1);
   await waitForConnected(carol, 1);
@@ -95,8 +84,8 @@ test('host room: the host forwards, and when it closes the earliest member takes
 });
 
 test('refused joins are explained in words and the form stays usable', async () => {
-  const alice = await enter(browser, server, 'secret', 'alice', 'opensesame');
-  const page = await openPage(browser, server);
+  const alice = await enter(env.browser, env.server, 'secret', 'alice', 'opensesame');
+  const page = await openPage(env.browser, env.server);
   await join(page, 'secret', 'mallory', 'guess');
   await page.waitForSelector('#error:not([hidden])');
   assert.match(await page.textContent('#error-text'), /wrong or missing password/);
@@ -113,14 +102,20 @@ test('refused joins are explained in words and the form stays usable', async () 
 });
 
 test('a page whose WebSocket drops reconnects, rejoins and keeps chatting', async () => {
-  const alice = await enter(browser, server, 'mesh', 'alice');
-  const bob = await enter(browser, server, 'mesh', 'bob');
+  const alice = await enter(env.browser, env.server, 'mesh', 'alice');
+  const bob = await enter(env.browser, env.server, 'mesh', 'bob');
   await waitForConnected(alice, 1);
   // Lose the signaling socket the way a network blip would (not a user's leave).
-  await alice.evaluate(() => window.switchboard.signaling.ws.close());
-  await alice.waitForSelector('#status[data-state="reconnecting"]', { timeout: 5000 });
+  // Record every status the pill shows, so a short-lived "reconnecting" cannot be missed.
+  await alice.evaluate(() => {
+    const pill = document.querySelector('#status');
+    window.statesSeen = [];
+    new MutationObserver(() => window.statesSeen.push(pill.dataset.state)).observe(pill, { attributes: true });
+    window.switchboard.signaling.ws.close();
+  });
   await alice.waitForFunction(() => [...document.querySelectorAll('#messages li.notice')].some((li) => li.textContent.includes('Reconnected.')), null, { timeout: 15000 });
   await alice.waitForSelector('#status[data-state="connected"]');
+  assert.ok((await alice.evaluate(() => window.statesSeen)).includes('reconnecting'), 'the page said it was reconnecting');
   await waitForConnected(alice, 1);
   await waitForConnected(bob, 1);
   await say(alice, 'alice is back');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -63,6 +64,23 @@ ${roomsToml}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Registers before/after hooks that start one server with these rooms and one browser for the
+ * whole test file, and stop them; the returned object holds `server` and `browser` once started.
+ */
+export function serverAndBrowser(roomsToml) {
+  const env = {};
+  before(async () => {
+    env.server = await startServer(roomsToml);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }
 
 /** Headless Debian Chromium with WebRTC allowed on loopback and no background networking. */

@@ -1,18 +1,14 @@
 // Rooms hosted by the server's relay, in real Chromium pages: chat, history for a late joiner,
 // and a host room that fails over to the relay when its hosting page closes.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, enter, say, messages, members,
+  serverAndBrowser, enter, say, messages, members,
   waitForTexts, waitForConnected, textCounts, screenshot,
 } from './helpers.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer(`
+const env = serverAndBrowser(`
 [[rooms]]
 name = "served"
 topology = "relay"
@@ -22,18 +18,11 @@ name = "failover"
 topology = "host"
 on_host_leave = "relay"
 `);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 test('three pages chat through the relay and a late fourth page sees the history', async () => {
   const names = ['alice', 'bob', 'carol'];
   const pages = [];
-  for (const name of names) pages.push(await enter(browser, server, 'served', name));
+  for (const name of names) pages.push(await enter(env.browser, env.server, 'served', name));
   for (const page of pages) {
     await page.waitForSelector('#members li[data-peer="relay"] .state[data-state="connected"]', { timeout: 15000 });
   }
@@ -58,7 +47,7 @@ test('three pages chat through the relay and a late fourth page sees the history
   const shownByCarol = await messages(pages[2]);
   assert.equal(shownByCarol.find((m) => m.text === 'alice #3').name, 'alice');
 
-  const late = await enter(browser, server, 'served', 'dave');
+  const late = await enter(env.browser, env.server, 'served', 'dave');
   await waitForTexts(late, sent);
   const history = await messages(late);
   assert.deepEqual(history.map((m) => m.text), sent, 'history arrives complete and in order');
@@ -70,9 +59,9 @@ test('three pages chat through the relay and a late fourth page sees the history
 });
 
 test('host room with on_host_leave = relay: the hosting page closes and nothing is lost or repeated', async () => {
-  const host = await enter(browser, server, 'failover', 'hana');
-  const bob = await enter(browser, server, 'failover', 'bob');
-  const carol = await enter(browser, server, 'failover', 'carol');
+  const host = await enter(env.browser, env.server, 'failover', 'hana');
+  const bob = await enter(env.browser, env.server, 'failover', 'bob');
+  const carol = await enter(env.browser, env.server, 'failover', 'carol');
   await waitForConnected(host, 2);
   await waitForConnected(bob, 1);
   await waitForConnected(carol, 1);

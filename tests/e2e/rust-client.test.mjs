@@ -1,18 +1,16 @@
 // The Rust client (`switchboard chat --json`) and Chromium pages in the same rooms, every topology,
 // both directions; and a Rust client that hosts a room, forwards between pages, then quits.
 
-import { test, before, after } from 'node:test';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, enter, say, members, waitForTexts, waitForConnected, textCounts,
-  startRustClient, screenshot,
+  serverAndBrowser, enter, say, members, waitForTexts, waitForConnected, textCounts,
+  startRustClient, screenshot, BIN,
 } from './helpers.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer(`
+const env = serverAndBrowser(`
 [[rooms]]
 name = "rc-mesh"
 topology = "mesh"
@@ -30,22 +28,15 @@ name = "rc-failover"
 topology = "host"
 on_host_leave = "relay"
 `);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 // alice (page) joins first, then the Rust client, then bob (page); everyone says something.
 for (const topology of ['mesh', 'host', 'relay']) {
   test(`${topology}: a Rust client and two pages chat in both directions`, async () => {
     const room = `rc-${topology}`;
-    const alice = await enter(browser, server, room, 'alice');
-    const rusty = startRustClient(server, room, 'rusty');
+    const alice = await enter(env.browser, env.server, room, 'alice');
+    const rusty = startRustClient(env.server, room, 'rusty');
     await rusty.until((ev) => ev.some((e) => e.event === 'joined'), 'joined');
-    const bob = await enter(browser, server, room, 'bob');
+    const bob = await enter(env.browser, env.server, room, 'bob');
     // mesh: links to both pages; host: to alice; relay: to the relay.
     await rusty.waitForOpenLinks(topology === 'mesh' ? 2 : 1);
     await waitForConnected(bob, topology === 'mesh' ? 2 : 1);
@@ -73,10 +64,10 @@ for (const topology of ['mesh', 'host', 'relay']) {
 }
 
 test('a Rust client elected host forwards between pages; when it quits the relay takes over', async () => {
-  const rusty = startRustClient(server, 'rc-failover', 'rusty');
+  const rusty = startRustClient(env.server, 'rc-failover', 'rusty');
   await rusty.until((ev) => ev.some((e) => e.event === 'joined'), 'joined');
-  const alice = await enter(browser, server, 'rc-failover', 'alice');
-  const bob = await enter(browser, server, 'rc-failover', 'bob');
+  const alice = await enter(env.browser, env.server, 'rc-failover', 'alice');
+  const bob = await enter(env.browser, env.server, 'rc-failover', 'bob');
   const hostRow = (await members(alice)).find((m) => m.host);
   assert.match(hostRow.text, /^rusty/);
   await rusty.waitForOpenLinks(2);
@@ -109,10 +100,7 @@ test('a Rust client elected host forwards between pages; when it quits the relay
 });
 
 test('the example bot (examples/echo_bot.rs) answers a page', async () => {
-  const { spawn } = await import('node:child_process');
-  const path = await import('node:path');
-  const { BIN } = await import('./helpers.mjs');
-  const bot = spawn(path.join(path.dirname(BIN), 'examples', 'echo_bot'), [server.wsUrl, 'rc-relay'], {
+  const bot = spawn(path.join(path.dirname(BIN), 'examples', 'echo_bot'), [env.server.wsUrl, 'rc-relay'], {
     env: { ...process.env, BOT_LOOPBACK: '1', RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -121,7 +109,7 @@ test('the example bot (examples/echo_bot.rs) answers a page', async () => {
       bot.stdout.once('data', resolve);
       bot.once('exit', (code) => reject(new Error(`echo_bot exited with ${code}`)));
     });
-    const alice = await enter(browser, server, 'rc-relay', 'alice');
+    const alice = await enter(env.browser, env.server, 'rc-relay', 'alice');
     await waitForConnected(alice, 1);
     await waitForTexts(alice, ['welcome, alice!']);
     await say(alice, '!echo is anybody there?');

@@ -54,6 +54,7 @@ if [ "$(id -u)" = 0 ]; then ns=(unshare --net); else ns=(unshare --user --map-ro
 inner='set -euo pipefail; ip link set lo up
 echo "==> cargo test (loopback-only namespace)"
 cargo test --offline --locked --all-targets -- --test-threads=4
+cargo test --offline --locked --doc
 if [ "$E2E" = 1 ]; then
   echo "==> browser end-to-end tests (loopback-only namespace)"
   SWITCHBOARD_BIN="$PWD/target/debug/switchboard" node --test --test-concurrency=1 tests/e2e/*.test.mjs

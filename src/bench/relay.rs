@@ -111,13 +111,15 @@ pub async fn run(target: &Target, args: &RelayArgs) -> Result<Report> {
             }
             seen.lock().unwrap().latency.merge(&local);
         }));
-        let (sent, rate) = (sent.clone(), args.rate.max(1));
+        let sent = sent.clone();
+        // Members send independently, so their ticks are spread evenly over one period rather
+        // than all falling on the same instant (which would measure a 20-message burst).
+        let period = Duration::from_secs_f64(1.0 / args.rate.max(1) as f64);
+        let first = start + period.mul_f64(i as f64 / args.members as f64);
         senders.push(tokio::spawn(async move {
             let mut n = 0u64;
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+            let mut tick = tokio::time::interval_at(first, period);
             tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
-            // Spread the members' first sends over one period.
-            tokio::time::sleep(Duration::from_secs_f64(i as f64 / 97.0 / rate as f64)).await;
             while Instant::now() < deadline {
                 match &window {
                     Some(w) => w.acquire().await.expect("semaphore open").forget(),

@@ -9,8 +9,8 @@
 //! let (client, mut events) = Client::connect(config).await?;
 //! client.send("hello");
 //! while let Some(event) = events.recv().await {
-//!     if let Event::Chat(msg) = event {
-//!         println!("{}: {}", msg.name, msg.text);
+//!     if let Event::Chat { message } = event {
+//!         println!("{}: {}", message.name, message.text);
 //!     }
 //! }
 //! # Ok(()) }

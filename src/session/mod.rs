@@ -2,17 +2,19 @@
 //! heartbeat, rate-limits and decodes client frames, and passes them to its room.
 
 mod rate;
+mod reader;
 mod writer;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
 use tokio::sync::mpsc;
 
 use self::rate::TokenBucket;
+pub use self::reader::{Inbound, Reader};
 pub use self::writer::{write_loop, Outbound};
 use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
@@ -258,19 +260,19 @@ impl Actor for Session {
     }
 }
 
-impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for Session {
-    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Result<Inbound, ProtocolError>> for Session {
+    fn handle(&mut self, item: Result<Inbound, ProtocolError>, ctx: &mut Context<Self>) {
         self.last_seen = Instant::now();
         match item {
-            Ok(AggregatedMessage::Text(text)) => self.on_text(&text, ctx),
-            Ok(AggregatedMessage::Ping(bytes)) => self.queue(Outbound::Pong(bytes), ctx),
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Binary(_)) => self.close(
+            Ok(Inbound::Text(text)) => self.on_text(&text, ctx),
+            Ok(Inbound::Ping(bytes)) => self.queue(Outbound::Pong(bytes), ctx),
+            Ok(Inbound::Pong(_)) => {}
+            Ok(Inbound::Binary(_)) => self.close(
                 CloseCode::Unsupported,
                 "binary frames are not supported",
                 ctx,
             ),
-            Ok(AggregatedMessage::Close(_)) => self.close(CloseCode::Normal, "bye", ctx),
+            Ok(Inbound::Close(_)) => self.close(CloseCode::Normal, "bye", ctx),
             Err(ProtocolError::Overflow) => {
                 self.close(CloseCode::Size, "frame larger than max_frame_bytes", ctx)
             }

@@ -1,9 +1,18 @@
-//! The one writer of a WebSocket: frames leave in the order the session queued them.
+//! The one writer of a WebSocket: frames leave in the order the session queued them, a burst in
+//! one write, and an idle socket holds no write buffer.
 
-use actix_ws::CloseReason;
-use bytes::Bytes;
+use actix_codec::Encoder;
+use actix_http::ws::{Codec, Message};
+use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
+
+pub use actix_http::ws::CloseReason;
+
+/// Stop adding queued frames to one write past this many bytes.
+const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// A frame queued for the socket.
 #[derive(Debug)]
@@ -18,24 +27,37 @@ pub enum Outbound {
     Close(Option<CloseReason>),
 }
 
-/// Drains `rx` into the socket until it closes, the queue's senders are gone, or a write fails.
-pub async fn write_loop(mut ws: actix_ws::Session, mut rx: mpsc::Receiver<Outbound>) {
-    let mut batch = Vec::with_capacity(32);
-    while rx.recv_many(&mut batch, 32).await > 0 {
-        for frame in batch.drain(..) {
-            let sent = match frame {
-                Outbound::Text(text) => ws.text(text).await,
-                Outbound::Ping => ws.ping(b"").await,
-                Outbound::Pong(bytes) => ws.pong(&bytes).await,
+/// Drains `rx` into the socket until it closes, the queue's senders are gone, or a write fails;
+/// then closes the WebSocket (and the write half of the TCP connection).
+pub async fn write_loop(mut io: OwnedWriteHalf, mut rx: mpsc::Receiver<Outbound>) {
+    let mut codec = Codec::new();
+    let mut closing = false;
+    while let Some(first) = rx.recv().await {
+        let mut buf = BytesMut::new();
+        let mut next = Some(first);
+        while let Some(frame) = next.take() {
+            let msg = match frame {
+                Outbound::Text(text) => Message::Text(text),
+                Outbound::Ping => Message::Ping(Bytes::new()),
+                Outbound::Pong(bytes) => Message::Pong(bytes),
                 Outbound::Close(reason) => {
-                    let _ = ws.close(reason).await;
-                    return;
+                    closing = true;
+                    Message::Close(reason)
                 }
             };
-            if sent.is_err() {
+            if codec.encode(msg, &mut buf).is_err() {
                 return;
             }
+            if !closing && buf.len() < MAX_BATCH_BYTES {
+                next = rx.try_recv().ok();
+            }
+        }
+        if io.write_all(&buf).await.is_err() || closing {
+            return;
         }
     }
-    let _ = ws.close(None).await;
+    let mut buf = BytesMut::new();
+    if codec.encode(Message::Close(None), &mut buf).is_ok() {
+        let _ = io.write_all(&buf).await;
+    }
 }

@@ -1,16 +1,22 @@
-//! The actix-web application: `/ws`, `/api/rooms`, `/healthz`, `/metrics` and the browser client.
+//! The HTTP server: WebSocket upgrades on `/ws` (see [`upgrade`]), and an actix-web application
+//! for `/api/rooms`, `/healthz`, `/metrics` and the browser client.
+
+mod upgrade;
 
 use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use actix::prelude::*;
-use actix_web::{dev::Server, web, App, HttpRequest, HttpResponse, HttpServer};
-use tokio::sync::mpsc;
+use actix_http::HttpService;
+use actix_server::Server;
+use actix_service::{fn_service, map_config};
+use actix_web::{dev::AppConfig, web, App, HttpResponse};
 
+pub use self::upgrade::WS_PATH;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::registry::{ListRooms, Registry};
-use crate::session::{write_loop, Session};
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -28,7 +34,12 @@ pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
     let registry = Arc::new(OnceLock::new());
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();
-    let mut server = HttpServer::new(move || {
+    let local_addr = listener.local_addr()?;
+    let mut server = Server::build().shutdown_timeout(config.server.shutdown_timeout.as_secs());
+    if config.server.workers > 0 {
+        server = server.workers(config.server.workers);
+    }
+    let server = server.listen("switchboard", listener, move || {
         // The registry (and so every room) lives on the first worker's thread: with one worker,
         // session → room → session hops never cross threads.
         let registry = registry
@@ -39,58 +50,30 @@ pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
             config: app_config.clone(),
             metrics: metrics.clone(),
         };
-        App::new()
-            .app_data(web::Data::new(state))
-            .route("/ws", web::get().to(websocket))
+        let app = App::new()
+            .app_data(web::Data::new(state.clone()))
             .route("/api/rooms", web::get().to(rooms))
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics_text))
-            .service(actix_files::Files::new("/", &static_dir).index_file("index.html"))
-    })
-    .on_connect(disable_nagle)
-    .shutdown_timeout(config.server.shutdown_timeout.as_secs())
-    .listen(listener)?;
-    if config.server.workers > 0 {
-        server = server.workers(config.server.workers);
-    }
+            .service(actix_files::Files::new("/", &static_dir).index_file("index.html"));
+        HttpService::build()
+            // Small signaling frames must leave at once: no Nagle.
+            .tcp_nodelay(true)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .local_addr(local_addr)
+            .upgrade(fn_service(move |(req, framed)| {
+                let state = state.clone();
+                async move {
+                    if let Err(e) = upgrade::upgrade(req, framed, state).await {
+                        tracing::debug!(error = %e, "websocket upgrade failed");
+                    }
+                    Ok::<_, actix_http::Error>(())
+                }
+            }))
+            .finish(map_config(app, |_| AppConfig::default()))
+            .tcp()
+    })?;
     Ok(server.run())
-}
-
-/// Small signaling frames must leave at once: turn Nagle's algorithm off on every connection.
-fn disable_nagle(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
-    if let Some(tcp) = conn.downcast_ref::<actix_rt::net::TcpStream>() {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    }
-}
-
-/// `GET /ws`: upgrades to a WebSocket and starts its session.
-async fn websocket(
-    req: HttpRequest,
-    body: web::Payload,
-    state: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
-    let (response, socket, stream) = actix_ws::handle(&req, body)?;
-    let session_config = &state.config.session;
-    let max = session_config.max_frame_bytes;
-    let stream = stream
-        .max_frame_size(max)
-        .aggregate_continuations()
-        .max_continuation_size(max);
-    let (out, rx) = mpsc::channel(session_config.max_queued_frames);
-    actix_rt::spawn(write_loop(socket, rx));
-    let session = Session::new(
-        out,
-        state.registry.clone(),
-        Arc::new(session_config.clone()),
-        state.metrics.clone(),
-    );
-    Session::create(|ctx| {
-        ctx.add_stream(stream);
-        session
-    });
-    Ok(response)
 }
 
 /// `GET /api/rooms`: every room with its topology and member count.

@@ -1,0 +1,59 @@
+//! WebSocket upgrades: actix-http hands every `Connection: Upgrade` request here with the raw
+//! connection, so a session keeps only its socket, not an HTTP dispatcher with two 8 KiB buffers.
+
+use std::io;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_codec::Framed;
+use actix_http::body::BodySize;
+use actix_http::{h1, ws, Request, Response, StatusCode};
+use actix_rt::net::TcpStream;
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
+
+use super::AppState;
+use crate::session::{write_loop, Reader, Session};
+
+/// Where WebSocket clients connect.
+pub const WS_PATH: &str = "/ws";
+
+/// Answers an upgrade request: the WebSocket handshake on [`WS_PATH`], an empty error response
+/// anywhere else. On success the connection becomes a [`Session`].
+pub async fn upgrade(
+    req: Request,
+    mut framed: Framed<TcpStream, h1::Codec>,
+    state: AppState,
+) -> io::Result<()> {
+    if req.path() != WS_PATH {
+        return refuse(framed, StatusCode::NOT_FOUND).await;
+    }
+    let response = match ws::handshake(req.head()) {
+        Ok(mut builder) => builder.finish().drop_body(),
+        Err(e) => return refuse(framed, Response::from(e).status()).await,
+    };
+    framed.send((response, BodySize::None).into()).await?;
+    let parts = framed.into_parts();
+    let (read, write) = parts.io.into_split();
+    let session_config = &state.config.session;
+    let (out, rx) = mpsc::channel(session_config.max_queued_frames);
+    actix_rt::spawn(write_loop(write, rx));
+    let reader = Reader::new(read, parts.read_buf, session_config.max_frame_bytes);
+    let session = Session::new(
+        out,
+        state.registry.clone(),
+        Arc::new(session_config.clone()),
+        state.metrics.clone(),
+    );
+    Session::create(|ctx| {
+        ctx.add_stream(reader);
+        session
+    });
+    Ok(())
+}
+
+/// Answers with `status` and no body, then closes the connection.
+async fn refuse(mut framed: Framed<TcpStream, h1::Codec>, status: StatusCode) -> io::Result<()> {
+    let response = Response::with_body(status, ());
+    framed.send((response, BodySize::Sized(0)).into()).await
+}

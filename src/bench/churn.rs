@@ -28,42 +28,20 @@ pub struct ChurnArgs {
     pub rooms: usize,
 }
 
+/// Length of the unmeasured warm-up round (same workers and rooms) before the "before" reading.
+const WARMUP: Duration = Duration::from_secs(3);
+
 /// Runs the scenario against `target`.
 pub async fn run(target: &Target, args: &ChurnArgs) -> Result<Report> {
-    // Warm the allocator and the registry with one short round before the "before" reading.
     let nonce = super::nonce();
-    cycle(
-        &target.ws_url,
-        &format!("bench-churn-{nonce}-0"),
-        "warm",
-        true,
-    )
-    .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_cold = target.server_rss()?;
+    // Warm up at full concurrency, so the allocator already holds what 50 members in flight
+    // need: the comparison then shows growth over time (a leak), not the first high-water mark.
+    churn(target, args, &nonce, WARMUP, None).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before = target.server_rss()?;
-    let errors = Arc::new(AtomicU64::new(0));
     let progress = Progress::start("churn", "cycles");
-    let deadline = Instant::now() + args.duration;
-    let mut workers = Vec::new();
-    for w in 0..args.workers {
-        let (url, errors, progress) = (target.ws_url.clone(), errors.clone(), progress.clone());
-        let room = format!("bench-churn-{nonce}-{}", w % args.rooms.max(1));
-        workers.push(tokio::spawn(async move {
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                n += 1;
-                let polite = n.is_multiple_of(2);
-                if let Err(e) = cycle(&url, &room, &format!("w{w}-{n}"), polite).await {
-                    tracing::warn!(error = %e, "churn cycle failed");
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-                progress.add(1);
-            }
-        }));
-    }
-    for w in workers {
-        w.await?;
-    }
+    let errors = churn(target, args, &nonce, args.duration, Some(&progress)).await?;
     progress.stop();
     let cycles = progress.total();
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -78,7 +56,12 @@ pub async fn run(target: &Target, args: &ChurnArgs) -> Result<Report> {
         round(cycles as f64 / args.duration.as_secs_f64()),
         "",
     );
-    report.add("errors", errors.load(Ordering::Relaxed), "");
+    report.add("errors", errors, "");
+    report.add(
+        "server RSS at start",
+        round(rss_cold as f64 / 1048576.0),
+        "MiB",
+    );
     report.add(
         "server RSS before",
         round(rss_before as f64 / 1048576.0),
@@ -95,6 +78,43 @@ pub async fn run(target: &Target, args: &ChurnArgs) -> Result<Report> {
         "",
     );
     Ok(report)
+}
+
+/// `args.workers` members cycling through `args.rooms` rooms for `duration`; returns the
+/// number of failed cycles.
+async fn churn(
+    target: &Target,
+    args: &ChurnArgs,
+    nonce: &str,
+    duration: Duration,
+    progress: Option<&Arc<Progress>>,
+) -> Result<u64> {
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + duration;
+    let mut workers = Vec::new();
+    for w in 0..args.workers {
+        let (url, errors) = (target.ws_url.clone(), errors.clone());
+        let progress = progress.cloned();
+        let room = format!("bench-churn-{nonce}-{}", w % args.rooms.max(1));
+        workers.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let polite = n.is_multiple_of(2);
+                if let Err(e) = cycle(&url, &room, &format!("w{w}-{n}"), polite).await {
+                    tracing::warn!(error = %e, "churn cycle failed");
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(p) = &progress {
+                    p.add(1);
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await?;
+    }
+    Ok(errors.load(Ordering::Relaxed))
 }
 
 /// Join, exchange a ping, then leave politely or just drop the socket.

@@ -198,3 +198,26 @@ async fn a_silent_socket_times_out_and_its_room_is_told() {
     alice.expect("pong").await;
     drop(silent);
 }
+
+#[tokio::test]
+async fn websocket_upgrades_are_served_only_on_ws() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Error;
+    let server = spawn_server(test_config());
+    let elsewhere = server.ws_url().replace("/ws", "/chat");
+    match tokio_tungstenite::connect_async(elsewhere.as_str()).await {
+        Err(Error::Http(response)) => assert_eq!(response.status(), 404),
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    // The pages and the API are still plain HTTP next to it.
+    assert_eq!(server.get("/healthz").0, 200);
+    assert_eq!(server.get("/ws").0, 404);
+    // And /ws itself upgrades, with a message spread over continuation frames joined.
+    let mut c = server.client().await;
+    let first = Frame::message(&b"{\"type\":"[..], OpCode::Data(Data::Text), false);
+    let last = Frame::message(&b"\"ping\"}"[..], OpCode::Data(Data::Continue), true);
+    c.send_frame(Message::Frame(first)).await;
+    c.send_frame(Message::Frame(last)).await;
+    c.expect("pong").await;
+}

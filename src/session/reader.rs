@@ -111,13 +111,10 @@ impl Reader {
 
     /// Decodes what the buffer holds: a message, nothing yet, or an error.
     fn decode(&mut self) -> Result<Option<Inbound>, ProtocolError> {
-        while !self.buf.is_empty() {
+        let mut msg = None;
+        while msg.is_none() && !self.buf.is_empty() {
             match self.codec.decode(&mut self.buf)? {
-                Some(frame) => {
-                    if let Some(msg) = self.frame(frame)? {
-                        return Ok(Some(msg));
-                    }
-                }
+                Some(frame) => msg = self.frame(frame)?,
                 None => break,
             }
         }
@@ -125,7 +122,7 @@ impl Reader {
             // Give the allocation back: thousands of idle sockets hold nothing here.
             self.buf = BytesMut::new();
         }
-        Ok(None)
+        Ok(msg)
     }
 }
 
@@ -167,5 +164,121 @@ impl Stream for Reader {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_codec::Encoder;
+    use actix_http::ws::Message;
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A reader on the server end of a loopback connection, and the client end to write to.
+    async fn pair(max: usize) -> (Reader, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (read, _write) = server.into_split();
+        (Reader::new(read, BytesMut::new(), max), client)
+    }
+
+    /// Client frames (masked, as a browser sends them).
+    fn frames(msgs: Vec<Message>) -> BytesMut {
+        let mut codec = Codec::new().client_mode();
+        let mut buf = BytesMut::new();
+        for msg in msgs {
+            codec.encode(msg, &mut buf).unwrap();
+        }
+        buf
+    }
+
+    fn part(item: Item) -> Message {
+        Message::Continuation(item)
+    }
+
+    #[tokio::test]
+    async fn continuations_are_joined_and_control_frames_pass_between_them() {
+        let (mut reader, mut client) = pair(1024).await;
+        let bytes = frames(vec![
+            part(Item::FirstText(Bytes::from_static(b"hel"))),
+            Message::Ping(Bytes::from_static(b"p")),
+            part(Item::Continue(Bytes::from_static(b"lo "))),
+            part(Item::Last(Bytes::from_static(b"world"))),
+            Message::Text("again".into()),
+        ]);
+        // Byte by byte: frames arrive split across reads.
+        for b in bytes.iter() {
+            client.write_all(&[*b]).await.unwrap();
+        }
+        let got: Vec<_> = (&mut reader).take(3).map(Result::unwrap).collect().await;
+        assert_eq!(
+            got,
+            vec![
+                Inbound::Ping(Bytes::from_static(b"p")),
+                Inbound::Text("hello world".into()),
+                Inbound::Text("again".into()),
+            ]
+        );
+        // Everything was consumed: the idle reader holds no buffer.
+        assert_eq!(reader.buf.capacity(), 0);
+        drop(client);
+        assert!(reader.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn oversized_frames_and_messages_are_errors() {
+        let (mut reader, mut client) = pair(8).await;
+        client
+            .write_all(&frames(vec![Message::Text("123456789".into())]))
+            .await
+            .unwrap();
+        assert!(matches!(
+            reader.next().await,
+            Some(Err(ProtocolError::Overflow))
+        ));
+        assert!(reader.next().await.is_none());
+
+        let (mut reader, mut client) = pair(8).await;
+        let parts = frames(vec![
+            part(Item::FirstText(Bytes::from_static(b"12345"))),
+            part(Item::Last(Bytes::from_static(b"6789"))),
+        ]);
+        client.write_all(&parts).await.unwrap();
+        assert!(matches!(
+            reader.next().await,
+            Some(Err(ProtocolError::Overflow))
+        ));
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_and_stray_continuations_are_errors() {
+        let (mut reader, mut client) = pair(64).await;
+        // A continuation frame (opcode 0, not final) with nothing started: masked by hand, as
+        // the codec would refuse to encode it.
+        let mask = [1u8, 2, 3, 4];
+        let mut bad = vec![0x00, 0x80 | 1];
+        bad.extend_from_slice(&mask);
+        bad.push(b'x' ^ mask[0]);
+        client.write_all(&bad).await.unwrap();
+        assert!(matches!(
+            reader.next().await,
+            Some(Err(ProtocolError::ContinuationNotStarted))
+        ));
+
+        let (mut reader, mut client) = pair(64).await;
+        let bad = frames(vec![
+            part(Item::FirstText(Bytes::from_static(b"\xff"))),
+            part(Item::Last(Bytes::from_static(b"\xfe"))),
+        ]);
+        client.write_all(&bad).await.unwrap();
+        assert!(matches!(
+            reader.next().await,
+            Some(Err(ProtocolError::Io(_)))
+        ));
     }
 }

@@ -61,3 +61,49 @@ pub async fn write_loop(mut io: OwnedWriteHalf, mut rx: mpsc::Receiver<Outbound>
         let _ = io.write_all(&buf).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_codec::Decoder;
+    use actix_http::ws::{CloseCode, Frame};
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    #[tokio::test]
+    async fn frames_leave_in_order_and_close_ends_the_stream() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (_read, write) = server.into_split();
+        let (tx, rx) = mpsc::channel(8);
+        tx.send(Outbound::Text("one".into())).await.unwrap();
+        tx.send(Outbound::Ping).await.unwrap();
+        tx.send(Outbound::Text("two".into())).await.unwrap();
+        tx.send(Outbound::Close(Some(CloseCode::Normal.into())))
+            .await
+            .unwrap();
+        tx.send(Outbound::Text("never".into())).await.unwrap();
+        write_loop(write, rx).await;
+
+        let mut bytes = Vec::new();
+        client.read_to_end(&mut bytes).await.unwrap();
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut codec = Codec::new().client_mode();
+        let mut got = Vec::new();
+        while let Some(frame) = codec.decode(&mut buf).unwrap() {
+            got.push(frame);
+        }
+        assert_eq!(
+            got,
+            vec![
+                Frame::Text(Bytes::from_static(b"one")),
+                Frame::Ping(Bytes::new()),
+                Frame::Text(Bytes::from_static(b"two")),
+                Frame::Close(Some(CloseCode::Normal.into())),
+            ]
+        );
+    }
+}

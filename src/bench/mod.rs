@@ -2,10 +2,10 @@
 //! table of medians and percentiles. Every scenario is bounded in count and time.
 
 mod churn;
-mod conn;
+pub mod conn;
 mod relay;
 mod report;
-mod rtc;
+pub mod rtc;
 mod sessions;
 mod signal;
 mod target;

@@ -13,7 +13,7 @@ use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 
 use super::conn;
-use crate::protocol::{HostRef, ServerMessage};
+use crate::protocol::{HostRef, PeerId, ServerMessage};
 use crate::relay::peer::{self, ChannelEvent, PeerEvent, PeerSettings};
 
 /// How long one member may take from connect to an open channel.
@@ -30,8 +30,11 @@ pub struct JoinTimes {
     pub open: Duration,
 }
 
-/// A member of a relay room with an open data channel.
+/// A member of a relay room with an open data channel (used by the relay benchmarks and by the
+/// relay integration tests, which send raw text on the channel).
 pub struct RelayMember {
+    /// Its id in the room.
+    pub peer_id: PeerId,
     /// The signaling socket (kept open: closing it leaves the room).
     pub socket: conn::Member,
     /// The peer connection to the relay.
@@ -59,28 +62,29 @@ impl RelayMember {
         let (mut tx, mut rx) = ws.split();
         let join = json!({"type": "join", "room": room, "name": name});
         tx.send(Message::text(join.to_string())).await?;
-        loop {
+        let peer_id = loop {
             let frame = rx.next().await.context("socket closed before welcome")??;
             let Message::Text(text) = frame else { continue };
             match serde_json::from_str::<ServerMessage>(&text)? {
-                ServerMessage::Welcome { host, .. } => {
+                ServerMessage::Welcome { host, peer_id, .. } => {
                     if host != Some(HostRef::Relay) {
                         bail!("room {room:?} is not hosted by the relay");
                     }
-                    break;
+                    break peer_id;
                 }
                 ServerMessage::Error { message, .. } => bail!("join refused: {message}"),
                 _ => {}
             }
-        }
+        };
         let welcomed = start.elapsed();
 
-        let settings = PeerSettings {
-            ice_servers: vec![],
-            bind: [127, 0, 0, 1].into(),
-        };
         let (ev_tx, mut events) = mpsc::unbounded_channel();
-        let pc = peer::build(&settings, 0, Box::new(move |e| drop(ev_tx.send(e)))).await?;
+        let pc = peer::build(
+            &PeerSettings::loopback(),
+            0,
+            Box::new(move |e| drop(ev_tx.send(e))),
+        )
+        .await?;
         let init = RTCDataChannelInit {
             ordered: true,
             ..Default::default()
@@ -117,6 +121,7 @@ impl RelayMember {
         }
         let open = start.elapsed();
         Ok(RelayMember {
+            peer_id,
             socket: conn::Member {
                 tx,
                 rx,

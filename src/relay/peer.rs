@@ -54,6 +54,16 @@ pub struct PeerSettings {
     pub bind: IpAddr,
 }
 
+impl PeerSettings {
+    /// Loopback only, no ICE servers: for tests and benchmarks on one machine.
+    pub fn loopback() -> PeerSettings {
+        PeerSettings {
+            ice_servers: Vec::new(),
+            bind: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+}
+
 /// Receives a peer connection's events (called on its driver: forward, don't work).
 pub type EventSink = Box<dyn Fn(PeerEvent) + Send + Sync>;
 

@@ -2,6 +2,7 @@
 //! their `chat` channels, and forwards chat among them with a room-wide `seq`, acks, dedupe and
 //! history. Members signal it as peer `relay`; its answers and candidates go back through the room.
 
+mod chat;
 mod connect;
 mod log;
 mod member;
@@ -18,15 +19,13 @@ use webrtc::peer_connection::{
 
 pub use self::connect::RelaySettings;
 use self::connect::{add_candidate, answer};
-use self::log::{Accepted, ChatLog};
+use self::log::ChatLog;
 use self::member::{Link, RelayMember};
 use self::peer::{ChannelEvent, ChannelWriter, PeerEvent};
-use crate::protocol::{ChannelMessage, ChatMessage, LeaveReason, PeerId, SignalData};
+use crate::protocol::{LeaveReason, PeerId, SignalData};
 
 /// How long a member's backlog may stay above `max_buffered_bytes` before it is dropped.
 const SLOW_GRACE: Duration = Duration::from_secs(2);
-/// Largest `history` message; more history is sent in several.
-const HISTORY_CHUNK_BYTES: usize = 12 * 1024;
 
 /// Where the relay sends what is meant for members: the room's inbox.
 #[derive(Clone)]
@@ -262,90 +261,6 @@ impl Relay {
         });
     }
 
-    /// Handles an event of one member's chat channel.
-    pub fn channel_event(&mut self, report: ChannelReport) {
-        let current = self
-            .members
-            .get(&report.peer)
-            .is_some_and(|m| m.conn == report.conn);
-        if !current {
-            return;
-        }
-        match report.event {
-            ChannelEvent::Open => self.channel_open(&report.peer),
-            ChannelEvent::Text(text) => self.chat(&report.peer, &text),
-            ChannelEvent::Closed => self.remove(&report.peer),
-        }
-    }
-
-    fn channel_open(&mut self, peer: &PeerId) {
-        let Some(member) = self.members.get_mut(peer) else {
-            return;
-        };
-        let Link::Connecting(Some(channel)) = &member.link else {
-            return;
-        };
-        let writer = ChannelWriter::spawn(channel.clone());
-        for chunk in history_chunks(self.log.history()) {
-            writer.send(chunk.into());
-        }
-        member.link = Link::Open(writer);
-        tracing::debug!(room = %self.room, peer = %peer, "relay channel open");
-    }
-
-    /// Forwards one chat message from `peer` to every other open member and acks it.
-    fn chat(&mut self, peer: &PeerId, text: &str) {
-        let metrics = &self.settings.metrics;
-        metrics.relay_messages_in.increment(1);
-        metrics.relay_bytes_in.increment(text.len() as u64);
-        let Ok(ChannelMessage::Chat(mut msg)) = serde_json::from_str::<ChannelMessage>(text) else {
-            return tracing::debug!(room = %self.room, "ignoring a non-chat channel message");
-        };
-        let Some(sender) = self.members.get(peer) else {
-            return;
-        };
-        msg.from = peer.to_string();
-        msg.name = sender.name.clone();
-        let id = msg.id.clone();
-        let seq = match self.log.accept(msg) {
-            Accepted::New(msg) => {
-                let seq = msg.seq;
-                self.fan_out(peer, ChannelMessage::Chat(msg));
-                seq
-            }
-            Accepted::Duplicate(seq) => Some(seq),
-        };
-        let ack = encode(&ChannelMessage::Ack { id, seq });
-        self.send_to(peer, ack);
-    }
-
-    fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
-        let frame = encode(&msg);
-        for (id, member) in &self.members {
-            if id != except {
-                if let Some(writer) = member.writer() {
-                    self.count_out(&frame);
-                    writer.send(frame.clone());
-                }
-            }
-        }
-    }
-
-    fn send_to(&self, peer: &PeerId, frame: Arc<str>) {
-        if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
-            self.count_out(&frame);
-            writer.send(frame);
-        }
-    }
-
-    fn count_out(&self, frame: &str) {
-        self.settings.metrics.relay_messages_out.increment(1);
-        self.settings
-            .metrics
-            .relay_bytes_out
-            .increment(frame.len() as u64);
-    }
-
     /// Drops the peer connection of a member that left the room.
     pub fn remove(&mut self, peer: &PeerId) {
         if let Some(mut member) = self.members.remove(peer) {
@@ -399,35 +314,6 @@ impl Relay {
     pub fn connections(&self) -> usize {
         self.members.values().filter(|m| m.pc.is_some()).count()
     }
-}
-
-fn encode(msg: &ChannelMessage) -> Arc<str> {
-    // unwrap: plain data types serialize infallibly
-    serde_json::to_string(msg).unwrap().into()
-}
-
-/// The history as `history` messages of at most ~12 KiB each (data-channel messages above
-/// 16 KiB are not safe everywhere).
-fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
-    let mut chunks = Vec::new();
-    let mut batch = Vec::new();
-    let mut size = 0;
-    for msg in messages {
-        let len = serde_json::to_string(&msg).map(|s| s.len()).unwrap_or(0);
-        if size + len > HISTORY_CHUNK_BYTES && !batch.is_empty() {
-            chunks.push(std::mem::take(&mut batch));
-            size = 0;
-        }
-        size += len;
-        batch.push(msg);
-    }
-    if !batch.is_empty() || chunks.is_empty() {
-        chunks.push(batch);
-    }
-    chunks
-        .into_iter()
-        .map(|messages| encode(&ChannelMessage::History { messages }).to_string())
-        .collect()
 }
 
 impl Actor for Relay {

@@ -1,0 +1,128 @@
+//! The relay's chat path: a member's channel opens (history first), its messages get a room-wide
+//! `seq`, are fanned out to every other open member and acked to the sender.
+
+use std::sync::Arc;
+
+use super::log::Accepted;
+use super::member::{Link, RelayMember};
+use super::peer::{ChannelEvent, ChannelWriter};
+use super::{ChannelReport, Relay};
+use crate::protocol::{ChannelMessage, ChatMessage, PeerId};
+
+/// Largest `history` message; more history is sent in several.
+const HISTORY_CHUNK_BYTES: usize = 12 * 1024;
+
+impl Relay {
+    /// Handles an event of one member's chat channel.
+    pub fn channel_event(&mut self, report: ChannelReport) {
+        let current = self
+            .members
+            .get(&report.peer)
+            .is_some_and(|m| m.conn == report.conn);
+        if !current {
+            return;
+        }
+        match report.event {
+            ChannelEvent::Open => self.channel_open(&report.peer),
+            ChannelEvent::Text(text) => self.chat(&report.peer, &text),
+            ChannelEvent::Closed => self.remove(&report.peer),
+        }
+    }
+
+    fn channel_open(&mut self, peer: &PeerId) {
+        let Some(member) = self.members.get_mut(peer) else {
+            return;
+        };
+        let Link::Connecting(Some(channel)) = &member.link else {
+            return;
+        };
+        let writer = ChannelWriter::spawn(channel.clone());
+        for chunk in history_chunks(self.log.history()) {
+            writer.send(chunk.into());
+        }
+        member.link = Link::Open(writer);
+        tracing::debug!(room = %self.room, peer = %peer, "relay channel open");
+    }
+
+    /// Forwards one chat message from `peer` to every other open member and acks it.
+    fn chat(&mut self, peer: &PeerId, text: &str) {
+        let metrics = &self.settings.metrics;
+        metrics.relay_messages_in.increment(1);
+        metrics.relay_bytes_in.increment(text.len() as u64);
+        let Ok(ChannelMessage::Chat(mut msg)) = serde_json::from_str::<ChannelMessage>(text) else {
+            return tracing::debug!(room = %self.room, "ignoring a non-chat channel message");
+        };
+        let Some(sender) = self.members.get(peer) else {
+            return;
+        };
+        msg.from = peer.to_string();
+        msg.name = sender.name.clone();
+        let id = msg.id.clone();
+        let seq = match self.log.accept(msg) {
+            Accepted::New(msg) => {
+                let seq = msg.seq;
+                self.fan_out(peer, ChannelMessage::Chat(msg));
+                seq
+            }
+            Accepted::Duplicate(seq) => Some(seq),
+        };
+        let ack = encode(&ChannelMessage::Ack { id, seq });
+        self.send_to(peer, ack);
+    }
+
+    fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
+        let frame = encode(&msg);
+        for (id, member) in &self.members {
+            if id != except {
+                if let Some(writer) = member.writer() {
+                    self.count_out(&frame);
+                    writer.send(frame.clone());
+                }
+            }
+        }
+    }
+
+    fn send_to(&self, peer: &PeerId, frame: Arc<str>) {
+        if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
+            self.count_out(&frame);
+            writer.send(frame);
+        }
+    }
+
+    fn count_out(&self, frame: &str) {
+        self.settings.metrics.relay_messages_out.increment(1);
+        self.settings
+            .metrics
+            .relay_bytes_out
+            .increment(frame.len() as u64);
+    }
+}
+
+fn encode(msg: &ChannelMessage) -> Arc<str> {
+    // unwrap: plain data types serialize infallibly
+    serde_json::to_string(msg).unwrap().into()
+}
+
+/// The history as `history` messages of at most ~12 KiB each (data-channel messages above
+/// 16 KiB are not safe everywhere).
+fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut batch = Vec::new();
+    let mut size = 0;
+    for msg in messages {
+        let len = serde_json::to_string(&msg).map(|s| s.len()).unwrap_or(0);
+        if size + len > HISTORY_CHUNK_BYTES && !batch.is_empty() {
+            chunks.push(std::mem::take(&mut batch));
+            size = 0;
+        }
+        size += len;
+        batch.push(msg);
+    }
+    if !batch.is_empty() || chunks.is_empty() {
+        chunks.push(batch);
+    }
+    chunks
+        .into_iter()
+        .map(|messages| encode(&ChannelMessage::History { messages }).to_string())
+        .collect()
+}

@@ -2,7 +2,6 @@
 //! the topology rules to what the server and the peers say.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use indexmap::IndexMap;
@@ -16,25 +15,23 @@ use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState, RTCSe
 use super::links::{Link, LinkEvent, LinkEventKind};
 use super::store::ChatStore;
 use super::{ClientConfig, Command, ConnectError, Event, LinkState};
-use crate::protocol::{
-    ChannelMessage, ChatMessage, HostRef, PeerId, ServerMessage, SignalData, Topology,
-};
+use crate::protocol::{HostRef, PeerId, ServerMessage, SignalData, Topology};
 use crate::relay::peer::{ChannelEvent, PeerEvent, PeerSettings};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Everything one client knows.
 pub struct Engine {
-    config: ClientConfig,
+    pub(super) config: ClientConfig,
     events: mpsc::UnboundedSender<Event>,
     ws: Option<Ws>,
-    me: PeerId,
-    topology: Topology,
+    pub(super) me: PeerId,
+    pub(super) topology: Topology,
     host: Option<HostRef>,
-    members: IndexMap<PeerId, String>,
-    links: HashMap<PeerId, Link>,
+    pub(super) members: IndexMap<PeerId, String>,
+    pub(super) links: HashMap<PeerId, Link>,
     peer_settings: PeerSettings,
-    store: ChatStore,
+    pub(super) store: ChatStore,
     link_tx: mpsc::UnboundedSender<LinkEvent>,
     link_rx: mpsc::UnboundedReceiver<LinkEvent>,
     next_conn: u64,
@@ -177,7 +174,7 @@ impl Engine {
         false
     }
 
-    fn emit(&self, event: Event) {
+    pub(super) fn emit(&self, event: Event) {
         let _ = self.events.send(event);
     }
 
@@ -263,7 +260,7 @@ impl Engine {
     }
 
     /// The host's peer id (`relay` for the relay), if the room has one.
-    fn host_id(&self) -> Option<PeerId> {
+    pub(super) fn host_id(&self) -> Option<PeerId> {
         match &self.host {
             Some(HostRef::Peer(id)) => Some(id.clone()),
             Some(HostRef::Relay) => Some(PeerId::relay()),
@@ -271,7 +268,7 @@ impl Engine {
         }
     }
 
-    fn i_host(&self) -> bool {
+    pub(super) fn i_host(&self) -> bool {
         matches!(&self.host, Some(HostRef::Peer(id)) if *id == self.me)
     }
 
@@ -403,93 +400,8 @@ impl Engine {
             LinkEventKind::Channel(ChannelEvent::Closed) => self.drop_link(&ev.peer),
         }
     }
-
-    fn link_open(&mut self, peer: PeerId) {
-        let to_host = self.host_id().as_ref() == Some(&peer) && !self.i_host();
-        let resend: Vec<ChatMessage> = if to_host {
-            self.store.unacked().to_vec()
-        } else {
-            Vec::new()
-        };
-        let Some(link) = self.links.get_mut(&peer) else {
-            return;
-        };
-        link.opened();
-        for msg in resend {
-            link.send(encode(&ChannelMessage::Chat(msg)));
-        }
-        self.emit(Event::Connection {
-            peer,
-            state: LinkState::Open,
-        });
-    }
-
-    /// Sends a chat line according to the room's topology.
-    fn send_chat(&mut self, text: &str) {
-        let msg = self
-            .store
-            .compose(self.me.as_str(), &self.config.name, text);
-        let frame = encode(&ChannelMessage::Chat(msg.clone()));
-        match (self.topology, self.host_id()) {
-            (Topology::Mesh, _) => self.links.values_mut().for_each(|l| l.send(frame.clone())),
-            _ if self.i_host() => self.links.values_mut().for_each(|l| l.send(frame.clone())),
-            (_, Some(host)) => {
-                self.store.track(msg);
-                if let Some(link) = self.links.get_mut(&host).filter(|l| l.is_open()) {
-                    link.send(frame);
-                }
-            }
-            (_, None) => self.store.track(msg),
-        }
-    }
-
-    fn on_channel(&mut self, from: &PeerId, text: &str) {
-        match serde_json::from_str::<ChannelMessage>(text) {
-            Ok(ChannelMessage::Chat(msg)) if self.i_host() => self.forward_as_host(from, msg),
-            Ok(ChannelMessage::Chat(msg)) => {
-                if self.store.first_sight(&msg.id) {
-                    self.emit(Event::Chat { message: msg });
-                }
-            }
-            Ok(ChannelMessage::Ack { id, .. }) => self.store.acked(&id),
-            Ok(ChannelMessage::History { messages }) => {
-                let fresh: Vec<ChatMessage> = messages
-                    .into_iter()
-                    .filter(|m| self.store.first_sight(&m.id))
-                    .collect();
-                if !fresh.is_empty() {
-                    self.emit(Event::History { messages: fresh });
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "unreadable channel message"),
-        }
-    }
-
-    /// As host: stamp the sender's identity, show, forward to every other member, ack.
-    fn forward_as_host(&mut self, from: &PeerId, mut msg: ChatMessage) {
-        let id = msg.id.clone();
-        if self.store.first_sight(&msg.id) {
-            msg.from = from.to_string();
-            msg.name = self.members.get(from).cloned().unwrap_or_default();
-            let frame = encode(&ChannelMessage::Chat(msg.clone()));
-            for (peer, link) in self.links.iter_mut() {
-                if peer != from {
-                    link.send(frame.clone());
-                }
-            }
-            self.emit(Event::Chat { message: msg });
-        }
-        if let Some(link) = self.links.get_mut(from) {
-            link.send(encode(&ChannelMessage::Ack { id, seq: None }));
-        }
-    }
 }
 
 fn sdp_json(desc: &RTCSessionDescription) -> serde_json::Value {
     serde_json::to_value(desc).unwrap_or_default()
-}
-
-fn encode(msg: &ChannelMessage) -> Arc<str> {
-    // unwrap: plain data types serialize infallibly
-    serde_json::to_string(msg).unwrap().into()
 }

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod chat;
 mod engine;
 mod links;
 mod store;

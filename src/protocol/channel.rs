@@ -1,5 +1,7 @@
 //! Messages on the `chat` WebRTC data channel, between peers and with the relay.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// Messages on the `chat` data channel (ordered, reliable), between peers and with the relay.
@@ -16,6 +18,14 @@ pub enum ChannelMessage {
     },
     /// The relay's recent messages, sent when a member's channel opens.
     History { messages: Vec<ChatMessage> },
+}
+
+impl ChannelMessage {
+    /// The JSON text frame, shared cheaply between the members it goes to.
+    pub fn encode(&self) -> Arc<str> {
+        // unwrap: plain data types serialize infallibly
+        serde_json::to_string(self).unwrap().into()
+    }
 }
 
 /// One chat line.

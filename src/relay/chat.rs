@@ -66,12 +66,12 @@ impl Relay {
             }
             Accepted::Duplicate(seq) => Some(seq),
         };
-        let ack = encode(&ChannelMessage::Ack { id, seq });
+        let ack = ChannelMessage::Ack { id, seq }.encode();
         self.send_to(peer, ack);
     }
 
     fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
-        let frame = encode(&msg);
+        let frame = msg.encode();
         for (id, member) in &self.members {
             if id != except {
                 if let Some(writer) = member.writer() {
@@ -98,11 +98,6 @@ impl Relay {
     }
 }
 
-fn encode(msg: &ChannelMessage) -> Arc<str> {
-    // unwrap: plain data types serialize infallibly
-    serde_json::to_string(msg).unwrap().into()
-}
-
 /// The history as `history` messages of at most ~12 KiB each (data-channel messages above
 /// 16 KiB are not safe everywhere).
 fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
@@ -123,6 +118,6 @@ fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
     }
     chunks
         .into_iter()
-        .map(|messages| encode(&ChannelMessage::History { messages }).to_string())
+        .map(|messages| ChannelMessage::History { messages }.encode().to_string())
         .collect()
 }

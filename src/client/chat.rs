@@ -1,0 +1,88 @@
+//! The client's chat path: what happens when a link opens (resend to a new host), sending a line
+//! in each topology, and what arrives on a channel (dedupe, acks, history, forwarding as host).
+
+use super::engine::Engine;
+use super::{Event, LinkState};
+use crate::protocol::{ChannelMessage, ChatMessage, PeerId, Topology};
+
+impl Engine {
+    pub(super) fn link_open(&mut self, peer: PeerId) {
+        let to_host = self.host_id().as_ref() == Some(&peer) && !self.i_host();
+        let resend: Vec<ChatMessage> = if to_host {
+            self.store.unacked().to_vec()
+        } else {
+            Vec::new()
+        };
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
+        link.opened();
+        for msg in resend {
+            link.send(ChannelMessage::Chat(msg).encode());
+        }
+        self.emit(Event::Connection {
+            peer,
+            state: LinkState::Open,
+        });
+    }
+
+    /// Sends a chat line according to the room's topology.
+    pub(super) fn send_chat(&mut self, text: &str) {
+        let msg = self
+            .store
+            .compose(self.me.as_str(), &self.config.name, text);
+        let frame = ChannelMessage::Chat(msg.clone()).encode();
+        match (self.topology, self.host_id()) {
+            (Topology::Mesh, _) => self.links.values_mut().for_each(|l| l.send(frame.clone())),
+            _ if self.i_host() => self.links.values_mut().for_each(|l| l.send(frame.clone())),
+            (_, Some(host)) => {
+                self.store.track(msg);
+                if let Some(link) = self.links.get_mut(&host).filter(|l| l.is_open()) {
+                    link.send(frame);
+                }
+            }
+            (_, None) => self.store.track(msg),
+        }
+    }
+
+    pub(super) fn on_channel(&mut self, from: &PeerId, text: &str) {
+        match serde_json::from_str::<ChannelMessage>(text) {
+            Ok(ChannelMessage::Chat(msg)) if self.i_host() => self.forward_as_host(from, msg),
+            Ok(ChannelMessage::Chat(msg)) => {
+                if self.store.first_sight(&msg.id) {
+                    self.emit(Event::Chat { message: msg });
+                }
+            }
+            Ok(ChannelMessage::Ack { id, .. }) => self.store.acked(&id),
+            Ok(ChannelMessage::History { messages }) => {
+                let fresh: Vec<ChatMessage> = messages
+                    .into_iter()
+                    .filter(|m| self.store.first_sight(&m.id))
+                    .collect();
+                if !fresh.is_empty() {
+                    self.emit(Event::History { messages: fresh });
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "unreadable channel message"),
+        }
+    }
+
+    /// As host: stamp the sender's identity, show, forward to every other member, ack.
+    fn forward_as_host(&mut self, from: &PeerId, mut msg: ChatMessage) {
+        let id = msg.id.clone();
+        if self.store.first_sight(&msg.id) {
+            msg.from = from.to_string();
+            msg.name = self.members.get(from).cloned().unwrap_or_default();
+            let frame = ChannelMessage::Chat(msg.clone()).encode();
+            for (peer, link) in self.links.iter_mut() {
+                if peer != from {
+                    link.send(frame.clone());
+                }
+            }
+            self.emit(Event::Chat { message: msg });
+        }
+        if let Some(link) = self.links.get_mut(from) {
+            link.send(ChannelMessage::Ack { id, seq: None }.encode());
+        }
+    }
+}

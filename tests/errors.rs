@@ -212,7 +212,7 @@ async fn websocket_upgrades_are_served_only_on_ws() {
     }
     // The pages and the API are still plain HTTP next to it.
     assert_eq!(server.get("/healthz").0, 200);
-    assert_eq!(server.get("/ws").0, 404);
+    assert_eq!(server.get("/ws").0, 426);
     // And /ws itself upgrades, with a message spread over continuation frames joined.
     let mut c = server.client().await;
     let first = Frame::message(&b"{\"type\":"[..], OpCode::Data(Data::Text), false);

@@ -52,6 +52,7 @@ pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
         };
         let app = App::new()
             .app_data(web::Data::new(state.clone()))
+            .route(WS_PATH, web::to(upgrade_required))
             .route("/api/rooms", web::get().to(rooms))
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics_text))
@@ -74,6 +75,13 @@ pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
             .tcp()
     })?;
     Ok(server.run())
+}
+
+/// `/ws` without a WebSocket upgrade (upgrades never reach the app: see [`upgrade`]).
+async fn upgrade_required() -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::UPGRADE_REQUIRED)
+        .insert_header(("upgrade", "websocket"))
+        .body("this is the signaling WebSocket: connect with a WebSocket client\n")
 }
 
 /// `GET /api/rooms`: every room with its topology and member count.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use common::ws::id;
 use common::{config_with_rooms, spawn_server, test_config};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[tokio::test]
 async fn welcome_carries_id_topology_host_peers_and_ice_servers() {
@@ -148,4 +149,20 @@ async fn ping_gets_pong() {
     let mut alice = server.client().await;
     alice.send(json!({"type": "ping"})).await;
     assert_eq!(alice.recv().await, json!({"type": "pong"}));
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_session_with_going_away_then_stops() {
+    let (server, stop) = common::spawn_server_with_shutdown(common::test_config());
+    let mut joined = server.client().await;
+    joined.join("lobby", "alice").await;
+    let mut lobby = server.client().await;
+    stop.send(()).unwrap();
+    assert_eq!(joined.expect_close().await, CloseCode::Away);
+    assert_eq!(lobby.expect_close().await, CloseCode::Away);
+    // Then the listener goes away.
+    common::eventually("the server to stop listening", || {
+        std::net::TcpStream::connect(server.addr).is_err()
+    })
+    .await;
 }

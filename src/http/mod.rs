@@ -3,6 +3,7 @@
 
 mod upgrade;
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -12,6 +13,7 @@ use actix_http::HttpService;
 use actix_server::Server;
 use actix_service::{fn_service, map_config};
 use actix_web::{dev::AppConfig, web, App, HttpResponse};
+use tokio::sync::watch;
 
 pub use self::upgrade::WS_PATH;
 use crate::config::Config;
@@ -24,18 +26,71 @@ pub struct AppState {
     registry: Addr<Registry>,
     config: Arc<Config>,
     metrics: Arc<Metrics>,
+    going_away: watch::Receiver<bool>,
 }
+
+/// How long sessions get to send their "going away" close frame before the server stops.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// Starts the registry and serves on `listener` until the returned server is stopped or the
 /// process gets SIGINT/SIGTERM. Call it inside an actix system (`#[actix_web::main]`).
 pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
+    run_until(listener, config, shutdown_signal())
+}
+
+/// Like [`run`], but shuts down when `shutdown` completes: every session is closed with 1001
+/// ("going away", so clients reconnect at once), then the server stops.
+pub fn run_until(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> std::io::Result<Server> {
+    let (going_away, away) = watch::channel(false);
+    let grace = config.server.shutdown_timeout.min(CLOSE_GRACE);
+    let server = serve(listener, config, away)?;
+    let handle = server.handle();
+    actix_rt::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing every session");
+        let _ = going_away.send(true);
+        actix_rt::time::sleep(grace).await;
+        handle.stop(true).await;
+    });
+    Ok(server)
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (`docker stop`).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => drop(term.recv().await),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+fn serve(
+    listener: TcpListener,
+    config: Config,
+    going_away: watch::Receiver<bool>,
+) -> std::io::Result<Server> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
     let registry = Arc::new(OnceLock::new());
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();
     let local_addr = listener.local_addr()?;
-    let mut server = Server::build().shutdown_timeout(config.server.shutdown_timeout.as_secs());
+    let mut server = Server::build()
+        .disable_signals()
+        .shutdown_timeout(config.server.shutdown_timeout.as_secs());
     if config.server.workers > 0 {
         server = server.workers(config.server.workers);
     }
@@ -49,6 +104,7 @@ pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
             registry,
             config: app_config.clone(),
             metrics: metrics.clone(),
+            going_away: going_away.clone(),
         };
         let app = App::new()
             .app_data(web::Data::new(state.clone()))

@@ -44,6 +44,7 @@ pub async fn upgrade(
         state.registry.clone(),
         Arc::new(session_config.clone()),
         state.metrics.clone(),
+        state.going_away.clone(),
     );
     Session::create(|ctx| {
         ctx.add_stream(reader);

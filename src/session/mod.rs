@@ -11,7 +11,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
 use bytestring::ByteString;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use self::rate::TokenBucket;
 pub use self::reader::{Inbound, Reader};
@@ -41,15 +41,18 @@ pub struct Session {
     last_seen: Instant,
     bucket: TokenBucket,
     close_reason: LeaveReason,
+    going_away: Option<watch::Receiver<bool>>,
 }
 
 impl Session {
-    /// A session that writes through `out` and finds rooms through `registry`.
+    /// A session that writes through `out`, finds rooms through `registry`, and closes with
+    /// 1001 when `going_away` turns true (the server is shutting down).
     pub fn new(
         out: mpsc::Sender<Outbound>,
         registry: Addr<Registry>,
         config: Arc<SessionConfig>,
         metrics: Arc<Metrics>,
+        going_away: watch::Receiver<bool>,
     ) -> Session {
         Session {
             out,
@@ -60,6 +63,7 @@ impl Session {
             state: State::Lobby,
             last_seen: Instant::now(),
             close_reason: LeaveReason::Closed,
+            going_away: Some(going_away),
         }
     }
 
@@ -245,6 +249,14 @@ impl Actor for Session {
         ctx.run_interval(self.config.heartbeat_interval, |act, ctx| {
             act.heartbeat(ctx)
         });
+        if let Some(mut away) = self.going_away.take() {
+            let shutdown = async move { drop(away.wait_for(|away| *away).await) };
+            ctx.spawn(
+                shutdown
+                    .into_actor(self)
+                    .map(|(), act, ctx| act.close(CloseCode::Away, "server shutting down", ctx)),
+            );
+        }
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {

@@ -45,13 +45,30 @@ pub fn config_with_rooms(rooms_toml: &str) -> Config {
 
 /// Starts the server exactly as `main` does, on 127.0.0.1:0.
 pub fn spawn_server(config: Config) -> TestServer {
+    spawn_server_until(config, std::future::pending())
+}
+
+/// Like [`spawn_server`]; the returned sender starts the server's graceful shutdown.
+pub fn spawn_server_with_shutdown(
+    config: Config,
+) -> (TestServer, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = spawn_server_until(config, async move { drop(stopped.await) });
+    (server, stop)
+}
+
+fn spawn_server_until(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         let system = actix_rt::System::new();
         system.block_on(async move {
-            let server = switchboard::http::run(listener, config).expect("server starts");
+            let server =
+                switchboard::http::run_until(listener, config, shutdown).expect("server starts");
             tx.send((server.handle(), actix_rt::System::current()))
                 .unwrap();
             actix_rt::spawn(server);

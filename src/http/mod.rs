@@ -16,7 +16,7 @@ use actix_web::{dev::AppConfig, web, App, HttpResponse};
 use tokio::sync::watch;
 
 pub use self::upgrade::WS_PATH;
-use crate::config::Config;
+use crate::config::{Config, SessionConfig};
 use crate::metrics::Metrics;
 use crate::registry::{ListRooms, Registry};
 
@@ -24,8 +24,9 @@ use crate::registry::{ListRooms, Registry};
 #[derive(Clone)]
 pub struct AppState {
     registry: Addr<Registry>,
-    config: Arc<Config>,
     metrics: Arc<Metrics>,
+    /// The session settings, shared by every session.
+    session: Arc<SessionConfig>,
     going_away: watch::Receiver<bool>,
 }
 
@@ -87,6 +88,7 @@ fn serve(
     let registry = Arc::new(OnceLock::new());
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();
+    let session_config = Arc::new(config.session.clone());
     let local_addr = listener.local_addr()?;
     let mut server = Server::build()
         .disable_signals()
@@ -102,8 +104,8 @@ fn serve(
             .clone();
         let state = AppState {
             registry,
-            config: app_config.clone(),
             metrics: metrics.clone(),
+            session: session_config.clone(),
             going_away: going_away.clone(),
         };
         let app = App::new()

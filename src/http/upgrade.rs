@@ -1,19 +1,15 @@
 //! WebSocket upgrades: actix-http hands every `Connection: Upgrade` request here with the raw
 //! connection, so a session keeps only its socket, not an HTTP dispatcher with two 8 KiB buffers.
 
-use std::io;
-use std::sync::Arc;
-
-use actix::prelude::*;
 use actix_codec::Framed;
 use actix_http::body::BodySize;
 use actix_http::{h1, ws, Request, Response, StatusCode};
 use actix_rt::net::TcpStream;
 use futures_util::SinkExt;
-use tokio::sync::mpsc;
+use std::io;
 
 use super::AppState;
-use crate::session::{write_loop, Reader, Session};
+use crate::session::Session;
 
 /// Where WebSocket clients connect.
 pub const WS_PATH: &str = "/ws";
@@ -34,22 +30,14 @@ pub async fn upgrade(
     };
     framed.send((response, BodySize::None).into()).await?;
     let parts = framed.into_parts();
-    let (read, write) = parts.io.into_split();
-    let session_config = &state.config.session;
-    let (out, rx) = mpsc::channel(session_config.max_queued_frames);
-    actix_rt::spawn(write_loop(write, rx));
-    let reader = Reader::new(read, parts.read_buf, session_config.max_frame_bytes);
-    let session = Session::new(
-        out,
+    Session::start(
+        parts.io,
+        parts.read_buf,
         state.registry.clone(),
-        Arc::new(session_config.clone()),
+        state.session.clone(),
         state.metrics.clone(),
         state.going_away.clone(),
     );
-    Session::create(|ctx| {
-        ctx.add_stream(reader);
-        session
-    });
     Ok(())
 }
 

@@ -15,11 +15,7 @@ const HISTORY_CHUNK_BYTES: usize = 12 * 1024;
 impl Relay {
     /// Handles an event of one member's chat channel.
     pub fn channel_event(&mut self, report: ChannelReport) {
-        let current = self
-            .members
-            .get(&report.peer)
-            .is_some_and(|m| m.conn == report.conn);
-        if !current {
+        if !self.is_current(&report.peer, report.conn) {
             return;
         }
         match report.event {

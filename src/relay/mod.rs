@@ -187,17 +187,18 @@ impl Relay {
         }
     }
 
+    /// Whether `conn` is `peer`'s current connection (events of older attempts are ignored).
+    fn is_current(&self, peer: &PeerId, conn: u64) -> bool {
+        self.members.get(peer).is_some_and(|m| m.conn == conn)
+    }
+
     fn send_signal(&self, to: PeerId, data: SignalData) {
         self.outbox.signal.do_send(SignalFromRelay { to, data });
     }
 
     /// Handles an event of one member's peer connection.
     pub fn peer_event(&mut self, report: PeerReport, ctx: &mut Context<Self>) {
-        let current = self
-            .members
-            .get(&report.peer)
-            .is_some_and(|m| m.conn == report.conn);
-        if !current {
+        if !self.is_current(&report.peer, report.conn) {
             return;
         }
         match report.event {

@@ -10,12 +10,16 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
+use actix_rt::net::TcpStream;
+use bytes::BytesMut;
 use bytestring::ByteString;
 use tokio::sync::{mpsc, watch};
 
 use self::rate::TokenBucket;
-pub use self::reader::{Inbound, Reader};
-pub use self::writer::{write_loop, Outbound};
+pub use self::reader::Inbound;
+use self::reader::Reader;
+use self::writer::write_loop;
+pub use self::writer::Outbound;
 use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
 use crate::metrics::{InKind, Metrics, OutKind};
@@ -41,20 +45,24 @@ pub struct Session {
     last_seen: Instant,
     bucket: TokenBucket,
     close_reason: LeaveReason,
-    going_away: Option<watch::Receiver<bool>>,
 }
 
 impl Session {
-    /// A session that writes through `out`, finds rooms through `registry`, and closes with
-    /// 1001 when `going_away` turns true (the server is shutting down).
-    pub fn new(
-        out: mpsc::Sender<Outbound>,
+    /// Starts the session of an upgraded connection: `early` holds bytes read behind the upgrade
+    /// request; the session closes with 1001 when `going_away` turns true (server shutdown).
+    pub fn start(
+        io: TcpStream,
+        early: BytesMut,
         registry: Addr<Registry>,
         config: Arc<SessionConfig>,
         metrics: Arc<Metrics>,
-        going_away: watch::Receiver<bool>,
-    ) -> Session {
-        Session {
+        mut going_away: watch::Receiver<bool>,
+    ) -> Addr<Session> {
+        let (read, write) = io.into_split();
+        let (out, rx) = mpsc::channel(config.max_queued_frames);
+        actix_rt::spawn(write_loop(write, rx));
+        let reader = Reader::new(read, early, config.max_frame_bytes);
+        let session = Session {
             out,
             registry,
             bucket: TokenBucket::new(config.messages_per_second, config.burst),
@@ -63,8 +71,16 @@ impl Session {
             state: State::Lobby,
             last_seen: Instant::now(),
             close_reason: LeaveReason::Closed,
-            going_away: Some(going_away),
-        }
+        };
+        let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
+        let shutdown = shutdown
+            .into_actor(&session)
+            .map(|(), act, ctx| act.close(CloseCode::Away, "server shutting down", ctx));
+        Session::create(|ctx| {
+            ctx.add_stream(reader);
+            ctx.spawn(shutdown);
+            session
+        })
     }
 
     /// Queues a frame; a socket whose queue is full is a slow consumer and gets closed.
@@ -249,14 +265,6 @@ impl Actor for Session {
         ctx.run_interval(self.config.heartbeat_interval, |act, ctx| {
             act.heartbeat(ctx)
         });
-        if let Some(mut away) = self.going_away.take() {
-            let shutdown = async move { drop(away.wait_for(|away| *away).await) };
-            ctx.spawn(
-                shutdown
-                    .into_actor(self)
-                    .map(|(), act, ctx| act.close(CloseCode::Away, "server shutting down", ctx)),
-            );
-        }
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {

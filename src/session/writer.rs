@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-pub use actix_http::ws::CloseReason;
+use actix_http::ws::CloseReason;
 
 /// Stop adding queued frames to one write past this many bytes.
 const MAX_BATCH_BYTES: usize = 64 * 1024;

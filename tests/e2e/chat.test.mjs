@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   serverAndBrowser, openPage, join, enter, say, messages, members,
-  waitForTexts, waitForConnected, textCounts, screenshot,
+  waitForTexts, waitForConnected, textCounts, assertShownOnce, screenshot,
 } from './helpers.mjs';
 
 const env = serverAndBrowser(`
@@ -75,8 +75,7 @@ test('host room: the host forwards, and when it closes the earliest member takes
   const expected = ['bob before', 'carol before', ...during, 'bob after'];
   for (const page of [bob, carol]) {
     await waitForTexts(page, expected);
-    const counts = await textCounts(page);
-    for (const text of expected) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+    await assertShownOnce(page, expected);
   }
   await screenshot(carol, 'chat-host.png');
   await bob.context().close();

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -190,6 +191,12 @@ export async function textCounts(page) {
   const counts = new Map();
   for (const m of await messages(page)) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
   return counts;
+}
+
+/** Asserts that each of `texts` is shown exactly once on the page (no loss, no duplicate). */
+export async function assertShownOnce(page, texts) {
+  const counts = await textCounts(page);
+  for (const text of texts) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
 }
 
 export async function screenshot(page, name) {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   serverAndBrowser, enter, say, messages, members,
-  waitForTexts, waitForConnected, textCounts, screenshot,
+  waitForTexts, waitForConnected, assertShownOnce, screenshot,
 } from './helpers.mjs';
 
 const env = serverAndBrowser(`
@@ -39,8 +39,7 @@ test('three pages chat through the relay and a late fourth page sees the history
   }
   for (const page of pages) {
     await waitForTexts(page, sent);
-    const counts = await textCounts(page);
-    for (const text of sent) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+    await assertShownOnce(page, sent);
     // Every own message was acknowledged by the relay.
     await page.waitForFunction(() => document.querySelectorAll('#messages li.pending').length === 0);
   }
@@ -86,8 +85,7 @@ test('host room with on_host_leave = relay: the hosting page closes and nothing 
 
   for (const page of [bob, carol]) {
     await waitForTexts(page, expected);
-    const counts = await textCounts(page);
-    for (const text of expected) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+    await assertShownOnce(page, expected);
     await page.waitForFunction(() => document.querySelectorAll('#messages li.pending').length === 0);
     const host = (await members(page)).find((m) => m.host);
     assert.equal(host.id, 'relay');

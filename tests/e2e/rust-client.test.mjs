@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  serverAndBrowser, enter, say, members, waitForTexts, waitForConnected, textCounts,
+  serverAndBrowser, enter, say, members, waitForTexts, waitForConnected, textCounts, assertShownOnce,
   startRustClient, screenshot, BIN,
 } from './helpers.mjs';
 
@@ -91,8 +91,7 @@ test('a Rust client elected host forwards between pages; when it quits the relay
   for (const page of [alice, bob]) {
     await page.waitForSelector('#members li[data-peer="relay"] .state[data-state="connected"]', { timeout: 15000 });
     await waitForTexts(page, expected);
-    const counts = await textCounts(page);
-    for (const text of expected) assert.equal(counts.get(text), 1, `${text} shown ${counts.get(text)} times`);
+    await assertShownOnce(page, expected);
   }
   await screenshot(alice, 'chat-rust-host-failover.png');
   await alice.context().close();

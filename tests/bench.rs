@@ -42,6 +42,27 @@ fn signal_window_delivers_everything_it_sent() {
 }
 
 #[test]
+fn floor_passes_every_record_through_its_forwarder() {
+    let r = bench(&[
+        "floor",
+        "--pairs",
+        "2",
+        "--rate",
+        "200",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--server-cpu",
+        "0",
+    ]);
+    let sent = r["sent"].as_u64().unwrap();
+    assert!((150..=300).contains(&sent), "{r}");
+    assert_eq!(r["delivered"], sent, "{r}");
+    assert!(r["one-way latency p50"].as_f64().unwrap() > 0.0, "{r}");
+}
+
+#[test]
 fn signal_at_a_fixed_rate_reports_latency() {
     let r = bench(&[
         "signal",

@@ -144,6 +144,42 @@ async fn closing_the_socket_reports_reason_closed() {
 }
 
 #[tokio::test]
+async fn a_member_that_stops_reading_is_dropped_and_its_socket_closed() {
+    let mut config = test_config();
+    config.session.max_queued_frames = 16;
+    config.session.messages_per_second = 1_000_000;
+    config.session.burst = 1_000_000;
+    let server = spawn_server(config);
+    let mut slow = server.client().await;
+    let slow_id = id(&slow.join("slow", "sloth").await["peer_id"]);
+    let mut fast = server.client().await;
+    fast.join("slow", "hare").await;
+    slow.expect("peer_joined").await;
+    // The slow member reads nothing from here on: 4,000 frames of 16 KiB are far more than the
+    // kernel's socket buffers and 16 queued frames hold.
+    let blob = "x".repeat(16 * 1024);
+    let mut sent = 0;
+    let left = loop {
+        assert!(
+            sent < 4000,
+            "the member that stopped reading was never dropped"
+        );
+        fast.signal(&slow_id, json!({ "blob": blob })).await;
+        sent += 1;
+        // Polls once without waiting; signals after the drop are answered with errors.
+        if let Some(msg) = fast.recv_within(Duration::ZERO).await {
+            if msg["type"] == "peer_left" {
+                break msg;
+            }
+        }
+    };
+    assert_eq!(left["peer_id"], slow_id.as_str(), "{left}");
+    assert_eq!(left["reason"], "slow_consumer", "{left}");
+    // Its connection ends although it never read what was queued for it.
+    slow.expect_end().await;
+}
+
+#[tokio::test]
 async fn ping_gets_pong() {
     let server = spawn_server(test_config());
     let mut alice = server.client().await;

@@ -3,6 +3,7 @@
 
 mod churn;
 pub mod conn;
+mod floor;
 mod relay;
 mod report;
 pub mod rtc;
@@ -61,6 +62,9 @@ enum Scenario {
     TimeToChat(time_to_chat::TimeToChatArgs),
     /// Join and leave continuously; errors and memory before/after.
     Churn(churn::ChurnArgs),
+    /// The machine's latency floor for `signal --rate`: the same pairs through a plain TCP
+    /// forwarder pinned to --server-cpu (no server is used).
+    Floor(floor::FloorArgs),
 }
 
 impl Scenario {
@@ -83,26 +87,44 @@ pub fn run(args: BenchArgs) -> Result<()> {
         b
     };
     let runtime = builder.enable_all().build()?;
-    let target = match (&args.target.server, args.target.spawn) {
-        (Some(url), _) => Target::remote(url)?,
-        (None, true) => {
-            let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
-            let config = bench_config(args.scenario.topology(), static_dir);
-            Target::spawn(&config, args.target.server_cpu)?
+    let report = match &args.scenario {
+        Scenario::Floor(a) => runtime.block_on(floor::run(a, args.target.server_cpu))?,
+        scenario => {
+            let target = args.target.target(scenario.topology())?;
+            runtime.block_on(scenario.run(&target))?
         }
-        (None, false) => anyhow::bail!("give --server ws://HOST:PORT/ws or --spawn"),
     };
-    let report = runtime.block_on(async {
-        match &args.scenario {
-            Scenario::Sessions(a) => sessions::run(&target, a).await,
-            Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
-            Scenario::Relay(a) => relay::run(&target, a).await,
-            Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,
-            Scenario::Churn(a) => churn::run(&target, a).await,
-        }
-    })?;
     report.print(args.target.json);
     Ok(())
+}
+
+impl TargetArgs {
+    /// The server to measure: the one at --server, or a spawned one (--spawn).
+    fn target(&self, topology: &str) -> Result<Target> {
+        match (&self.server, self.spawn) {
+            (Some(url), _) => Target::remote(url),
+            (None, true) => {
+                let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
+                Target::spawn(&bench_config(topology, static_dir), self.server_cpu)
+            }
+            (None, false) => anyhow::bail!("give --server ws://HOST:PORT/ws or --spawn"),
+        }
+    }
+}
+
+impl Scenario {
+    /// Runs a scenario that measures `target`.
+    async fn run(&self, target: &Target) -> Result<Report> {
+        match self {
+            Scenario::Sessions(a) => sessions::run(target, a).await,
+            Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
+            Scenario::Relay(a) => relay::run(target, a).await,
+            Scenario::TimeToChat(a) => time_to_chat::run(target, a).await,
+            Scenario::Churn(a) => churn::run(target, a).await,
+            // The floor measures the machine, not the target.
+            Scenario::Floor(a) => floor::run(a, None).await,
+        }
+    }
 }
 
 /// Nanoseconds since the first call in this process: the clock of in-band timestamps.

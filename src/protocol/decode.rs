@@ -1,6 +1,7 @@
 //! Decoding signaling frames without re-encoding what is relayed: `data` stays the client's raw
 //! JSON text from the socket to the other member's socket.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::Error as _;
@@ -69,9 +70,9 @@ impl<'de> Deserialize<'de> for SignalData {
 
 /// Every field any client message has; `type` picks which ones must be present.
 #[derive(Deserialize)]
-struct Frame {
-    #[serde(rename = "type")]
-    kind: String,
+struct Frame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
     room: Option<String>,
     name: Option<String>,
     password: Option<String>,
@@ -87,7 +88,7 @@ impl<'de> Deserialize<'de> for ClientMessage {
         fn need<T, E: serde::de::Error>(v: Option<T>, field: &'static str) -> Result<T, E> {
             v.ok_or_else(|| E::missing_field(field))
         }
-        Ok(match f.kind.as_str() {
+        Ok(match &*f.kind {
             "join" => ClientMessage::Join {
                 room: need(f.room, "room")?,
                 name: need(f.name, "name")?,

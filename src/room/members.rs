@@ -4,7 +4,7 @@ use actix::Addr;
 use indexmap::IndexMap;
 
 use crate::protocol::{PeerId, PeerInfo};
-use crate::session::Session;
+use crate::session::{Outbox, Session};
 
 /// One member of a room.
 pub struct Member {
@@ -12,24 +12,29 @@ pub struct Member {
     pub name: String,
     /// Lower-cased name, for uniqueness.
     key: String,
-    /// Where its frames go.
+    /// Its session, told when the room drops it.
     pub session: Addr<Session>,
+    /// Where its frames go.
+    pub outbox: Outbox,
 }
 
-/// Members by peer id, iterated in join order (earliest first).
+/// Members by peer id, iterated in join order (earliest first). Hashed with foldhash: every
+/// signal looks up two members, and ids are server-made random strings, so SipHash's
+/// flooding resistance buys nothing here.
 #[derive(Default)]
 pub struct Members {
-    by_id: IndexMap<PeerId, Member>,
+    by_id: IndexMap<PeerId, Member, foldhash::fast::RandomState>,
 }
 
 impl Members {
     /// Adds a member at the end of the join order.
-    pub fn insert(&mut self, info: PeerInfo, session: Addr<Session>) {
+    pub fn insert(&mut self, info: PeerInfo, session: Addr<Session>, outbox: Outbox) {
         let key = info.name.to_lowercase();
         let member = Member {
             name: info.name,
             key,
             session,
+            outbox,
         };
         self.by_id.insert(info.id, member);
     }

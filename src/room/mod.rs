@@ -22,7 +22,7 @@ use crate::relay::{
     DropMember, MemberLeft, Relay, RelayOutbox, RelaySettings, SignalFromRelay, SignalToRelay,
     StopRelay,
 };
-use crate::session::{Deliver, Evict, Session};
+use crate::session::{Evict, Outbox, PushError, Session};
 
 /// What a room is, fixed when it is created.
 #[derive(Clone, Debug)]
@@ -80,7 +80,7 @@ impl Room {
     }
 
     /// Admits a member, sends it `welcome` and tells the others `peer_joined`.
-    pub fn join(&mut self, join: Join) -> Result<PeerId, ClientError> {
+    pub fn join(&mut self, join: Join, ctx: &mut Context<Self>) -> Result<PeerId, ClientError> {
         self.admit(&join)?;
         let id = PeerId::random();
         let info = PeerInfo {
@@ -96,12 +96,13 @@ impl Room {
             peers: self.members.infos(),
             ice_servers: self.ctx.ice_servers.to_vec(),
         };
-        self.send_to(&join.session, &id, &welcome, OutKind::Welcome);
+        self.send_to(&join.outbox, &id, &welcome, OutKind::Welcome, ctx);
         self.broadcast(
             &ServerMessage::PeerJoined { peer: info.clone() },
             OutKind::PeerJoined,
+            ctx,
         );
-        self.members.insert(info, join.session);
+        self.members.insert(info, join.session, join.outbox);
         self.ctx.metrics.members.increment(1.0);
         self.report();
         Ok(id)
@@ -139,7 +140,7 @@ impl Room {
             peer_id: peer_id.clone(),
             reason,
         };
-        self.broadcast(&left, OutKind::PeerLeft);
+        self.broadcast(&left, OutKind::PeerLeft, ctx);
         let successor = self.members.first_id();
         if let Some(host) = self
             .host
@@ -148,7 +149,8 @@ impl Room {
             if host == HostRef::Relay {
                 self.start_relay(ctx);
             }
-            self.broadcast(&ServerMessage::HostChanged { host }, OutKind::HostChanged);
+            let changed = ServerMessage::HostChanged { host };
+            self.broadcast(&changed, OutKind::HostChanged, ctx);
         }
         self.report();
         if self.members.is_empty() && self.settings.dynamic {
@@ -157,7 +159,7 @@ impl Room {
     }
 
     /// Passes a signal from one member to another (or to the relay), stamping `from`.
-    pub fn forward(&mut self, msg: Forward) {
+    pub fn forward(&mut self, msg: Forward, ctx: &mut Context<Self>) {
         let Some(sender) = self.members.get(&msg.from) else {
             return; // the sender left while this was in flight
         };
@@ -173,12 +175,8 @@ impl Room {
             _ => {
                 let err = ClientError::UnknownPeer(msg.to.to_string());
                 self.ctx.metrics.error(err.code());
-                self.send_to(
-                    &sender.session,
-                    &msg.from,
-                    &err.to_message(),
-                    OutKind::Error,
-                );
+                let error = err.to_message();
+                self.send_to(&sender.outbox, &msg.from, &error, OutKind::Error, ctx);
                 return;
             }
         };
@@ -186,7 +184,7 @@ impl Room {
             from: msg.from,
             data: msg.data,
         };
-        self.send_to(&target.session, &msg.to, &signal, OutKind::Signal);
+        self.send_to(&target.outbox, &msg.to, &signal, OutKind::Signal, ctx);
     }
 
     /// Starts this room's relay (once).
@@ -203,13 +201,13 @@ impl Room {
     }
 
     /// Delivers the relay's answer or candidate to a member.
-    fn signal_from_relay(&mut self, msg: SignalFromRelay) {
+    fn signal_from_relay(&mut self, msg: SignalFromRelay, ctx: &mut Context<Self>) {
         if let Some(member) = self.members.get(&msg.to) {
             let signal = ServerMessage::Signal {
                 from: PeerId::relay(),
                 data: msg.data,
             };
-            self.send_to(&member.session, &msg.to, &signal, OutKind::Signal);
+            self.send_to(&member.outbox, &msg.to, &signal, OutKind::Signal, ctx);
         }
     }
 
@@ -224,24 +222,27 @@ impl Room {
         self.leave(&msg.peer_id, msg.reason, ctx);
     }
 
-    fn send_to(&self, session: &Addr<Session>, id: &PeerId, msg: &ServerMessage, kind: OutKind) {
+    /// Queues `msg` for member `id`.
+    fn send_to(
+        &self,
+        outbox: &Outbox,
+        id: &PeerId,
+        msg: &ServerMessage,
+        kind: OutKind,
+        ctx: &mut Context<Self>,
+    ) {
         self.ctx.metrics.message_out(kind, 1);
-        session.do_send(Deliver {
-            member: id.clone(),
-            frame: ByteString::from(msg.to_json()),
-        });
+        push(outbox, id, ByteString::from(msg.to_json()), ctx);
     }
 
-    fn broadcast(&self, msg: &ServerMessage, kind: OutKind) {
+    /// Queues `msg` for every member.
+    fn broadcast(&self, msg: &ServerMessage, kind: OutKind, ctx: &mut Context<Self>) {
         if self.members.is_empty() {
             return;
         }
         let frame = ByteString::from(msg.to_json());
         for (id, member) in self.members.iter() {
-            member.session.do_send(Deliver {
-                member: id.clone(),
-                frame: frame.clone(),
-            });
+            push(&member.outbox, id, frame.clone(), ctx);
         }
         self.ctx
             .metrics
@@ -254,6 +255,32 @@ impl Room {
             generation: self.generation,
             peers: self.members.len(),
         });
+    }
+}
+
+/// Queues a frame for member `id`; a member whose queue is full cannot keep up and is dropped
+/// (after the current message, so the member list is not changed under a broadcast).
+fn push(outbox: &Outbox, id: &PeerId, frame: ByteString, ctx: &mut Context<Room>) {
+    if outbox.push(frame) == Err(PushError::Full) {
+        ctx.notify(SlowMember(id.clone()));
+    }
+}
+
+/// A member's outbound queue overflowed: drop it (sent by the room to itself).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct SlowMember(PeerId);
+
+impl Handler<SlowMember> for Room {
+    type Result = ();
+
+    fn handle(&mut self, SlowMember(peer_id): SlowMember, ctx: &mut Context<Self>) {
+        if self.members.get(&peer_id).is_some() {
+            tracing::warn!(room = %self.settings.name, peer = %peer_id, "dropping a member whose socket cannot keep up");
+            self.ctx.metrics.slow_sockets.increment(1);
+            let reason = LeaveReason::SlowConsumer;
+            self.drop_member(DropMember { peer_id, reason }, ctx);
+        }
     }
 }
 
@@ -294,15 +321,17 @@ pub struct Join {
     pub name: String,
     /// Password the client gave.
     pub password: Option<String>,
-    /// Where the member's frames go.
+    /// The member's session.
     pub session: Addr<Session>,
+    /// Where the member's frames go.
+    pub outbox: Outbox,
 }
 
 impl Handler<Join> for Room {
     type Result = Result<PeerId, ClientError>;
 
-    fn handle(&mut self, msg: Join, _: &mut Context<Self>) -> Self::Result {
-        self.join(msg)
+    fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) -> Self::Result {
+        self.join(msg, ctx)
     }
 }
 
@@ -339,16 +368,16 @@ pub struct Forward {
 impl Handler<Forward> for Room {
     type Result = ();
 
-    fn handle(&mut self, msg: Forward, _: &mut Context<Self>) {
-        self.forward(msg)
+    fn handle(&mut self, msg: Forward, ctx: &mut Context<Self>) {
+        self.forward(msg, ctx)
     }
 }
 
 impl Handler<SignalFromRelay> for Room {
     type Result = ();
 
-    fn handle(&mut self, msg: SignalFromRelay, _: &mut Context<Self>) {
-        self.signal_from_relay(msg)
+    fn handle(&mut self, msg: SignalFromRelay, ctx: &mut Context<Self>) {
+        self.signal_from_relay(msg, ctx)
     }
 }
 

@@ -19,7 +19,7 @@ use self::rate::TokenBucket;
 pub use self::reader::Inbound;
 use self::reader::Reader;
 use self::writer::write_loop;
-pub use self::writer::Outbound;
+pub use self::writer::{Outbound, Outbox, PushError};
 use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
 use crate::metrics::{InKind, Metrics, OutKind};
@@ -38,10 +38,16 @@ enum State {
 /// One WebSocket connection.
 pub struct Session {
     out: mpsc::Sender<Outbound>,
+    /// The writer task: aborted (dropping the socket) when a close frame cannot be queued.
+    writer: tokio::task::JoinHandle<()>,
+    /// A close frame is queued.
+    closing: bool,
     registry: Addr<Registry>,
     config: Arc<SessionConfig>,
     metrics: Arc<Metrics>,
     state: State,
+    /// How many rooms this session has tried to join: the current membership's tag.
+    membership: u64,
     last_seen: Instant,
     bucket: TokenBucket,
     close_reason: LeaveReason,
@@ -60,15 +66,18 @@ impl Session {
     ) -> Addr<Session> {
         let (read, write) = io.into_split();
         let (out, rx) = mpsc::channel(config.max_queued_frames);
-        actix_rt::spawn(write_loop(write, rx));
+        let writer = actix_rt::spawn(write_loop(write, rx));
         let reader = Reader::new(read, early, config.max_frame_bytes);
         let session = Session {
             out,
+            writer,
+            closing: false,
             registry,
             bucket: TokenBucket::new(config.messages_per_second, config.burst),
             config,
             metrics,
             state: State::Lobby,
+            membership: 0,
             last_seen: Instant::now(),
             close_reason: LeaveReason::Closed,
         };
@@ -109,8 +118,19 @@ impl Session {
             code,
             description: Some(why.to_string()),
         };
-        let _ = self.out.try_send(Outbound::Close(Some(reason)));
+        self.queue_close(Some(reason));
         ctx.stop();
+    }
+
+    /// Queues the close frame; when the queue is full (a client that does not read) the socket
+    /// is dropped instead, so it cannot hold the connection and its queued frames forever.
+    fn queue_close(&mut self, reason: Option<CloseReason>) {
+        if !self.closing {
+            self.closing = true;
+            if self.out.try_send(Outbound::Close(reason)).is_err() {
+                self.writer.abort();
+            }
+        }
     }
 
     /// Handles one text frame from the client.
@@ -157,10 +177,12 @@ impl Session {
             Ok(name) => name,
             Err(err) => return self.reply_error(err, ctx),
         };
+        self.membership += 1;
         let join = Join {
             name,
             password,
             session: ctx.address(),
+            outbox: Outbox::new(self.out.clone(), self.membership),
         };
         let registry = self.registry.clone();
         let fut =
@@ -188,10 +210,13 @@ impl Session {
     fn leave(&mut self, ctx: &mut Context<Self>) {
         self.metrics.message_in(InKind::Leave);
         match std::mem::replace(&mut self.state, State::Lobby) {
-            State::Joined { room, peer_id } => room.do_send(Leave {
-                peer_id,
-                reason: LeaveReason::Left,
-            }),
+            State::Joined { room, peer_id } => {
+                room.do_send(Leave {
+                    peer_id,
+                    reason: LeaveReason::Left,
+                });
+                self.queue(Outbound::Left(self.membership), ctx);
+            }
             State::Lobby => self.reply_error(ClientError::NotJoined, ctx),
         }
     }
@@ -228,6 +253,7 @@ async fn enter_room(
             name: join.name.clone(),
             password: join.password.clone(),
             session: join.session.clone(),
+            outbox: join.outbox.clone(),
         };
         match room.send(attempt).await {
             Ok(joined) => return joined.map(|peer_id| (room, peer_id)),
@@ -275,7 +301,7 @@ impl Actor for Session {
                 reason: self.close_reason,
             });
         }
-        let _ = self.out.try_send(Outbound::Close(None));
+        self.queue_close(None);
         Running::Stop
     }
 }
@@ -308,24 +334,6 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Session {
     }
 }
 
-/// A frame from the room for member `member` of this session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Deliver {
-    /// The membership the frame belongs to; frames for an earlier membership are dropped.
-    pub member: PeerId,
-    /// The JSON text frame.
-    pub frame: ByteString,
-}
-
-impl Handler<Deliver> for Session {
-    type Result = ();
-
-    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
-        self.deliver(msg, ctx)
-    }
-}
-
 /// The room removed member `member` of this session (it could not keep up): close the socket.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -355,16 +363,6 @@ impl Session {
                 "dropped: could not keep up with the room",
                 ctx,
             );
-        }
-    }
-
-    /// Writes a room's frame if it is for the current membership.
-    fn deliver(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
-        match &self.state {
-            State::Joined { peer_id, .. } if *peer_id == msg.member => {
-                self.queue(Outbound::Text(msg.frame), ctx)
-            }
-            _ => {}
         }
     }
 }

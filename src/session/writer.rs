@@ -14,11 +14,23 @@ use actix_http::ws::CloseReason;
 /// Stop adding queued frames to one write past this many bytes.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
+/// The write buffer a burst starts with (a few signaling frames; it grows for more).
+const BATCH_START_BYTES: usize = 4 * 1024;
+
 /// A frame queued for the socket.
 #[derive(Debug)]
 pub enum Outbound {
-    /// A JSON text frame.
+    /// A JSON text frame from the session itself.
     Text(ByteString),
+    /// A JSON text frame from the room of membership `membership` (see [`Outbox`]).
+    Member {
+        /// Which of the session's memberships the frame belongs to.
+        membership: u64,
+        /// The frame.
+        frame: ByteString,
+    },
+    /// The session has left this membership and every earlier one: their frames are dropped.
+    Left(u64),
     /// A heartbeat ping.
     Ping,
     /// Answer to a client's ping.
@@ -27,30 +39,80 @@ pub enum Outbound {
     Close(Option<CloseReason>),
 }
 
+/// A room's handle on one member's outbound queue. Frames pushed here skip the session actor;
+/// they carry the membership they belong to, and the writer drops those of a membership the
+/// session has already left (so a room never writes into the session's next membership).
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    tx: mpsc::Sender<Outbound>,
+    membership: u64,
+}
+
+/// Why [`Outbox::push`] did not queue a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// The queue is full: the member cannot keep up.
+    Full,
+    /// The session is gone.
+    Closed,
+}
+
+impl Outbox {
+    /// The outbox of membership `membership` on the queue `tx`.
+    pub fn new(tx: mpsc::Sender<Outbound>, membership: u64) -> Outbox {
+        Outbox { tx, membership }
+    }
+
+    /// Queues one frame without waiting.
+    pub fn push(&self, frame: ByteString) -> Result<(), PushError> {
+        let msg = Outbound::Member {
+            membership: self.membership,
+            frame,
+        };
+        self.tx.try_send(msg).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => PushError::Full,
+            mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+        })
+    }
+}
+
 /// Drains `rx` into the socket until it closes, the queue's senders are gone, or a write fails;
 /// then closes the WebSocket (and the write half of the TCP connection).
 pub async fn write_loop(mut io: OwnedWriteHalf, mut rx: mpsc::Receiver<Outbound>) {
     let mut codec = Codec::new();
     let mut closing = false;
+    let mut left = 0;
     while let Some(first) = rx.recv().await {
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(BATCH_START_BYTES);
         let mut next = Some(first);
         while let Some(frame) = next.take() {
             let msg = match frame {
-                Outbound::Text(text) => Message::Text(text),
-                Outbound::Ping => Message::Ping(Bytes::new()),
-                Outbound::Pong(bytes) => Message::Pong(bytes),
+                Outbound::Text(text) => Some(Message::Text(text)),
+                Outbound::Member { membership, frame } => {
+                    (membership > left).then_some(Message::Text(frame))
+                }
+                Outbound::Left(membership) => {
+                    left = left.max(membership);
+                    None
+                }
+                Outbound::Ping => Some(Message::Ping(Bytes::new())),
+                Outbound::Pong(bytes) => Some(Message::Pong(bytes)),
                 Outbound::Close(reason) => {
                     closing = true;
-                    Message::Close(reason)
+                    Some(Message::Close(reason))
                 }
             };
-            if codec.encode(msg, &mut buf).is_err() {
-                return;
+            if let Some(msg) = msg {
+                if codec.encode(msg, &mut buf).is_err() {
+                    return;
+                }
             }
             if !closing && buf.len() < MAX_BATCH_BYTES {
                 next = rx.try_recv().ok();
             }
+        }
+        if buf.is_empty() {
+            continue;
         }
         if io.write_all(&buf).await.is_err() || closing {
             return;
@@ -86,6 +148,7 @@ mod tests {
             .await
             .unwrap();
         tx.send(Outbound::Text("never".into())).await.unwrap();
+        drop(tx);
         write_loop(write, rx).await;
 
         let mut bytes = Vec::new();
@@ -105,5 +168,53 @@ mod tests {
                 Frame::Close(Some(CloseCode::Normal.into())),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn frames_of_a_left_membership_are_dropped() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (_read, write) = server.into_split();
+        let (tx, rx) = mpsc::channel(8);
+        let (first, second) = (Outbox::new(tx.clone(), 1), Outbox::new(tx.clone(), 2));
+        first.push("first room".into()).unwrap();
+        tx.send(Outbound::Left(1)).await.unwrap();
+        first.push("late from the first room".into()).unwrap();
+        second.push("second room".into()).unwrap();
+        tx.send(Outbound::Text("own".into())).await.unwrap();
+        drop((tx, first, second));
+        write_loop(write, rx).await;
+
+        let mut bytes = Vec::new();
+        client.read_to_end(&mut bytes).await.unwrap();
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut codec = Codec::new().client_mode();
+        let mut got = Vec::new();
+        while let Some(frame) = codec.decode(&mut buf).unwrap() {
+            got.push(frame);
+        }
+        let text = |s: &'static str| Frame::Text(Bytes::from_static(s.as_bytes()));
+        assert_eq!(
+            got,
+            vec![
+                text("first room"),
+                text("second room"),
+                text("own"),
+                Frame::Close(None)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_full_queue_is_told_apart_from_a_closed_one() {
+        let (tx, rx) = mpsc::channel(1);
+        let outbox = Outbox::new(tx, 1);
+        outbox.push("a".into()).unwrap();
+        assert_eq!(outbox.push("b".into()), Err(PushError::Full));
+        drop(rx);
+        assert_eq!(outbox.push("c".into()), Err(PushError::Closed));
     }
 }

@@ -115,6 +115,21 @@ impl WsClient {
         }
     }
 
+    /// Reads (and drops) whatever comes until the server ends the connection, with or without
+    /// a close frame.
+    pub async fn expect_end(&mut self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("connection ended within 5 s");
+            match next {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Closes the socket politely.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;

@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use futures_util::Stream;
 use tokio::net::tcp::OwnedReadHalf;
+use tokio_util::io::poll_read_buf;
 
 /// How much a read asks the kernel for at once.
 const READ_CHUNK: usize = 2048;
@@ -154,13 +155,22 @@ impl Stream for Reader {
                 return Poll::Ready(Some(Err(ProtocolError::Io(e))));
             }
             this.buf.reserve(READ_CHUNK);
-            match this.io.as_ref().try_read_buf(&mut this.buf) {
-                Ok(0) => this.done = true,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
+            // tokio's `poll_read` (unlike `try_read`) takes a short read as proof that the socket
+            // is drained, so the next poll waits for epoll instead of spending a `recv` to learn
+            // it would block.
+            let read = poll_read_buf(Pin::new(&mut this.io), cx, &mut this.buf);
+            match read {
+                Poll::Ready(Ok(0)) => this.done = true,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => {
                     this.done = true;
                     return Poll::Ready(Some(Err(ProtocolError::Io(e))));
+                }
+                Poll::Pending => {
+                    if this.buf.is_empty() {
+                        this.buf = BytesMut::new();
+                    }
+                    return Poll::Pending;
                 }
             }
         }

@@ -7,7 +7,8 @@
 //! - [`error`]: [`error::ClientError`] (stable codes sent to clients) and internal [`error::Error`].
 //! - [`http`]: the actix-web app (`/ws`, `/api/rooms`, `/healthz`, `/metrics`, static files).
 //! - [`session`]: the `Session` actor, one per WebSocket.
-//! - [`room`]: the `Room` actor, one per room: members, host role, routing.
+//! - [`room`]: the `Room` actor, one per room: members, host role, routing (it queues frames
+//!   straight into each member's outbox, which its session's writer drains).
 //! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`metrics`]: the Prometheus figures.

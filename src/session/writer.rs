@@ -83,6 +83,11 @@ pub async fn write_loop(mut io: OwnedWriteHalf, mut rx: mpsc::Receiver<Outbound>
     let mut closing = false;
     let mut left = 0;
     while let Some(first) = rx.recv().await {
+        if !rx.is_empty() {
+            // A burst is under way: let the tasks that are ready run first (they may queue more
+            // for this socket), so it leaves in fewer, larger writes. A lone frame goes at once.
+            tokio::task::yield_now().await;
+        }
         let mut buf = BytesMut::with_capacity(BATCH_START_BYTES);
         let mut next = Some(first);
         while let Some(frame) = next.take() {

@@ -4,6 +4,8 @@ FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Cargo.toml declares the bench target, so its file must be present for the manifest to load.
+COPY benches ./benches
 RUN cargo build --release --locked --bin switchboard
 
 # Runtime stage: slim Debian, non-root user, the binary, the browser client and a config.

@@ -8,17 +8,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use switchboard::bench::pin_current_thread;
+
 const RECEIVERS: usize = 19;
 const ROUNDS: usize = 20_000;
-
-fn pin(cpu: usize) {
-    // SAFETY: a zeroed bit mask on the stack, passed with its size, for the calling thread (0).
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
 
 /// CPU time of the calling thread, in seconds.
 fn thread_cpu() -> f64 {
@@ -73,7 +66,7 @@ fn main() {
         s.set_nonblocking(true).unwrap();
     }
     std::thread::spawn(move || {
-        pin(1);
+        pin_current_thread(1).expect("pin the receivers to CPU 1");
         let mut buf = [0u8; 2048];
         loop {
             let mut got = false;
@@ -87,7 +80,7 @@ fn main() {
             }
         }
     });
-    pin(0);
+    pin_current_thread(0).expect("pin the sender to CPU 0");
     let tx = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
     let mut to: Vec<libc::sockaddr_in> = addrs.iter().map(sockaddr).collect();
     let payload = [7u8; 120];

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::report::{Latency, Report};
-use super::{now_ns, Progress};
+use super::{now_ns, Pacer, Progress};
 
 /// Bytes per message: a send timestamp, then filler (the size of a trickled candidate).
 const RECORD: usize = 200;
@@ -125,7 +125,7 @@ async fn forward(mut from: TcpStream, mut to: TcpStream) {
 }
 
 /// Pins the calling thread to one CPU.
-fn pin_current_thread(cpu: usize) -> Result<()> {
+pub fn pin_current_thread(cpu: usize) -> Result<()> {
     // SAFETY: `set` is a plain bit mask on the stack, passed with its size for this thread (0).
     let rc = unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
@@ -140,21 +140,16 @@ fn pin_current_thread(cpu: usize) -> Result<()> {
 
 /// Sends `rate` records per second in total, evenly spaced, round-robin; returns how many.
 async fn pace(senders: &mut [TcpStream], rate: u64, deadline: Instant) -> Result<u64> {
-    let start = tokio::time::Instant::now();
-    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut pacer = Pacer::new(rate, deadline);
     let mut record = [b'x'; RECORD];
-    let mut k: u64 = 0;
-    while Instant::now() < deadline {
-        let due = (start.elapsed().as_secs_f64() / period.as_secs_f64()) as u64;
-        while k <= due {
+    while let Some(due) = pacer.due().await {
+        for k in due {
             let i = (k % senders.len() as u64) as usize;
             record[..8].copy_from_slice(&now_ns().to_le_bytes());
             senders[i].write_all(&record).await?;
-            k += 1;
         }
-        tokio::time::sleep_until(start + period.mul_f64(k as f64)).await;
     }
-    Ok(k)
+    Ok(pacer.count())
 }
 
 /// Reads records until the sender goes away; returns their latencies and count.

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::conn::{self, number_field, Member};
 use super::report::{round, Latency, Report};
-use super::{now_ns, Progress};
+use super::{now_ns, Pacer, Progress};
 
 /// Options of the signal scenario.
 #[derive(clap::Args, Debug, Clone)]
@@ -188,12 +188,9 @@ async fn pace(
     deadline: Instant,
 ) -> Result<Vec<Member>> {
     let to: Vec<String> = senders.iter().map(|m| m.peers[0].to_string()).collect();
-    let start = tokio::time::Instant::now();
-    let period = Duration::from_secs_f64(1.0 / rate as f64);
-    let mut k: u64 = 0;
-    while Instant::now() < deadline {
-        let due = (start.elapsed().as_secs_f64() / period.as_secs_f64()) as u64;
-        while k <= due {
+    let mut pacer = Pacer::new(rate, deadline);
+    while let Some(due) = pacer.due().await {
+        for k in due {
             let i = (k % senders.len() as u64) as usize;
             let seq = pairs[i].sent.load(Ordering::Relaxed) + 1;
             senders[i]
@@ -201,9 +198,7 @@ async fn pace(
                 .send(Message::text(frame(&to[i], seq)))
                 .await?;
             pairs[i].sent.store(seq, Ordering::Release);
-            k += 1;
         }
-        tokio::time::sleep_until(start + period.mul_f64((k) as f64)).await;
     }
     Ok(senders)
 }

@@ -68,29 +68,32 @@ impl Relay {
 
     fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
         let frame = msg.encode();
+        let mut sent = 0;
         for (id, member) in &self.members {
             if id != except {
                 if let Some(writer) = member.writer() {
-                    self.count_out(&frame);
                     writer.send(frame.clone());
+                    sent += 1;
                 }
             }
         }
+        self.count_out(&frame, sent);
     }
 
     fn send_to(&self, peer: &PeerId, frame: Arc<str>) {
         if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
-            self.count_out(&frame);
+            self.count_out(&frame, 1);
             writer.send(frame);
         }
     }
 
-    fn count_out(&self, frame: &str) {
-        self.settings.metrics.relay_messages_out.increment(1);
-        self.settings
-            .metrics
+    /// Counts `copies` sends of `frame`.
+    fn count_out(&self, frame: &str, copies: u64) {
+        let metrics = &self.settings.metrics;
+        metrics.relay_messages_out.increment(copies);
+        metrics
             .relay_bytes_out
-            .increment(frame.len() as u64);
+            .increment(copies * frame.len() as u64);
     }
 }
 

@@ -240,55 +240,52 @@ mod tests {
         assert!(reader.next().await.is_none());
     }
 
+    /// A reader taking at most `max` bytes per message, sent `bytes`; returns it and the first
+    /// thing it read.
+    async fn first_read(
+        max: usize,
+        bytes: &[u8],
+    ) -> (Reader, Option<Result<Inbound, ProtocolError>>) {
+        let (mut reader, mut client) = pair(max).await;
+        client.write_all(bytes).await.unwrap();
+        let first = reader.next().await;
+        (reader, first)
+    }
+
     #[tokio::test]
     async fn oversized_frames_and_messages_are_errors() {
-        let (mut reader, mut client) = pair(8).await;
-        client
-            .write_all(&frames(vec![Message::Text("123456789".into())]))
-            .await
-            .unwrap();
-        assert!(matches!(
-            reader.next().await,
-            Some(Err(ProtocolError::Overflow))
-        ));
+        let (mut reader, first) =
+            first_read(8, &frames(vec![Message::Text("123456789".into())])).await;
+        assert!(matches!(first, Some(Err(ProtocolError::Overflow))));
         assert!(reader.next().await.is_none());
 
-        let (mut reader, mut client) = pair(8).await;
         let parts = frames(vec![
             part(Item::FirstText(Bytes::from_static(b"12345"))),
             part(Item::Last(Bytes::from_static(b"6789"))),
         ]);
-        client.write_all(&parts).await.unwrap();
-        assert!(matches!(
-            reader.next().await,
-            Some(Err(ProtocolError::Overflow))
-        ));
+        let (_, first) = first_read(8, &parts).await;
+        assert!(matches!(first, Some(Err(ProtocolError::Overflow))));
     }
 
     #[tokio::test]
     async fn invalid_utf8_and_stray_continuations_are_errors() {
-        let (mut reader, mut client) = pair(64).await;
         // A continuation frame (opcode 0, not final) with nothing started: masked by hand, as
         // the codec would refuse to encode it.
         let mask = [1u8, 2, 3, 4];
         let mut bad = vec![0x00, 0x80 | 1];
         bad.extend_from_slice(&mask);
         bad.push(b'x' ^ mask[0]);
-        client.write_all(&bad).await.unwrap();
+        let (_, first) = first_read(64, &bad).await;
         assert!(matches!(
-            reader.next().await,
+            first,
             Some(Err(ProtocolError::ContinuationNotStarted))
         ));
 
-        let (mut reader, mut client) = pair(64).await;
         let bad = frames(vec![
             part(Item::FirstText(Bytes::from_static(b"\xff"))),
             part(Item::Last(Bytes::from_static(b"\xfe"))),
         ]);
-        client.write_all(&bad).await.unwrap();
-        assert!(matches!(
-            reader.next().await,
-            Some(Err(ProtocolError::Io(_)))
-        ));
+        let (_, first) = first_read(64, &bad).await;
+        assert!(matches!(first, Some(Err(ProtocolError::Io(_)))));
     }
 }

@@ -137,14 +137,34 @@ mod tests {
     use tokio::io::AsyncReadExt;
     use tokio::net::{TcpListener, TcpStream};
 
-    #[tokio::test]
-    async fn frames_leave_in_order_and_close_ends_the_stream() {
+    /// Runs the writer over what `rx` holds, on a loopback socket; returns the frames the
+    /// client end received.
+    async fn written(rx: mpsc::Receiver<Outbound>) -> Vec<Frame> {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (_read, write) = server.into_split();
+        write_loop(write, rx).await;
+
+        let mut bytes = Vec::new();
+        client.read_to_end(&mut bytes).await.unwrap();
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut codec = Codec::new().client_mode();
+        let mut got = Vec::new();
+        while let Some(frame) = codec.decode(&mut buf).unwrap() {
+            got.push(frame);
+        }
+        got
+    }
+
+    fn text(s: &'static str) -> Frame {
+        Frame::Text(Bytes::from_static(s.as_bytes()))
+    }
+
+    #[tokio::test]
+    async fn frames_leave_in_order_and_close_ends_the_stream() {
         let (tx, rx) = mpsc::channel(8);
         tx.send(Outbound::Text("one".into())).await.unwrap();
         tx.send(Outbound::Ping).await.unwrap();
@@ -154,22 +174,12 @@ mod tests {
             .unwrap();
         tx.send(Outbound::Text("never".into())).await.unwrap();
         drop(tx);
-        write_loop(write, rx).await;
-
-        let mut bytes = Vec::new();
-        client.read_to_end(&mut bytes).await.unwrap();
-        let mut buf = BytesMut::from(&bytes[..]);
-        let mut codec = Codec::new().client_mode();
-        let mut got = Vec::new();
-        while let Some(frame) = codec.decode(&mut buf).unwrap() {
-            got.push(frame);
-        }
         assert_eq!(
-            got,
+            written(rx).await,
             vec![
-                Frame::Text(Bytes::from_static(b"one")),
+                text("one"),
                 Frame::Ping(Bytes::new()),
-                Frame::Text(Bytes::from_static(b"two")),
+                text("two"),
                 Frame::Close(Some(CloseCode::Normal.into())),
             ]
         );
@@ -177,12 +187,6 @@ mod tests {
 
     #[tokio::test]
     async fn frames_of_a_left_membership_are_dropped() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (server, _) = listener.accept().await.unwrap();
-        let (_read, write) = server.into_split();
         let (tx, rx) = mpsc::channel(8);
         let (first, second) = (Outbox::new(tx.clone(), 1), Outbox::new(tx.clone(), 2));
         first.push("first room".into()).unwrap();
@@ -191,19 +195,8 @@ mod tests {
         second.push("second room".into()).unwrap();
         tx.send(Outbound::Text("own".into())).await.unwrap();
         drop((tx, first, second));
-        write_loop(write, rx).await;
-
-        let mut bytes = Vec::new();
-        client.read_to_end(&mut bytes).await.unwrap();
-        let mut buf = BytesMut::from(&bytes[..]);
-        let mut codec = Codec::new().client_mode();
-        let mut got = Vec::new();
-        while let Some(frame) = codec.decode(&mut buf).unwrap() {
-            got.push(frame);
-        }
-        let text = |s: &'static str| Frame::Text(Bytes::from_static(s.as_bytes()));
         assert_eq!(
-            got,
+            written(rx).await,
             vec![
                 text("first room"),
                 text("second room"),

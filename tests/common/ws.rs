@@ -6,7 +6,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::WAIT;
@@ -101,30 +101,29 @@ impl WsClient {
 
     /// Reads until the server closes the socket; returns the close code.
     pub async fn expect_close(&mut self) -> CloseCode {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .expect("close within 5 s");
-            match next {
-                Some(Ok(Message::Close(Some(frame)))) => return frame.code,
-                Some(Ok(Message::Close(None))) | None => return CloseCode::Status,
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => panic!("socket failed instead of closing: {e}"),
-            }
+        match self.skip_to_end().await {
+            Some(Ok(Message::Close(Some(frame)))) => frame.code,
+            Some(Err(e)) => panic!("socket failed instead of closing: {e}"),
+            _ => CloseCode::Status,
         }
     }
 
     /// Reads (and drops) whatever comes until the server ends the connection, with or without
     /// a close frame.
     pub async fn expect_end(&mut self) {
+        self.skip_to_end().await;
+    }
+
+    /// Skips data frames until a close frame, an error or the end of the stream (`None`), which
+    /// must come within `WAIT`.
+    async fn skip_to_end(&mut self) -> Option<tungstenite::Result<Message>> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let next = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
-                .expect("connection ended within 5 s");
+                .expect("the connection ended within 5 s");
             match next {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return next,
                 Some(Ok(_)) => continue,
             }
         }

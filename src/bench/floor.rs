@@ -140,9 +140,9 @@ pub fn pin_current_thread(cpu: usize) -> Result<()> {
 
 /// Sends `rate` records per second in total, evenly spaced, round-robin; returns how many.
 async fn pace(senders: &mut [TcpStream], rate: u64, deadline: Instant) -> Result<u64> {
-    let mut pacer = Pacer::new(rate, deadline);
+    let mut pacer = Pacer::new(rate, deadline)?;
     let mut record = [b'x'; RECORD];
-    while let Some(due) = pacer.due().await {
+    while let Some(due) = pacer.due().await? {
         for k in due {
             let i = (k % senders.len() as u64) as usize;
             record[..8].copy_from_slice(&now_ns().to_le_bytes());

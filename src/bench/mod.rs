@@ -4,6 +4,7 @@
 mod churn;
 pub mod conn;
 mod floor;
+mod pacer;
 mod relay;
 mod report;
 pub mod rtc;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 pub use self::floor::pin_current_thread;
+pub use self::pacer::Pacer;
 pub use self::report::{Latency, Report};
 pub use self::target::{bench_config, Target};
 
@@ -132,45 +134,6 @@ impl Scenario {
 pub fn now_ns() -> u64 {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-/// An even send schedule: `rate` messages per second in total until a deadline, numbered from
-/// 0 (round-robin senders use `k % senders`).
-pub struct Pacer {
-    start: tokio::time::Instant,
-    period: Duration,
-    deadline: Instant,
-    next: u64,
-}
-
-impl Pacer {
-    /// A schedule starting now.
-    pub fn new(rate: u64, deadline: Instant) -> Pacer {
-        Pacer {
-            start: tokio::time::Instant::now(),
-            period: Duration::from_secs_f64(1.0 / rate as f64),
-            deadline,
-            next: 0,
-        }
-    }
-
-    /// Waits until the next message is due; returns the numbers of every message due by now,
-    /// or `None` once the deadline has passed.
-    pub async fn due(&mut self) -> Option<std::ops::Range<u64>> {
-        tokio::time::sleep_until(self.start + self.period.mul_f64(self.next as f64)).await;
-        if Instant::now() >= self.deadline {
-            return None;
-        }
-        let elapsed = self.start.elapsed().as_secs_f64() / self.period.as_secs_f64();
-        let from = self.next;
-        self.next = (elapsed as u64 + 1).max(from + 1);
-        Some(from..self.next)
-    }
-
-    /// How many messages have been due so far.
-    pub fn count(&self) -> u64 {
-        self.next
-    }
 }
 
 /// A short random tag that keeps one run's rooms apart from another's.

@@ -188,8 +188,8 @@ async fn pace(
     deadline: Instant,
 ) -> Result<Vec<Member>> {
     let to: Vec<String> = senders.iter().map(|m| m.peers[0].to_string()).collect();
-    let mut pacer = Pacer::new(rate, deadline);
-    while let Some(due) = pacer.due().await {
+    let mut pacer = Pacer::new(rate, deadline)?;
+    while let Some(due) = pacer.due().await? {
         for k in due {
             let i = (k % senders.len() as u64) as usize;
             let seq = pairs[i].sent.load(Ordering::Relaxed) + 1;

@@ -42,6 +42,38 @@ fn signal_window_delivers_everything_it_sent() {
 }
 
 #[test]
+fn runs_report_the_median_of_each_figure_and_every_run() {
+    let r = bench(&[
+        "signal",
+        "--pairs",
+        "2",
+        "--window",
+        "2",
+        "--duration",
+        "500ms",
+        "--warmup",
+        "100ms",
+        "--runs",
+        "3",
+    ]);
+    let runs = r["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 3, "{r}");
+    let mut delivered: Vec<u64> = runs
+        .iter()
+        .map(|x| x["delivered"].as_u64().unwrap())
+        .collect();
+    delivered.sort();
+    assert_eq!(r["delivered"], delivered[1], "{r}");
+    assert!(
+        r["scenario"]
+            .as_str()
+            .unwrap()
+            .ends_with("(median of 3 runs)"),
+        "{r}"
+    );
+}
+
+#[test]
 fn floor_passes_every_record_through_its_forwarder() {
     let r = bench(&[
         "floor",

@@ -51,6 +51,10 @@ struct TargetArgs {
     /// Load-client threads (1 = one core).
     #[arg(long, global = true, default_value_t = 1)]
     threads: usize,
+    /// Run the scenario this many times, back to back (a fresh server each time with --spawn),
+    /// and report the median of each figure beside every run's value.
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -90,12 +94,29 @@ pub fn run(args: BenchArgs) -> Result<()> {
         b
     };
     let runtime = builder.enable_all().build()?;
-    let report = match &args.scenario {
-        Scenario::Floor(a) => runtime.block_on(floor::run(a, args.target.server_cpu))?,
-        scenario => {
-            let target = args.target.target(scenario.topology())?;
-            runtime.block_on(scenario.run(&target))?
+    let runs = args.target.runs as usize;
+    let mut reports = Vec::with_capacity(runs);
+    for i in 1..=runs {
+        let report = match &args.scenario {
+            Scenario::Floor(a) => runtime.block_on(floor::run(a, args.target.server_cpu))?,
+            scenario => {
+                // One server per run: a run must not inherit the previous one's state.
+                let target = args.target.target(scenario.topology())?;
+                runtime.block_on(scenario.run(&target))?
+            }
+        };
+        if runs > 1 {
+            eprintln!("run {i} of {runs} done");
+            if !args.target.json {
+                report.print(false);
+            }
         }
+        reports.push(report);
+    }
+    let report = if runs == 1 {
+        reports.pop().expect("one run")
+    } else {
+        Report::median(reports)
     };
     report.print(args.target.json);
     Ok(())

@@ -116,9 +116,10 @@ mod tests {
             (150..=201).contains(&sent),
             "{sent} messages in 100 ms at 2,000/s"
         );
-        // A busy test machine can delay a wake; most must still carry one message.
+        // tokio's timer could send none alone (every wake >= 1 ms after the last); a busy test
+        // machine can delay some wakes, so a third is enough to tell the two apart.
         assert!(
-            singles * 2 > wakes,
+            singles * 3 > wakes,
             "{singles} of {wakes} wakes sent one message"
         );
     }

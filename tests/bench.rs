@@ -23,6 +23,18 @@ fn bench(args: &[&str]) -> Value {
     serde_json::from_str(line).expect("JSON report")
 }
 
+/// Two pairs at 200 messages/s for one measured second: the `--rate` scenarios' smoke size.
+const AT_200_PER_SECOND: &[&str] = &[
+    "--pairs",
+    "2",
+    "--rate",
+    "200",
+    "--duration",
+    "1s",
+    "--warmup",
+    "200ms",
+];
+
 #[test]
 fn signal_window_delivers_everything_it_sent() {
     let r = bench(&[
@@ -75,19 +87,7 @@ fn runs_report_the_median_of_each_figure_and_every_run() {
 
 #[test]
 fn floor_passes_every_record_through_its_forwarder() {
-    let r = bench(&[
-        "floor",
-        "--pairs",
-        "2",
-        "--rate",
-        "200",
-        "--duration",
-        "1s",
-        "--warmup",
-        "200ms",
-        "--server-cpu",
-        "0",
-    ]);
+    let r = bench(&[&["floor"], AT_200_PER_SECOND, &["--server-cpu", "0"]].concat());
     let sent = r["sent"].as_u64().unwrap();
     assert!((150..=300).contains(&sent), "{r}");
     assert_eq!(r["delivered"], sent, "{r}");
@@ -96,17 +96,7 @@ fn floor_passes_every_record_through_its_forwarder() {
 
 #[test]
 fn signal_at_a_fixed_rate_reports_latency() {
-    let r = bench(&[
-        "signal",
-        "--pairs",
-        "2",
-        "--rate",
-        "200",
-        "--duration",
-        "1s",
-        "--warmup",
-        "200ms",
-    ]);
+    let r = bench(&[&["signal"], AT_200_PER_SECOND].concat());
     let delivered = r["delivered"].as_u64().unwrap();
     assert!((150..=300).contains(&delivered), "{r}");
     assert_eq!(r["lost"], 0, "{r}");

@@ -97,14 +97,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let runs = args.target.runs as usize;
     let mut reports = Vec::with_capacity(runs);
     for i in 1..=runs {
-        let report = match &args.scenario {
-            Scenario::Floor(a) => runtime.block_on(floor::run(a, args.target.server_cpu))?,
-            scenario => {
-                // One server per run: a run must not inherit the previous one's state.
-                let target = args.target.target(scenario.topology())?;
-                runtime.block_on(scenario.run(&target))?
-            }
-        };
+        let report = args.scenario.run_once(&args.target, &runtime)?;
         if runs > 1 {
             eprintln!("run {i} of {runs} done");
             if !args.target.json {
@@ -137,17 +130,23 @@ impl TargetArgs {
 }
 
 impl Scenario {
-    /// Runs a scenario that measures `target`.
-    async fn run(&self, target: &Target) -> Result<Report> {
-        match self {
-            Scenario::Sessions(a) => sessions::run(target, a).await,
-            Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
-            Scenario::Relay(a) => relay::run(target, a).await,
-            Scenario::TimeToChat(a) => time_to_chat::run(target, a).await,
-            Scenario::Churn(a) => churn::run(target, a).await,
-            // The floor measures the machine, not the target.
-            Scenario::Floor(a) => floor::run(a, None).await,
-        }
+    /// Runs the scenario once, against its own server (a fresh one with --spawn: a run must not
+    /// inherit the previous one's state); the floor measures the machine and uses none.
+    fn run_once(&self, args: &TargetArgs, runtime: &tokio::runtime::Runtime) -> Result<Report> {
+        let target = match self {
+            Scenario::Floor(a) => return runtime.block_on(floor::run(a, args.server_cpu)),
+            scenario => args.target(scenario.topology())?,
+        };
+        runtime.block_on(async {
+            match self {
+                Scenario::Sessions(a) => sessions::run(&target, a).await,
+                Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
+                Scenario::Relay(a) => relay::run(&target, a).await,
+                Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,
+                Scenario::Churn(a) => churn::run(&target, a).await,
+                Scenario::Floor(_) => unreachable!("the floor returned above"),
+            }
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! relay traffic and the process's resident memory. Handles are registered once, so counting on
 //! the hot path is one atomic add.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use metrics::{Counter, Gauge, Key, Label, Metadata, Recorder};
@@ -69,6 +70,11 @@ pub struct Metrics {
     pub relay_bytes_out: Counter,
     /// Members the relay dropped as slow consumers.
     pub relay_slow_members: Counter,
+    /// Bytes all sessions' read buffers hold now (partial frames and fragmented messages).
+    pub read_buffers: Gauge,
+    /// The most one session's read buffer has held since start.
+    read_buffer_peak: AtomicU64,
+    read_buffer_peak_gauge: Gauge,
     rss: Gauge,
     cpu: Gauge,
 }
@@ -111,6 +117,9 @@ impl Metrics {
             relay_bytes_in: counter("switchboard_relay_bytes_in_total", vec![]),
             relay_bytes_out: counter("switchboard_relay_bytes_out_total", vec![]),
             relay_slow_members: counter("switchboard_relay_slow_members_total", vec![]),
+            read_buffers: gauge("switchboard_session_read_buffer_bytes"),
+            read_buffer_peak: AtomicU64::new(0),
+            read_buffer_peak_gauge: gauge("switchboard_session_read_buffer_peak_bytes"),
             rss: gauge("process_resident_memory_bytes"),
             cpu: gauge("process_cpu_seconds_total"),
             recorder,
@@ -134,8 +143,21 @@ impl Metrics {
         self.errors[i].increment(1);
     }
 
+    /// Records that one session's read buffer went from `before` to `after` bytes.
+    pub fn read_buffer_changed(&self, before: usize, after: usize) {
+        if after > before {
+            self.read_buffers.increment((after - before) as f64);
+            self.read_buffer_peak
+                .fetch_max(after as u64, Ordering::Relaxed);
+        } else if after < before {
+            self.read_buffers.decrement((before - after) as f64);
+        }
+    }
+
     /// The Prometheus text exposition of every figure.
     pub fn render(&self) -> String {
+        let peak = self.read_buffer_peak.load(Ordering::Relaxed);
+        self.read_buffer_peak_gauge.set(peak as f64);
         if let Some(bytes) = resident_memory_bytes() {
             self.rss.set(bytes as f64);
         }

@@ -67,7 +67,7 @@ impl Session {
         let (read, write) = io.into_split();
         let (out, rx) = mpsc::channel(config.max_queued_frames);
         let writer = actix_rt::spawn(write_loop(write, rx));
-        let reader = Reader::new(read, early, config.max_frame_bytes);
+        let reader = Reader::new(read, early, config.max_frame_bytes, metrics.clone());
         let session = Session {
             out,
             writer,

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use actix_codec::Decoder;
@@ -12,6 +13,8 @@ use bytestring::ByteString;
 use futures_util::Stream;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio_util::io::poll_read_buf;
+
+use crate::metrics::Metrics;
 
 /// How much a read asks the kernel for at once.
 const READ_CHUNK: usize = 2048;
@@ -34,7 +37,7 @@ pub enum Inbound {
 /// A message being received in continuation frames.
 struct Partial {
     text: bool,
-    data: BytesMut,
+    data: Vec<u8>,
 }
 
 /// Messages read from one socket; ends at EOF or after the first error.
@@ -46,19 +49,36 @@ pub struct Reader {
     partial: Option<Partial>,
     max: usize,
     done: bool,
+    metrics: Arc<Metrics>,
+    /// `held_bytes()` as last reported to `metrics`.
+    reported: usize,
 }
 
 impl Reader {
     /// Reads from `io`, starting with `early` (bytes that came in behind the upgrade request);
     /// frames and joined messages above `max` bytes are an error.
-    pub fn new(io: OwnedReadHalf, early: BytesMut, max: usize) -> Reader {
-        Reader {
+    /// What the reader holds is accounted in `metrics`.
+    pub fn new(io: OwnedReadHalf, early: BytesMut, max: usize, metrics: Arc<Metrics>) -> Reader {
+        let mut reader = Reader {
             io,
             buf: early,
             codec: Codec::new().max_size(max),
             partial: None,
             max,
             done: false,
+            metrics,
+            reported: 0,
+        };
+        reader.account();
+        reader
+    }
+
+    /// Reports a change in what this reader holds to the metrics.
+    fn account(&mut self) {
+        let now = self.held_bytes();
+        if now != self.reported {
+            self.metrics.read_buffer_changed(self.reported, now);
+            self.reported = now;
         }
     }
 
@@ -87,13 +107,19 @@ impl Reader {
             (Some(text), None) => {
                 self.partial = Some(Partial {
                     text,
-                    data: BytesMut::from(&data[..]),
+                    data: data.to_vec(),
                 });
             }
             (None, Some(partial)) => {
                 if partial.data.len() + data.len() > self.max {
                     self.partial = None;
                     return Err(ProtocolError::Overflow);
+                }
+                // Grow by doubling, as a Vec would, but never past the limit.
+                let needed = partial.data.len() + data.len();
+                if needed > partial.data.capacity() {
+                    let grown = needed.max(partial.data.capacity() * 2).min(self.max);
+                    partial.data.reserve_exact(grown - partial.data.len());
                 }
                 partial.data.extend_from_slice(&data);
             }
@@ -102,7 +128,7 @@ impl Reader {
             return Ok(None);
         }
         let Partial { text, data } = self.partial.take().expect("continuation in progress");
-        let data = data.freeze();
+        let data = Bytes::from(data);
         Ok(Some(if text {
             Inbound::Text(utf8(data)?)
         } else {
@@ -110,10 +136,33 @@ impl Reader {
         }))
     }
 
+    /// Refuses the next frame as soon as its header is in, if the length it declares (added to
+    /// the message it continues) is past the limit: actix-http's parser compares the length only
+    /// once the whole payload is buffered, so a frame declaring gigabytes would be read first.
+    fn check_declared_length(&self) -> Result<(), ProtocolError> {
+        let Some(header) = FrameHeader::peek(&self.buf) else {
+            return Ok(());
+        };
+        let so_far = match (&self.partial, header.continuation) {
+            (Some(partial), true) => partial.data.len() as u64,
+            _ => 0,
+        };
+        if so_far.saturating_add(header.len) > self.max as u64 {
+            return Err(ProtocolError::Overflow);
+        }
+        Ok(())
+    }
+
+    /// Bytes this reader holds now: its read buffer and a message being joined.
+    pub fn held_bytes(&self) -> usize {
+        self.buf.capacity() + self.partial.as_ref().map_or(0, |p| p.data.capacity())
+    }
+
     /// Decodes what the buffer holds: a message, nothing yet, or an error.
     fn decode(&mut self) -> Result<Option<Inbound>, ProtocolError> {
         let mut msg = None;
         while msg.is_none() && !self.buf.is_empty() {
+            self.check_declared_length()?;
             match self.codec.decode(&mut self.buf)? {
                 Some(frame) => msg = self.frame(frame)?,
                 None => break,
@@ -127,6 +176,31 @@ impl Reader {
     }
 }
 
+/// What the first bytes of a frame say (RFC 6455 section 5.2), read before its payload arrives.
+#[derive(Debug, PartialEq, Eq)]
+struct FrameHeader {
+    /// Opcode 0: the frame continues a fragmented message.
+    continuation: bool,
+    /// The payload length the frame declares.
+    len: u64,
+}
+
+impl FrameHeader {
+    /// The header at the start of `buf`, or `None` while its length field is incomplete.
+    fn peek(buf: &[u8]) -> Option<FrameHeader> {
+        let (&first, &second) = (buf.first()?, buf.get(1)?);
+        let len = match second & 0x7f {
+            126 => u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+            127 => u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?),
+            len => u64::from(len),
+        };
+        Some(FrameHeader {
+            continuation: first & 0x0f == 0,
+            len,
+        })
+    }
+}
+
 fn utf8(data: Bytes) -> Result<ByteString, ProtocolError> {
     ByteString::try_from(data)
         .map_err(|e| ProtocolError::Io(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))
@@ -137,38 +211,56 @@ impl Stream for Reader {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        let next = this.poll_message(cx);
+        this.account();
+        next
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.metrics.read_buffer_changed(self.reported, 0);
+    }
+}
+
+impl Reader {
+    /// The next message, reading from the socket as needed.
+    fn poll_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Inbound, ProtocolError>>> {
         loop {
-            if this.done {
+            if self.done {
                 return Poll::Ready(None);
             }
-            match this.decode() {
+            match self.decode() {
                 Ok(Some(msg)) => return Poll::Ready(Some(Ok(msg))),
                 Ok(None) => {}
                 Err(e) => {
-                    this.done = true;
+                    self.done = true;
                     return Poll::Ready(Some(Err(e)));
                 }
             }
             // Wait for readiness without a buffer; allocate only when there is something to read.
-            if let Err(e) = ready!(this.io.as_ref().poll_read_ready(cx)) {
-                this.done = true;
+            if let Err(e) = ready!(self.io.as_ref().poll_read_ready(cx)) {
+                self.done = true;
                 return Poll::Ready(Some(Err(ProtocolError::Io(e))));
             }
-            this.buf.reserve(READ_CHUNK);
+            self.buf.reserve(READ_CHUNK);
             // tokio's `poll_read` (unlike `try_read`) takes a short read as proof that the socket
             // is drained, so the next poll waits for epoll instead of spending a `recv` to learn
             // it would block.
-            let read = poll_read_buf(Pin::new(&mut this.io), cx, &mut this.buf);
+            let read = poll_read_buf(Pin::new(&mut self.io), cx, &mut self.buf);
             match read {
-                Poll::Ready(Ok(0)) => this.done = true,
+                Poll::Ready(Ok(0)) => self.done = true,
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => {
-                    this.done = true;
+                    self.done = true;
                     return Poll::Ready(Some(Err(ProtocolError::Io(e))));
                 }
                 Poll::Pending => {
-                    if this.buf.is_empty() {
-                        this.buf = BytesMut::new();
+                    if self.buf.is_empty() {
+                        self.buf = BytesMut::new();
                     }
                     return Poll::Pending;
                 }
@@ -194,7 +286,10 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (read, _write) = server.into_split();
-        (Reader::new(read, BytesMut::new(), max), client)
+        (
+            Reader::new(read, BytesMut::new(), max, Metrics::new()),
+            client,
+        )
     }
 
     /// Client frames (masked, as a browser sends them).
@@ -265,6 +360,48 @@ mod tests {
         ]);
         let (_, first) = first_read(8, &parts).await;
         assert!(matches!(first, Some(Err(ProtocolError::Overflow))));
+    }
+
+    /// A masked client frame header declaring `len` payload bytes, with no payload.
+    fn header(opcode_and_fin: u8, len: u64) -> Vec<u8> {
+        let mut h = vec![opcode_and_fin, 0x80 | 127];
+        h.extend_from_slice(&len.to_be_bytes());
+        h.extend_from_slice(&[1, 2, 3, 4]);
+        h
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_past_the_limit_is_refused_before_its_payload() {
+        // 10 GB declared, not one payload byte sent: the error comes from the header alone.
+        let (mut reader, first) = first_read(1024, &header(0x81, 10 << 30)).await;
+        assert!(matches!(first, Some(Err(ProtocolError::Overflow))));
+        assert!(reader.held_bytes() < 4096, "{}", reader.held_bytes());
+        assert!(reader.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_continuation_declaring_past_the_limit_is_refused_before_its_payload() {
+        let mut bytes =
+            frames(vec![part(Item::FirstText(Bytes::from_static(b"12345678")))]).to_vec();
+        // The second fragment declares 1017 bytes: 8 + 1017 > 1024.
+        bytes.extend_from_slice(&header(0x00, 1017));
+        let (_, first) = first_read(1024, &bytes).await;
+        assert!(matches!(first, Some(Err(ProtocolError::Overflow))));
+    }
+
+    #[test]
+    fn frame_headers_are_read_in_all_three_length_forms() {
+        assert_eq!(FrameHeader::peek(&[0x81]), None);
+        let short = FrameHeader::peek(&[0x81, 0x85]).unwrap();
+        assert_eq!((short.continuation, short.len), (false, 5));
+        assert_eq!(FrameHeader::peek(&[0x00, 0xfe, 0x01]), None);
+        let mid = FrameHeader::peek(&[0x00, 0xfe, 0x01, 0x00]).unwrap();
+        assert_eq!((mid.continuation, mid.len), (true, 256));
+        assert_eq!(FrameHeader::peek(&header(0x82, 1 << 40)[..9]), None);
+        assert_eq!(
+            FrameHeader::peek(&header(0x82, 1 << 40)).unwrap().len,
+            1 << 40
+        );
     }
 
     #[tokio::test]

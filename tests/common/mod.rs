@@ -2,6 +2,8 @@
 //! speaks protocol v1, and bounded waits that say what they waited for.
 #![allow(dead_code)]
 
+pub mod process;
+pub mod raw;
 pub mod rtc;
 pub mod ws;
 

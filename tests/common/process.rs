@@ -1,0 +1,169 @@
+//! The real `switchboard` binary as a child process, for tests that measure the server itself:
+//! its memory (from `/proc`), its log lines and its `/metrics`, apart from the test's own.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{http_get, WAIT};
+
+/// A `switchboard serve` child on 127.0.0.1; killed when dropped.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    dir: PathBuf,
+}
+
+/// Resident memory of a process, in bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    /// Resident now (`VmRSS`).
+    pub rss: u64,
+    /// The most it has been resident since start (`VmHWM`).
+    pub peak: u64,
+}
+
+/// The server sections every spawned test server gets; `extra` adds sections not named here.
+fn base_config(extra: &str) -> String {
+    format!(
+        r#"[server]
+bind = "127.0.0.1:0"
+static_dir = "{}/static"
+workers = 1
+[ice]
+servers = []
+{extra}
+"#,
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+impl ServerProcess {
+    /// Starts the server binary with the test base config plus `extra` TOML (which may add
+    /// `[session]`, `[relay]`, `[[rooms]]` and the like, but not `[server]` or `[ice]`); logs at
+    /// debug level so tests can look for the lines a production operator would see.
+    pub fn spawn(extra: &str) -> ServerProcess {
+        let dir = std::env::temp_dir().join(format!(
+            "switchboard-test-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("test.toml");
+        std::fs::write(&path, base_config(extra)).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("--config")
+            .arg(&path)
+            .arg("serve")
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info,switchboard=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn switchboard");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(addr.parse::<SocketAddr>().expect("listen address"));
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server listening within 30 s");
+        ServerProcess {
+            addr,
+            child,
+            log,
+            dir,
+        }
+    }
+
+    /// The server's resident memory now and at its peak.
+    pub fn memory(&self) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/PID/status");
+        let kib = |key: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in /proc/PID/status"))
+        };
+        Memory {
+            rss: kib("VmRSS:") * 1024,
+            peak: kib("VmHWM:") * 1024,
+        }
+    }
+
+    /// `GET /metrics`.
+    pub fn metrics(&self) -> String {
+        let (status, body) = http_get(self.addr, "/metrics");
+        assert_eq!(status, 200, "GET /metrics");
+        body
+    }
+
+    /// The value of the metric line that starts with `series` (a name, with labels if it has
+    /// them), or 0 when the series has not appeared yet.
+    pub fn metric(&self, series: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(series)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Log lines so far that contain every one of `parts`.
+    pub fn log_lines(&self, parts: &[&str]) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .filter(|l| parts.iter().all(|p| l.contains(p)))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until the log has a line with every one of `parts`.
+    pub fn wait_for_log(&self, parts: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(line) = self.log_lines(parts).pop() {
+                return line;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no log line with {parts:?} within {WAIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -41,6 +41,8 @@ pub struct ServerConfig {
     /// How long shutdown waits for open connections before closing them.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Largest HTTP request body accepted on any route; a bigger one is refused with 413.
+    pub max_body_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +52,7 @@ impl Default for ServerConfig {
             static_dir: "static".into(),
             workers: 0,
             shutdown_timeout: Duration::from_secs(5),
+            max_body_bytes: 65536,
         }
     }
 }
@@ -66,6 +69,11 @@ pub struct SessionConfig {
     pub client_timeout: Duration,
     /// Largest accepted frame; bigger closes the socket with 1009.
     pub max_frame_bytes: usize,
+    /// Largest accepted frame before the socket has joined a room (a `join` is small).
+    pub lobby_max_frame_bytes: usize,
+    /// A socket in no room for this long is closed with 1008.
+    #[serde(with = "humantime_serde")]
+    pub join_timeout: Duration,
     /// Token-bucket refill rate per session.
     pub messages_per_second: u32,
     /// Token-bucket capacity per session.
@@ -80,6 +88,8 @@ impl Default for SessionConfig {
             heartbeat_interval: Duration::from_secs(5),
             client_timeout: Duration::from_secs(15),
             max_frame_bytes: 65536,
+            lobby_max_frame_bytes: 4096,
+            join_timeout: Duration::from_secs(30),
             messages_per_second: 50,
             burst: 100,
             max_queued_frames: 1024,
@@ -277,6 +287,14 @@ impl SessionConfig {
         }
         if self.max_frame_bytes < 1024 {
             return Err("session.max_frame_bytes: must be at least 1024".into());
+        }
+        if !(1024..=self.max_frame_bytes).contains(&self.lobby_max_frame_bytes) {
+            return Err(
+                "session.lobby_max_frame_bytes: must be from 1024 to max_frame_bytes".into(),
+            );
+        }
+        if self.join_timeout.is_zero() {
+            return Err("session.join_timeout: must be above 0".into());
         }
         if self.messages_per_second == 0 {
             return Err("session.messages_per_second: must be at least 1".into());

@@ -32,6 +32,33 @@ pub enum OutKind {
     Pong,
 }
 
+/// Why the server closed a socket or refused a request for what a client sent, for
+/// `switchboard_refused_total{reason}`.
+#[derive(Clone, Copy, Debug)]
+pub enum Refusal {
+    /// A frame, or a fragmented message, past `max_frame_bytes` (closed with 1009).
+    FrameTooLarge,
+    /// A frame that breaks RFC 6455 (closed with 1002).
+    ProtocolError,
+    /// A binary frame (closed with 1003).
+    BinaryFrame,
+    /// No `join` within `join_timeout` (closed with 1008).
+    JoinTimeout,
+    /// An HTTP request body past `max_body_bytes` (413).
+    BodyTooLarge,
+    /// An HTTP request body without a length (411).
+    LengthRequired,
+}
+
+const REFUSALS: [&str; 6] = [
+    "frame_too_large",
+    "protocol_error",
+    "binary_frame",
+    "join_timeout",
+    "body_too_large",
+    "length_required",
+];
+
 const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
 const OUT_KINDS: [&str; 7] = [
     "welcome",
@@ -56,6 +83,7 @@ pub struct Metrics {
     messages_in: Vec<Counter>,
     messages_out: Vec<Counter>,
     errors: Vec<Counter>,
+    refused: Vec<Counter>,
     /// Sockets closed because their outbound queue overflowed.
     pub slow_sockets: Counter,
     /// Relay peer connections currently open.
@@ -103,6 +131,10 @@ impl Metrics {
                 )
             })
             .collect();
+        let refused = REFUSALS
+            .iter()
+            .map(|r| counter("switchboard_refused_total", vec![Label::new("reason", *r)]))
+            .collect();
         Arc::new(Metrics {
             sessions: gauge("switchboard_sessions"),
             rooms: gauge("switchboard_rooms"),
@@ -110,6 +142,7 @@ impl Metrics {
             messages_in: by_type("switchboard_messages_in_total", &IN_KINDS),
             messages_out: by_type("switchboard_messages_out_total", &OUT_KINDS),
             errors,
+            refused,
             slow_sockets: counter("switchboard_slow_sockets_total", vec![]),
             relay_peer_connections: gauge("switchboard_relay_peer_connections"),
             relay_messages_in: counter("switchboard_relay_messages_in_total", vec![]),
@@ -141,6 +174,11 @@ impl Metrics {
     pub fn error(&self, code: ErrorCode) {
         let i = ErrorCode::ALL.iter().position(|c| *c == code).unwrap_or(0);
         self.errors[i].increment(1);
+    }
+
+    /// Counts one socket closed or request refused for what the client sent.
+    pub fn refused(&self, why: Refusal) {
+        self.refused[why as usize].increment(1);
     }
 
     /// Records that one session's read buffer went from `before` to `after` bytes.

@@ -6,6 +6,7 @@ mod common;
 
 use std::io::Write;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use common::process::ServerProcess;
 use common::raw;
@@ -86,4 +87,109 @@ fn fragments_adding_up_past_the_limit_are_closed_with_1009_on_ten_sockets() {
     }
     assert!(sent.iter().all(|&s| s < ATTACK), "sent {sent:?}");
     assert_held_nothing(&server, before, &sent);
+}
+
+/// Every route the HTTP server has, and one it does not.
+/// The bodies a small request may still carry.
+#[test]
+fn a_small_body_is_let_through() {
+    let (server, _) = warm_server();
+    let head = "POST /healthz HTTP/1.1\r\nConnection: close\r\nContent-Length: 10";
+    let (status, _) = raw::http_request_with_body(server.addr, head, "", 10);
+    assert_eq!(status, Some(405));
+}
+
+const ROUTES: [&str; 6] = ["/ws", "/api/rooms", "/healthz", "/metrics", "/", "/nowhere"];
+
+#[test]
+fn request_bodies_past_the_limit_are_refused_on_every_route_without_buffering() {
+    let (server, before) = warm_server();
+    let started = Instant::now();
+    // Every request's body goes on for ever (a 10 GB Content-Length, or an endless chunk): the
+    // server answers at once and closes the connection after its short linger
+    // (`client_disconnect_timeout`, 1 s), reading and discarding meanwhile.
+    let requests: Vec<_> = ROUTES
+        .iter()
+        .flat_map(|route| {
+            let sized = |method| {
+                let head = format!(
+                    "{method} {route} HTTP/1.1\r\nContent-Length: {}",
+                    10u64 << 30
+                );
+                (head, "", 413)
+            };
+            let chunked = format!("POST {route} HTTP/1.1\r\nTransfer-Encoding: chunked");
+            [sized("POST"), sized("GET"), (chunked, "40000000\r\n", 411)]
+        })
+        .map(|(head, start, expected)| {
+            let addr = server.addr;
+            let what = head.lines().next().unwrap_or_default().to_string();
+            let sending =
+                thread::spawn(move || raw::http_request_with_body(addr, &head, start, u64::MAX));
+            (what, expected, sending)
+        })
+        .collect();
+    for (what, expected, sending) in requests {
+        let (status, _) = sending.join().unwrap();
+        assert_eq!(status, Some(expected), "{what}");
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "connections ended after {took:?}"
+    );
+    // actix-http holds up to ~150 KiB per connection while it answers and lingers (its read
+    // buffer and 32 KiB of unread body), whatever length the body declares.
+    let memory = server.memory();
+    let per_connection = 256 << 10;
+    assert!(
+        memory.peak < before + HEADROOM + 18 * per_connection,
+        "server peak RSS {} MiB from {} MiB",
+        memory.peak >> 20,
+        before >> 20
+    );
+    let refused = |why| server.metric(&format!("switchboard_refused_total{{reason=\"{why}\"}}"));
+    assert_eq!(refused("body_too_large"), 12.0);
+    assert_eq!(refused("length_required"), 6.0);
+}
+
+#[test]
+fn oversized_request_headers_are_refused() {
+    let (server, before) = warm_server();
+    for route in ROUTES {
+        let head = format!("GET {route} HTTP/1.1\r\nX-Junk: {}", "a".repeat(1 << 20));
+        let (status, _) = raw::http_request_with_body(server.addr, &head, "", 0);
+        assert!(
+            matches!(status, None | Some(431 | 400)),
+            "{route}: {status:?}"
+        );
+    }
+    assert!(server.memory().peak < before + HEADROOM);
+}
+
+#[test]
+fn before_join_a_socket_gets_small_frames_and_a_deadline() {
+    let server =
+        ServerProcess::spawn("[session]\njoin_timeout = \"400ms\"\nlobby_max_frame_bytes = 2048\n");
+    // A frame past the lobby limit (and well under max_frame_bytes) closes with 1009.
+    let mut socket = raw::upgrade(server.addr);
+    socket
+        .write_all(&raw::header(true, raw::TEXT, 3000))
+        .unwrap();
+    assert_eq!(raw::close_code(&mut socket), Some(1009));
+    // A socket that never joins is closed with 1008 once join_timeout has passed.
+    let started = Instant::now();
+    let mut idle = raw::upgrade(server.addr);
+    assert_eq!(raw::close_code(&mut idle), Some(1008));
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(400), "{waited:?}");
+    assert_eq!(
+        server.metric("switchboard_refused_total{reason=\"join_timeout\"}"),
+        1.0
+    );
+    assert_eq!(
+        server.metric("switchboard_refused_total{reason=\"frame_too_large\"}"),
+        1.0
+    );
+    server.wait_for_log(&["DEBUG", "joined no room within join_timeout"]);
 }

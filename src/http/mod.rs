@@ -1,6 +1,7 @@
 //! The HTTP server: WebSocket upgrades on `/ws` (see [`upgrade`]), and an actix-web application
 //! for `/api/rooms`, `/healthz`, `/metrics` and the browser client.
 
+mod limits;
 mod upgrade;
 
 use std::future::Future;
@@ -28,6 +29,8 @@ pub struct AppState {
     /// The session settings, shared by every session.
     session: Arc<SessionConfig>,
     going_away: watch::Receiver<bool>,
+    /// `[server] max_body_bytes`.
+    max_body_bytes: u64,
 }
 
 /// How long sessions get to send their "going away" close frame before the server stops.
@@ -107,9 +110,11 @@ fn serve(
             metrics: metrics.clone(),
             session: session_config.clone(),
             going_away: going_away.clone(),
+            max_body_bytes: app_config.server.max_body_bytes,
         };
         let app = App::new()
             .app_data(web::Data::new(state.clone()))
+            .wrap(actix_web::middleware::from_fn(limits::limit_body))
             .route(WS_PATH, web::to(upgrade_required))
             .route("/api/rooms", web::get().to(rooms))
             .route("/healthz", web::get().to(healthz))

@@ -5,6 +5,7 @@ mod rate;
 mod reader;
 mod writer;
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,12 +18,12 @@ use tokio::sync::{mpsc, watch};
 
 use self::rate::TokenBucket;
 pub use self::reader::Inbound;
-use self::reader::Reader;
+use self::reader::{FrameLimit, Reader};
 use self::writer::write_loop;
 pub use self::writer::{Outbound, Outbox, PushError};
 use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
-use crate::metrics::{InKind, Metrics, OutKind};
+use crate::metrics::{InKind, Metrics, OutKind, Refusal};
 use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
 use crate::registry::{OpenRoom, Registry};
 use crate::room::{Forward, Join, Leave, Room};
@@ -49,6 +50,12 @@ pub struct Session {
     /// How many rooms this session has tried to join: the current membership's tag.
     membership: u64,
     last_seen: Instant,
+    /// The frame limit the reader applies: the lobby's until the session joins a room.
+    limit: Rc<FrameLimit>,
+    /// Since when the session has been in no room (`None` while in one).
+    lobby_since: Option<Instant>,
+    /// The timer that closes a session that stays in the lobby past `join_timeout`.
+    lobby_timer: Option<SpawnHandle>,
     bucket: TokenBucket,
     close_reason: LeaveReason,
 }
@@ -67,7 +74,8 @@ impl Session {
         let (read, write) = io.into_split();
         let (out, rx) = mpsc::channel(config.max_queued_frames);
         let writer = actix_rt::spawn(write_loop(write, rx));
-        let reader = Reader::new(read, early, config.max_frame_bytes, metrics.clone());
+        let limit = FrameLimit::new(config.lobby_max_frame_bytes, config.max_frame_bytes);
+        let reader = Reader::new(read, early, limit.clone(), metrics.clone());
         let session = Session {
             out,
             writer,
@@ -79,6 +87,9 @@ impl Session {
             state: State::Lobby,
             membership: 0,
             last_seen: Instant::now(),
+            limit,
+            lobby_since: Some(Instant::now()),
+            lobby_timer: None,
             close_reason: LeaveReason::Closed,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
@@ -189,7 +200,7 @@ impl Session {
             enter_room(registry, room, join)
                 .into_actor(self)
                 .map(|res, act, ctx| match res {
-                    Ok((room, peer_id)) => act.state = State::Joined { room, peer_id },
+                    Ok((room, peer_id)) => act.joined(room, peer_id),
                     Err(err) => act.reply_error(err, ctx),
                 });
         ctx.wait(fut);
@@ -216,9 +227,46 @@ impl Session {
                     reason: LeaveReason::Left,
                 });
                 self.queue(Outbound::Left(self.membership), ctx);
+                self.entered_lobby(ctx);
             }
             State::Lobby => self.reply_error(ClientError::NotJoined, ctx),
         }
+    }
+
+    /// The session is member `peer_id` of `room` now.
+    fn joined(&mut self, room: Addr<Room>, peer_id: PeerId) {
+        self.state = State::Joined { room, peer_id };
+        self.limit.set_joined(true);
+        self.lobby_since = None;
+    }
+
+    /// The session is in no room (again): it has `join_timeout` to join one.
+    fn entered_lobby(&mut self, ctx: &mut Context<Self>) {
+        self.limit.set_joined(false);
+        self.lobby_since = Some(Instant::now());
+        self.watch_lobby(ctx);
+    }
+
+    /// Closes the session if it has been in the lobby for `join_timeout`, or checks again when
+    /// that time comes.
+    fn watch_lobby(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.lobby_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let Some(since) = self.lobby_since else {
+            return;
+        };
+        let waited = since.elapsed();
+        if waited >= self.config.join_timeout {
+            tracing::debug!("closing a socket that joined no room within join_timeout");
+            self.metrics.refused(Refusal::JoinTimeout);
+            return self.close(CloseCode::Policy, "join a room within join_timeout", ctx);
+        }
+        let left = self.config.join_timeout - waited;
+        self.lobby_timer = Some(ctx.run_later(left, |act, ctx| {
+            act.lobby_timer = None;
+            act.watch_lobby(ctx)
+        }));
     }
 
     fn ping(&mut self, ctx: &mut Context<Self>) {
@@ -288,6 +336,7 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.sessions.increment(1.0);
+        self.watch_lobby(ctx);
         ctx.run_interval(self.config.heartbeat_interval, |act, ctx| {
             act.heartbeat(ctx)
         });
@@ -313,17 +362,34 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Session {
             Ok(Inbound::Text(text)) => self.on_text(&text, ctx),
             Ok(Inbound::Ping(bytes)) => self.queue(Outbound::Pong(bytes), ctx),
             Ok(Inbound::Pong(_)) => {}
-            Ok(Inbound::Binary(_)) => self.close(
-                CloseCode::Unsupported,
-                "binary frames are not supported",
-                ctx,
-            ),
+            Ok(Inbound::Binary(_)) => {
+                tracing::debug!("closing a socket that sent a binary frame");
+                self.metrics.refused(Refusal::BinaryFrame);
+                self.close(
+                    CloseCode::Unsupported,
+                    "binary frames are not supported",
+                    ctx,
+                )
+            }
             Ok(Inbound::Close(_)) => self.close(CloseCode::Normal, "bye", ctx),
             Err(ProtocolError::Overflow) => {
-                self.close(CloseCode::Size, "frame larger than max_frame_bytes", ctx)
+                let limit = self.limit.get();
+                tracing::debug!(limit, "closing a socket that sent a frame past its limit");
+                self.metrics.refused(Refusal::FrameTooLarge);
+                let why = if self.lobby_since.is_some() {
+                    "frame larger than lobby_max_frame_bytes (join a room first)"
+                } else {
+                    "frame larger than max_frame_bytes"
+                };
+                self.close(CloseCode::Size, why, ctx)
+            }
+            Err(ProtocolError::Io(e)) if e.kind() != std::io::ErrorKind::InvalidData => {
+                tracing::debug!(error = %e, "socket read failed");
+                ctx.stop();
             }
             Err(e) => {
                 tracing::debug!(error = %e, "websocket protocol error");
+                self.metrics.refused(Refusal::ProtocolError);
                 self.close(CloseCode::Protocol, "protocol error", ctx)
             }
         }

@@ -1,8 +1,10 @@
 //! The read side of a WebSocket: frames decoded from the raw socket with actix-http's codec,
 //! continuations joined into whole messages. An idle socket holds no read buffer at all.
 
+use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
@@ -40,6 +42,40 @@ struct Partial {
     data: Vec<u8>,
 }
 
+/// The largest frame (or joined message) a reader accepts: `lobby` bytes until its session has
+/// joined a room, `max` bytes while it is in one. Shared by the session and its reader.
+#[derive(Debug)]
+pub struct FrameLimit {
+    lobby: usize,
+    max: usize,
+    joined: Cell<bool>,
+}
+
+impl FrameLimit {
+    /// A limit that starts in the lobby.
+    pub fn new(lobby: usize, max: usize) -> Rc<FrameLimit> {
+        Rc::new(FrameLimit {
+            lobby: lobby.min(max),
+            max,
+            joined: Cell::new(false),
+        })
+    }
+
+    /// Whether the session is in a room.
+    pub fn set_joined(&self, joined: bool) {
+        self.joined.set(joined);
+    }
+
+    /// The limit now.
+    pub fn get(&self) -> usize {
+        if self.joined.get() {
+            self.max
+        } else {
+            self.lobby
+        }
+    }
+}
+
 /// Messages read from one socket; ends at EOF or after the first error.
 pub struct Reader {
     io: OwnedReadHalf,
@@ -47,7 +83,7 @@ pub struct Reader {
     buf: BytesMut,
     codec: Codec,
     partial: Option<Partial>,
-    max: usize,
+    limit: Rc<FrameLimit>,
     done: bool,
     metrics: Arc<Metrics>,
     /// `held_bytes()` as last reported to `metrics`.
@@ -56,15 +92,20 @@ pub struct Reader {
 
 impl Reader {
     /// Reads from `io`, starting with `early` (bytes that came in behind the upgrade request);
-    /// frames and joined messages above `max` bytes are an error.
+    /// frames and joined messages above `limit` are an error.
     /// What the reader holds is accounted in `metrics`.
-    pub fn new(io: OwnedReadHalf, early: BytesMut, max: usize, metrics: Arc<Metrics>) -> Reader {
+    pub fn new(
+        io: OwnedReadHalf,
+        early: BytesMut,
+        limit: Rc<FrameLimit>,
+        metrics: Arc<Metrics>,
+    ) -> Reader {
         let mut reader = Reader {
             io,
             buf: early,
-            codec: Codec::new().max_size(max),
+            codec: Codec::new().max_size(limit.max),
             partial: None,
-            max,
+            limit,
             done: false,
             metrics,
             reported: 0,
@@ -111,14 +152,15 @@ impl Reader {
                 });
             }
             (None, Some(partial)) => {
-                if partial.data.len() + data.len() > self.max {
+                let max = self.limit.get();
+                if partial.data.len() + data.len() > max {
                     self.partial = None;
                     return Err(ProtocolError::Overflow);
                 }
                 // Grow by doubling, as a Vec would, but never past the limit.
                 let needed = partial.data.len() + data.len();
                 if needed > partial.data.capacity() {
-                    let grown = needed.max(partial.data.capacity() * 2).min(self.max);
+                    let grown = needed.max(partial.data.capacity() * 2).min(max);
                     partial.data.reserve_exact(grown - partial.data.len());
                 }
                 partial.data.extend_from_slice(&data);
@@ -147,7 +189,7 @@ impl Reader {
             (Some(partial), true) => partial.data.len() as u64,
             _ => 0,
         };
-        if so_far.saturating_add(header.len) > self.max as u64 {
+        if so_far.saturating_add(header.len) > self.limit.get() as u64 {
             return Err(ProtocolError::Overflow);
         }
         Ok(())
@@ -287,7 +329,12 @@ mod tests {
         let (server, _) = listener.accept().await.unwrap();
         let (read, _write) = server.into_split();
         (
-            Reader::new(read, BytesMut::new(), max, Metrics::new()),
+            Reader::new(
+                read,
+                BytesMut::new(),
+                FrameLimit::new(max, max),
+                Metrics::new(),
+            ),
             client,
         )
     }
@@ -387,6 +434,17 @@ mod tests {
         bytes.extend_from_slice(&header(0x00, 1017));
         let (_, first) = first_read(1024, &bytes).await;
         assert!(matches!(first, Some(Err(ProtocolError::Overflow))));
+    }
+
+    #[test]
+    fn the_limit_is_the_lobby_s_until_joined() {
+        let limit = FrameLimit::new(4096, 65536);
+        assert_eq!(limit.get(), 4096);
+        limit.set_joined(true);
+        assert_eq!(limit.get(), 65536);
+        limit.set_joined(false);
+        assert_eq!(limit.get(), 4096);
+        assert_eq!(FrameLimit::new(1 << 20, 65536).get(), 65536);
     }
 
     #[test]

@@ -105,3 +105,35 @@ pub fn stream_fragments(socket: &mut TcpStream, first: u64, piece: u64, bytes: u
     }
     written
 }
+
+/// Sends `head` (a request line and headers, without the blank line that ends them), then
+/// `body_start` and `body` zero bytes, from another thread, and reads the response's status line
+/// meanwhile; returns the status (`None` if the connection ended first) and how many zero bytes
+/// went out.
+pub fn http_request_with_body(
+    addr: SocketAddr,
+    head: &str,
+    body_start: &str,
+    body: u64,
+) -> (Option<u16>, u64) {
+    let mut socket = TcpStream::connect(addr).expect("connect");
+    socket.set_read_timeout(Some(WAIT)).unwrap();
+    let mut writer = socket.try_clone().unwrap();
+    let head = format!("{head}\r\nHost: {addr}\r\n\r\n{body_start}");
+    let sending = std::thread::spawn(move || {
+        if writer.write_all(head.as_bytes()).is_err() {
+            return 0;
+        }
+        stream_zeros(&mut writer, body)
+    });
+    let mut status = [0u8; 12];
+    let code = socket
+        .read_exact(&mut status)
+        .ok()
+        .and_then(|()| std::str::from_utf8(&status[9..12]).ok()?.parse().ok());
+    // Read on until the server closes, so the sender sees the connection end.
+    let mut sink = [0u8; 4096];
+    while matches!(socket.read(&mut sink), Ok(n) if n > 0) {}
+    drop(socket);
+    (code, sending.join().unwrap())
+}

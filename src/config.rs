@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::attempts::Policy;
 use crate::error::Error;
 use crate::protocol::{IceServer, Topology};
 
@@ -26,6 +27,40 @@ pub struct Config {
     pub rooms: Vec<RoomConfig>,
     /// The server-side WebRTC peer.
     pub relay: RelayConfig,
+    /// How failed room passwords are limited.
+    pub password_attempts: PasswordAttemptsConfig,
+}
+
+/// `[password_attempts]`: failed passwords of rooms that have one, limited per address (IPv6:
+/// per /64) and per room (all addresses together).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordAttemptsConfig {
+    /// Failures from one address.
+    pub per_address: Policy,
+    /// Failures at one room, from every address.
+    pub per_room: Policy,
+}
+
+impl Default for PasswordAttemptsConfig {
+    fn default() -> Self {
+        PasswordAttemptsConfig {
+            per_address: Policy {
+                free: 5,
+                backoff: Duration::from_secs(1),
+                max_backoff: Duration::from_secs(60),
+                block_after: 20,
+                block_for: Duration::from_secs(15 * 60),
+            },
+            per_room: Policy {
+                free: 50,
+                backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(10),
+                block_after: 1000,
+                block_for: Duration::from_secs(15 * 60),
+            },
+        }
+    }
 }
 
 /// `[server]`
@@ -273,6 +308,15 @@ impl Config {
                 return Err(format!("rooms[{i}].name: duplicate room {:?}", room.name));
             }
         }
+        let attempts = &self.password_attempts;
+        attempts
+            .per_address
+            .validate()
+            .map_err(|e| format!("password_attempts.per_address.{e}"))?;
+        attempts
+            .per_room
+            .validate()
+            .map_err(|e| format!("password_attempts.per_room.{e}"))?;
         self.relay.validate()
     }
 }

@@ -24,6 +24,12 @@ pub enum ClientError {
     /// Wrong or missing password.
     #[error("wrong or missing password for room {0:?}")]
     Unauthorized(String),
+    /// Too many wrong passwords from this address, or for this room, lately.
+    #[error("too many wrong passwords for room {room:?}; try again in {} s", retry_after.as_secs().max(1))]
+    TooManyAttempts {
+        room: String,
+        retry_after: std::time::Duration,
+    },
     /// Name in use in the room (case-insensitively).
     #[error("the name {0:?} is already taken in this room")]
     NameTaken(String),
@@ -48,6 +54,7 @@ impl ClientError {
             ClientError::RoomNotFound(_) => ErrorCode::RoomNotFound,
             ClientError::RoomFull { .. } => ErrorCode::RoomFull,
             ClientError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ClientError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             ClientError::NameTaken(_) => ErrorCode::NameTaken,
             ClientError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             ClientError::RateLimited(_) => ErrorCode::RateLimited,

@@ -15,6 +15,7 @@
 //! - [`client`]: the Rust client library (every topology, reconnect) behind `switchboard chat`.
 //! - [`bench`]: `switchboard bench`, the load scenarios and their report.
 
+pub mod attempts;
 pub mod bench;
 pub mod client;
 pub mod config;

@@ -59,6 +59,15 @@ const REFUSALS: [&str; 6] = [
     "length_required",
 ];
 
+/// What a password block applies to, for `switchboard_password_blocks_total{scope}`.
+#[derive(Clone, Copy, Debug)]
+pub enum PasswordScope {
+    /// One address (IPv6: one /64).
+    Address,
+    /// A room, for every address.
+    Room,
+}
+
 const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
 const OUT_KINDS: [&str; 7] = [
     "welcome",
@@ -84,6 +93,9 @@ pub struct Metrics {
     messages_out: Vec<Counter>,
     errors: Vec<Counter>,
     refused: Vec<Counter>,
+    /// Wrong room passwords (checked, not refused early).
+    pub password_failures: Counter,
+    password_blocks: [Counter; 2],
     /// Sockets closed because their outbound queue overflowed.
     pub slow_sockets: Counter,
     /// Relay peer connections currently open.
@@ -143,6 +155,13 @@ impl Metrics {
             messages_out: by_type("switchboard_messages_out_total", &OUT_KINDS),
             errors,
             refused,
+            password_failures: counter("switchboard_password_failures_total", vec![]),
+            password_blocks: ["address", "room"].map(|scope| {
+                counter(
+                    "switchboard_password_blocks_total",
+                    vec![Label::new("scope", scope)],
+                )
+            }),
             slow_sockets: counter("switchboard_slow_sockets_total", vec![]),
             relay_peer_connections: gauge("switchboard_relay_peer_connections"),
             relay_messages_in: counter("switchboard_relay_messages_in_total", vec![]),
@@ -179,6 +198,11 @@ impl Metrics {
     /// Counts one socket closed or request refused for what the client sent.
     pub fn refused(&self, why: Refusal) {
         self.refused[why as usize].increment(1);
+    }
+
+    /// Counts a block of password attempts.
+    pub fn password_blocked(&self, scope: PasswordScope) {
+        self.password_blocks[scope as usize].increment(1);
     }
 
     /// Records that one session's read buffer went from `before` to `after` bytes.

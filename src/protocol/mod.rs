@@ -146,6 +146,8 @@ pub enum ErrorCode {
     RoomFull,
     /// Wrong or missing room password.
     Unauthorized,
+    /// Too many wrong passwords from this address or for this room; wait and retry.
+    TooManyAttempts,
     /// Another member of the room uses this name.
     NameTaken,
     /// `to` names no member of your room.
@@ -158,13 +160,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
         ErrorCode::RoomNotFound,
         ErrorCode::RoomFull,
         ErrorCode::Unauthorized,
+        ErrorCode::TooManyAttempts,
         ErrorCode::NameTaken,
         ErrorCode::UnknownPeer,
         ErrorCode::RateLimited,
@@ -180,6 +183,7 @@ impl ErrorCode {
             ErrorCode::RoomNotFound => "room_not_found",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::NameTaken => "name_taken",
             ErrorCode::UnknownPeer => "unknown_peer",
             ErrorCode::RateLimited => "rate_limited",

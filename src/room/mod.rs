@@ -33,8 +33,8 @@ pub struct RoomSettings {
     pub topology: Topology,
     /// Member limit.
     pub max_peers: usize,
-    /// Password needed to join, if any.
-    pub password: Option<String>,
+    /// Whether joining needs a password (the registry checks it).
+    pub locked: bool,
     /// Failover policy of `host` rooms.
     pub on_host_leave: OnHostLeave,
     /// Created on first join and stopped when empty.
@@ -110,9 +110,6 @@ impl Room {
 
     fn admit(&self, join: &Join) -> Result<(), ClientError> {
         let s = &self.settings;
-        if s.password.is_some() && s.password != join.password {
-            return Err(ClientError::Unauthorized(s.name.clone()));
-        }
         if self.members.len() >= s.max_peers {
             return Err(ClientError::RoomFull {
                 room: s.name.clone(),
@@ -319,8 +316,6 @@ impl Actor for Room {
 pub struct Join {
     /// Display name (already validated by the session).
     pub name: String,
-    /// Password the client gave.
-    pub password: Option<String>,
     /// The member's session.
     pub session: Addr<Session>,
     /// Where the member's frames go.

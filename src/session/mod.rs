@@ -5,6 +5,7 @@ mod rate;
 mod reader;
 mod writer;
 
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,6 +45,8 @@ pub struct Session {
     /// A close frame is queued.
     closing: bool,
     registry: Addr<Registry>,
+    /// Where the client connects from (for password limits and logs).
+    address: IpAddr,
     config: Arc<SessionConfig>,
     metrics: Arc<Metrics>,
     state: State,
@@ -71,6 +74,9 @@ impl Session {
         metrics: Arc<Metrics>,
         mut going_away: watch::Receiver<bool>,
     ) -> Addr<Session> {
+        let address = io
+            .peer_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
         let (read, write) = io.into_split();
         let (out, rx) = mpsc::channel(config.max_queued_frames);
         let writer = actix_rt::spawn(write_loop(write, rx));
@@ -81,6 +87,7 @@ impl Session {
             writer,
             closing: false,
             registry,
+            address,
             bucket: TokenBucket::new(config.messages_per_second, config.burst),
             config,
             metrics,
@@ -191,13 +198,17 @@ impl Session {
         self.membership += 1;
         let join = Join {
             name,
-            password,
             session: ctx.address(),
             outbox: Outbox::new(self.out.clone(), self.membership),
         };
+        let open = OpenRoom {
+            name: room,
+            password,
+            address: self.address,
+        };
         let registry = self.registry.clone();
         let fut =
-            enter_room(registry, room, join)
+            enter_room(registry, open, join)
                 .into_actor(self)
                 .map(|res, act, ctx| match res {
                     Ok((room, peer_id)) => act.joined(room, peer_id),
@@ -288,18 +299,20 @@ impl Session {
 /// Finds the room and joins it; retries when a dynamic room stopped under our feet.
 async fn enter_room(
     registry: Addr<Registry>,
-    name: String,
+    open: OpenRoom,
     join: Join,
 ) -> Result<(Addr<Room>, PeerId), ClientError> {
     let internal = |e: MailboxError| ClientError::Internal(e.to_string());
+    let name = open.name.clone();
     for _ in 0..8 {
-        let room = registry
-            .send(OpenRoom { name: name.clone() })
-            .await
-            .map_err(internal)??;
+        let open = OpenRoom {
+            name: open.name.clone(),
+            password: open.password.clone(),
+            address: open.address,
+        };
+        let room = registry.send(open).await.map_err(internal)??;
         let attempt = Join {
             name: join.name.clone(),
-            password: join.password.clone(),
             session: join.session.clone(),
             outbox: join.outbox.clone(),
         };

@@ -1,8 +1,13 @@
 //! The `Registry` actor: room name → `Addr<Room>`. It starts the configured rooms, creates dynamic
-//! rooms on first join, forgets them when they stop, and keeps the summary `/api/rooms` lists.
+//! rooms on first join, forgets them when they stop, keeps the summary `/api/rooms` lists, and
+//! checks room passwords (see [`passwords`]).
+
+mod passwords;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde::Serialize;
@@ -13,6 +18,10 @@ use crate::metrics::Metrics;
 use crate::protocol::Topology;
 use crate::relay::RelaySettings;
 use crate::room::{Room, RoomContext, RoomSettings};
+use passwords::Passwords;
+
+/// How often forgotten password failures are swept away.
+const SWEEP_PASSWORDS: Duration = Duration::from_secs(60);
 
 /// One line of `GET /api/rooms`.
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -42,6 +51,7 @@ pub struct Registry {
     rooms: HashMap<String, Entry>,
     next_generation: u64,
     relay: Arc<RelaySettings>,
+    passwords: Passwords,
 }
 
 impl Registry {
@@ -50,11 +60,29 @@ impl Registry {
         let relay = RelaySettings::new(&config.relay, &config.ice.servers, metrics.clone());
         Registry {
             relay: Arc::new(relay),
+            passwords: Passwords::new(&config.password_attempts, metrics.clone()),
             config,
             metrics,
             rooms: HashMap::new(),
             next_generation: 0,
         }
+    }
+
+    /// The room a `join` asks for, if its password (when it has one) is right.
+    pub fn open_for(
+        &mut self,
+        msg: &OpenRoom,
+        ctx: &mut Context<Self>,
+    ) -> Result<Addr<Room>, ClientError> {
+        let room = self.open(&msg.name, ctx)?;
+        let declared = self.config.rooms.iter().find(|r| r.name == msg.name);
+        if let Some(expected) = declared.and_then(|r| r.password.as_deref()) {
+            let given = msg.password.as_deref();
+            let now = Instant::now();
+            self.passwords
+                .admit(&msg.name, expected, given, msg.address, now)?;
+        }
+        Ok(room)
     }
 
     /// The running room called `name`, created if it is dynamic and does not exist yet.
@@ -79,7 +107,7 @@ impl Registry {
             name: name.to_string(),
             topology: d.topology,
             max_peers: d.max_peers,
-            password: None,
+            locked: false,
             on_host_leave: OnHostLeave::Elect,
             dynamic: true,
         }
@@ -100,7 +128,7 @@ impl Registry {
             topology: settings.topology,
             peers: 0,
             max_peers: settings.max_peers,
-            locked: settings.password.is_some(),
+            locked: settings.locked,
         };
         let name = settings.name.clone();
         let addr = Room::new(settings, generation, room_ctx).start();
@@ -150,7 +178,7 @@ fn settings_of(room: &RoomConfig) -> RoomSettings {
         name: room.name.clone(),
         topology: room.topology,
         max_peers: room.max_peers,
-        password: room.password.clone(),
+        locked: room.password.is_some(),
         on_host_leave: room.on_host_leave,
         dynamic: false,
     }
@@ -164,6 +192,9 @@ impl Actor for Registry {
             self.start_room(settings_of(&room), ctx);
         }
         tracing::info!(rooms = self.rooms.len(), "registry started");
+        ctx.run_interval(SWEEP_PASSWORDS, |act, _| {
+            act.passwords.forget_old(Instant::now())
+        });
     }
 }
 
@@ -173,13 +204,17 @@ impl Actor for Registry {
 pub struct OpenRoom {
     /// Room name (already validated).
     pub name: String,
+    /// The password the member gave.
+    pub password: Option<String>,
+    /// Where the member connects from.
+    pub address: IpAddr,
 }
 
 impl Handler<OpenRoom> for Registry {
     type Result = Result<Addr<Room>, ClientError>;
 
     fn handle(&mut self, msg: OpenRoom, ctx: &mut Context<Self>) -> Self::Result {
-        self.open(&msg.name, ctx)
+        self.open_for(&msg, ctx)
     }
 }
 

@@ -9,11 +9,19 @@
 //! - [`session`]: the `Session` actor, one per WebSocket.
 //! - [`room`]: the `Room` actor, one per room: members, host role, routing (it queues frames
 //!   straight into each member's outbox, which its session's writer drains).
-//! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms.
+//! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms, room
+//!   passwords.
+//! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`metrics`]: the Prometheus figures.
 //! - [`client`]: the Rust client library (every topology, reconnect) behind `switchboard chat`.
 //! - [`bench`]: `switchboard bench`, the load scenarios and their report.
+
+/// Log directives that keep the WebRTC stack's internals quiet: its per-connection chatter
+/// (state changes at info, a warning every ICE check while a member has sent no candidate)
+/// would let one client write hundreds of lines. Added to the default log filter.
+pub const QUIET_WEBRTC_LOGS: &str =
+    "rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn";
 
 pub mod attempts;
 pub mod bench;

@@ -63,9 +63,8 @@ fn main() -> ExitCode {
 /// Logs go to stderr (stdout is the chat's and the benchmark's), at `level` unless `RUST_LOG`
 /// says otherwise; the WebRTC stack's chatty internals are kept at `error`.
 fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        format!("{level},rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn").into()
-    });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| format!("{level},{}", switchboard::QUIET_WEBRTC_LOGS).into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -48,15 +48,18 @@ pub enum Refusal {
     BodyTooLarge,
     /// An HTTP request body without a length (411).
     LengthRequired,
+    /// A signal to the relay that is not a usable offer or candidate (`bad_request`).
+    BadSignal,
 }
 
-const REFUSALS: [&str; 6] = [
+const REFUSALS: [&str; 7] = [
     "frame_too_large",
     "protocol_error",
     "binary_frame",
     "join_timeout",
     "body_too_large",
     "length_required",
+    "bad_signal",
 ];
 
 /// What a password block applies to, for `switchboard_password_blocks_total{scope}`.

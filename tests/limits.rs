@@ -193,3 +193,86 @@ fn before_join_a_socket_gets_small_frames_and_a_deadline() {
     );
     server.wait_for_log(&["DEBUG", "joined no room within join_timeout"]);
 }
+
+#[tokio::test]
+async fn junk_offers_to_the_relay_cost_no_port_and_one_log_line_each() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = ServerProcess::spawn(&format!(
+        "[relay]\nudp_bind = \"127.0.0.1\"\nudp_ports = \"{port}-{port}\"\n\
+         [[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n"
+    ));
+    let mut c = common::WsClient::connect(&format!("ws://{}/ws", server.addr)).await;
+    c.join("hall", "mallory").await;
+    let lines_before = server.log_lines(&[]).len();
+    let junk = [
+        serde_json::json!({"type": "offer", "sdp": "junk"}),
+        serde_json::json!({"type": "offer", "sdp": "v=0\r\nm=audio 9 RTP/AVP 0\r\n"}),
+        serde_json::json!({"type": "offer"}),
+        serde_json::json!({"type": "answer", "sdp": "v=0"}),
+        serde_json::json!({"type": 5}),
+    ];
+    for data in &junk {
+        c.signal("relay", data.clone()).await;
+        let message = c.expect_error("bad_request").await;
+        assert!(
+            message.starts_with("bad request: signal to relay: "),
+            "{message}"
+        );
+    }
+    // The relay's port was never taken: the test can bind it.
+    std::net::UdpSocket::bind(("127.0.0.1", port)).expect("the relay port is free");
+    assert_eq!(
+        server.metric("switchboard_refused_total{reason=\"bad_signal\"}"),
+        junk.len() as f64
+    );
+    assert_eq!(server.metric("switchboard_relay_peer_connections"), 0.0);
+    let lines: Vec<String> = server.log_lines(&[]).split_off(lines_before);
+    assert_eq!(lines.len(), junk.len(), "{lines:#?}");
+    assert!(lines
+        .iter()
+        .all(|l| l.contains("DEBUG") && l.contains("relay refused a signal")));
+}
+
+/// An offer as Chromium makes it for one data channel (trimmed to what matters).
+const OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+    a=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
+    a=ice-ufrag:abcd\r\na=ice-pwd:aaaaaaaaaaaaaaaaaaaaaaaa\r\na=ice-options:trickle\r\n\
+    a=fingerprint:sha-256 0F:74:31:25:CB:A2:13:EC:28:6F:6D:2C:61:FF:5D:C2:BC:B9:DB:3D:98:14:8D:1A:BB:EA:33:0C:A4:60:A8:8E\r\n\
+    a=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
+
+#[tokio::test]
+async fn an_offer_the_relay_cannot_answer_is_logged_once_and_told() {
+    // The relay's only port is taken.
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let server = ServerProcess::spawn(&format!(
+        "[relay]\nudp_bind = \"127.0.0.1\"\nudp_ports = \"{port}-{port}\"\n\
+         [[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n"
+    ));
+    let mut c = common::WsClient::connect(&format!("ws://{}/ws", server.addr)).await;
+    c.join("hall", "m").await;
+    let lines_before = server.log_lines(&[]).len();
+    c.signal("relay", serde_json::json!({"type": "offer", "sdp": OFFER}))
+        .await;
+    let message = c.expect_error("internal").await;
+    assert!(message.contains("no usable UDP port"), "{message}");
+    let lines: Vec<String> = server.log_lines(&[]).split_off(lines_before);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("relay could not answer"), "{lines:#?}");
+
+    // With the port free, an offer that never sends a candidate is answered, and the ICE agent's
+    // checks meanwhile (every 20 ms) do not write to the log.
+    drop(held);
+    let lines_before = server.log_lines(&[]).len();
+    c.signal("relay", serde_json::json!({"type": "offer", "sdp": OFFER}))
+        .await;
+    let answer = c.expect("signal").await;
+    assert_eq!(answer["data"]["type"], "answer", "{answer}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lines: Vec<String> = server.log_lines(&[]).split_off(lines_before);
+    assert!(lines.len() <= 2, "{lines:#?}");
+}

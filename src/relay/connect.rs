@@ -58,7 +58,15 @@ pub(super) async fn answer(
     let on_event: Arc<peer::EventSink> = Arc::new(on_event);
     let mut last_error = String::from("no port tried");
     let mut port = first;
+    let mut busy = 0;
     for _ in 0..=(hi - lo).min(64) {
+        // Probe the port first: a busy port costs the WebRTC stack two ERROR lines when it
+        // tries to bind it, and a failed answer should be logged once, not once per port.
+        if !is_free(settings.peer.bind, port) {
+            busy += 1;
+            port = if port >= hi { lo } else { port + 1 };
+            continue;
+        }
         let sink = on_event.clone();
         match peer::build(&settings.peer, port, Box::new(move |e| sink(e))).await {
             Ok(pc) => {
@@ -80,7 +88,15 @@ pub(super) async fn answer(
         }
         port = if port >= hi { lo } else { port + 1 };
     }
+    if busy > 0 {
+        last_error = format!("{busy} ports busy; {last_error}");
+    }
     Err(format!("no usable UDP port in {lo}-{hi}: {last_error}"))
+}
+
+/// Whether `ip:port` can be bound now (port 0 always can).
+fn is_free(ip: IpAddr, port: u16) -> bool {
+    port == 0 || std::net::UdpSocket::bind((ip, port)).is_ok()
 }
 
 /// Adds a member's trickled candidate without blocking the actor.

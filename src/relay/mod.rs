@@ -6,6 +6,7 @@ mod chat;
 mod connect;
 mod log;
 mod member;
+mod offer;
 pub mod peer;
 
 use std::collections::HashMap;
@@ -21,7 +22,10 @@ pub use self::connect::RelaySettings;
 use self::connect::{add_candidate, answer};
 use self::log::ChatLog;
 use self::member::{Link, RelayMember};
+use self::offer::{BadSignal, RelaySignal};
 use self::peer::{ChannelEvent, ChannelWriter, PeerEvent};
+use crate::error::ClientError;
+use crate::metrics::Refusal;
 use crate::protocol::{LeaveReason, PeerId, SignalData};
 
 /// How long a member's backlog may stay above `max_buffered_bytes` before it is dropped.
@@ -34,6 +38,8 @@ pub struct RelayOutbox {
     pub signal: Recipient<SignalFromRelay>,
     /// Members to remove from the room.
     pub drop: Recipient<DropMember>,
+    /// Errors to tell one member (a signal the relay refused).
+    pub refused: Recipient<RelayRefused>,
 }
 
 /// The relay of one room.
@@ -64,28 +70,22 @@ impl Relay {
     }
 
     /// Handles a member's signal: an offer starts a new connection, a candidate joins its
-    /// current one.
+    /// current one. A signal that does not check out is refused before it costs anything.
     pub fn signal(&mut self, msg: SignalToRelay, ctx: &mut Context<Self>) {
-        #[derive(serde::Deserialize)]
-        struct Kind {
-            #[serde(rename = "type")]
-            kind: String,
-            candidate: Option<RTCIceCandidateInit>,
+        match offer::parse(&msg.data) {
+            Ok(RelaySignal::Offer(offer)) => self.offer(msg.from, msg.name, *offer, ctx),
+            Ok(RelaySignal::Candidate(c)) => self.remote_candidate(&msg.from, c),
+            Ok(RelaySignal::EndOfCandidates) => {}
+            Err(bad) => self.refuse(msg.from, bad),
         }
-        let kind = match msg.data.parse::<Kind>() {
-            Ok(k) => k,
-            Err(e) => return tracing::debug!(error = %e, "unreadable signal to the relay"),
-        };
-        match (kind.kind.as_str(), kind.candidate) {
-            ("offer", _) => match msg.data.parse::<RTCSessionDescription>() {
-                Ok(offer) => self.offer(msg.from, msg.name, offer, ctx),
-                Err(e) => tracing::debug!(error = %e, "unreadable offer to the relay"),
-            },
-            ("candidate", Some(c)) if !c.candidate.is_empty() => {
-                self.remote_candidate(&msg.from, c)
-            }
-            _ => {}
-        }
+    }
+
+    /// Tells a member why its signal was refused, once, and counts it.
+    fn refuse(&self, to: PeerId, bad: BadSignal) {
+        tracing::debug!(room = %self.room, peer = %to, error = %bad, "relay refused a signal");
+        self.settings.metrics.refused(Refusal::BadSignal);
+        let error = ClientError::BadRequest(format!("signal to relay: {bad}"));
+        self.outbox.refused.do_send(RelayRefused { to, error });
     }
 
     fn offer(
@@ -149,7 +149,13 @@ impl Relay {
             Ok(done) => done,
             Err(e) => {
                 tracing::warn!(room = %self.room, peer = %from, error = %e, "relay could not answer");
-                self.members.remove(&from);
+                if self.members.get(&from).is_some_and(|m| m.conn == conn) {
+                    self.members.remove(&from);
+                    let error = ClientError::Internal(format!("the relay could not answer: {e}"));
+                    self.outbox
+                        .refused
+                        .do_send(RelayRefused { to: from, error });
+                }
                 return;
             }
         };
@@ -422,6 +428,16 @@ pub struct SignalFromRelay {
 }
 
 /// Remove a member from the room (handled by the room).
+/// The relay refused a member's signal: tell it why.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RelayRefused {
+    /// The member that sent it.
+    pub to: PeerId,
+    /// What to tell it.
+    pub error: ClientError,
+}
+
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DropMember {

@@ -19,8 +19,8 @@ use crate::protocol::{
 };
 use crate::registry::{RoomClosed, RoomUpdated};
 use crate::relay::{
-    DropMember, MemberLeft, Relay, RelayOutbox, RelaySettings, SignalFromRelay, SignalToRelay,
-    StopRelay,
+    DropMember, MemberLeft, Relay, RelayOutbox, RelayRefused, RelaySettings, SignalFromRelay,
+    SignalToRelay, StopRelay,
 };
 use crate::session::{Evict, Outbox, PushError, Session};
 
@@ -192,6 +192,7 @@ impl Room {
         let outbox = RelayOutbox {
             signal: ctx.address().recipient(),
             drop: ctx.address().recipient(),
+            refused: ctx.address().recipient(),
         };
         let relay = Relay::new(self.settings.name.clone(), self.ctx.relay.clone(), outbox);
         self.relay = Some(relay.start());
@@ -205,6 +206,15 @@ impl Room {
                 data: msg.data,
             };
             self.send_to(&member.outbox, &msg.to, &signal, OutKind::Signal, ctx);
+        }
+    }
+
+    /// Tells a member the relay refused its signal.
+    fn relay_refused(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
+        if let Some(member) = self.members.get(&msg.to) {
+            self.ctx.metrics.error(msg.error.code());
+            let error = msg.error.to_message();
+            self.send_to(&member.outbox, &msg.to, &error, OutKind::Error, ctx);
         }
     }
 
@@ -373,6 +383,14 @@ impl Handler<SignalFromRelay> for Room {
 
     fn handle(&mut self, msg: SignalFromRelay, ctx: &mut Context<Self>) {
         self.signal_from_relay(msg, ctx)
+    }
+}
+
+impl Handler<RelayRefused> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
+        self.relay_refused(msg, ctx)
     }
 }
 

@@ -44,8 +44,8 @@ servers = []
 
 impl ServerProcess {
     /// Starts the server binary with the test base config plus `extra` TOML (which may add
-    /// `[session]`, `[relay]`, `[[rooms]]` and the like, but not `[server]` or `[ice]`); logs at
-    /// debug level so tests can look for the lines a production operator would see.
+    /// `[session]`, `[relay]`, `[[rooms]]` and the like, but not `[server]` or `[ice]`); logs as
+    /// in production, with Switchboard's own debug lines, so tests see what an operator would.
     pub fn spawn(extra: &str) -> ServerProcess {
         let dir = std::env::temp_dir().join(format!(
             "switchboard-test-{}-{}",
@@ -60,7 +60,10 @@ impl ServerProcess {
             .arg(&path)
             .arg("serve")
             .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info,switchboard=debug")
+            .env(
+                "RUST_LOG",
+                format!("info,switchboard=debug,{}", switchboard::QUIET_WEBRTC_LOGS),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

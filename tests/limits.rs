@@ -260,6 +260,8 @@ async fn an_offer_the_relay_cannot_answer_is_logged_once_and_told() {
         .await;
     let message = c.expect_error("internal").await;
     assert!(message.contains("no usable UDP port"), "{message}");
+    server.wait_for_log(&["relay could not answer"]);
+    std::thread::sleep(Duration::from_millis(200));
     let lines: Vec<String> = server.log_lines(&[]).split_off(lines_before);
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert!(lines[0].contains("relay could not answer"), "{lines:#?}");
@@ -272,6 +274,9 @@ async fn an_offer_the_relay_cannot_answer_is_logged_once_and_told() {
         .await;
     let answer = c.expect("signal").await;
     assert_eq!(answer["data"]["type"], "answer", "{answer}");
+    // Compliant members send the relay no chat message larger than 64 KiB.
+    let sdp = answer["data"]["sdp"].as_str().unwrap_or_default();
+    assert!(sdp.contains("a=max-message-size:65536"), "{sdp}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let lines: Vec<String> = server.log_lines(&[]).split_off(lines_before);
     assert!(lines.len() <= 2, "{lines:#?}");

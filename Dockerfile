@@ -20,7 +20,7 @@ COPY static ./static
 COPY config ./config
 USER switchboard
 ENV SWITCHBOARD_CONFIG=/app/config/switchboard.toml \
-    RUST_LOG=info,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn
+    RUST_LOG=info,rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn
 # 8080: HTTP + WebSocket signaling. 50000-50100/udp: the relay's WebRTC (ICE) sockets.
 EXPOSE 8080 50000-50100/udp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \

@@ -69,7 +69,8 @@ impl Default for PasswordAttemptsConfig {
 pub struct ServerConfig {
     /// Address the HTTP/WebSocket listener binds.
     pub bind: String,
-    /// Directory served at `/` (the browser client).
+    /// Directory served at `/` (the browser client). A relative path is read from the config
+    /// file's directory (by [`Config::load`]).
     pub static_dir: String,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
@@ -84,7 +85,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             bind: "0.0.0.0:8080".into(),
-            static_dir: "static".into(),
+            static_dir: "../static".into(),
             workers: 0,
             shutdown_timeout: Duration::from_secs(5),
             max_body_bytes: 65536,
@@ -272,7 +273,12 @@ impl Config {
         let config: Config = raw
             .try_deserialize()
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), key_path(&e))))?;
+        let mut config = config;
         config.validate().map_err(Error::Config)?;
+        config.server.static_dir = static_dir(path, &config.server.static_dir)
+            .map_err(Error::Config)?
+            .to_string_lossy()
+            .into_owned();
         Ok(config)
     }
 
@@ -420,6 +426,56 @@ fn validate_ice_server(server: &IceServer) -> Result<(), String> {
 }
 
 /// The config crate's message with its keys written `rooms[1].topology`, not `rooms[1]topology`.
+/// `static_dir` as given in the file at `config_path`, resolved against the file's directory when
+/// relative; it must be a directory with an `index.html`.
+fn static_dir(config_path: &Path, given: &str) -> Result<std::path::PathBuf, String> {
+    let given_path = Path::new(given);
+    let dir = if given_path.is_absolute() {
+        given_path.to_path_buf()
+    } else {
+        let parent = config_path.parent().filter(|p| !p.as_os_str().is_empty());
+        let base = std::fs::canonicalize(parent.unwrap_or(Path::new(".")))
+            .map_err(|e| format!("{}: {e}", config_path.display()))?;
+        base.join(given_path)
+    };
+    let dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| lexically_normal(&dir));
+    let relative = if given_path.is_absolute() {
+        String::new()
+    } else {
+        " (relative paths are read from the config file's directory)".into()
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "server.static_dir: {given:?} is {}, which is not a directory{relative}",
+            dir.display()
+        ));
+    }
+    if !dir.join("index.html").is_file() {
+        return Err(format!(
+            "server.static_dir: {} has no index.html: it must hold the browser client (static/)",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+/// `path` with `.` and `..` components worked out without the file system (for a path that does
+/// not exist, so an error can name it plainly).
+fn lexically_normal(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 fn key_path(e: &config::ConfigError) -> String {
     let text = e.to_string();
     let mut out = String::with_capacity(text.len());

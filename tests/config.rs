@@ -1,5 +1,7 @@
 //! The binary refuses bad configuration with a message naming the key, and exits non-zero.
 
+mod common;
+
 use std::process::Command;
 
 fn run_with(config: &str) -> (Option<i32>, String) {
@@ -72,4 +74,68 @@ fn environment_overrides_the_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.bind"));
+}
+
+/// A deployment laid out as the repository is (`config/switchboard.toml` next to `static/`),
+/// somewhere else than the working directory.
+fn deployment(static_dir: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("config")).unwrap();
+    std::os::unix::fs::symlink(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/static"),
+        root.path().join("static"),
+    )
+    .unwrap();
+    let config = root.path().join("config/switchboard.toml");
+    let text = format!(
+        "[server]\nbind = \"127.0.0.1:0\"\nworkers = 1\nstatic_dir = {static_dir:?}\n[ice]\nservers = []\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    (root, config)
+}
+
+#[test]
+fn a_relative_static_dir_is_read_from_the_config_file_s_directory() {
+    let (_root, config) = deployment("../static");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let server = common::process::ServerProcess::start(&config, elsewhere.path());
+    let (status, body) = common::http_get(server.addr, "/");
+    assert_eq!(status, 200);
+    assert!(body.contains("<title>Switchboard"), "{body}");
+}
+
+#[test]
+fn a_static_dir_without_the_client_stops_the_server_at_start() {
+    let (root, config) = deployment("../nowhere");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.static_dir"), "{stderr}");
+    assert!(stderr.contains("not a directory"), "{stderr}");
+    let real_root = std::fs::canonicalize(root.path()).unwrap();
+    assert!(
+        stderr.contains(&format!("{}/nowhere", real_root.display())),
+        "{stderr}"
+    );
+
+    // A directory that is not the client: no index.html.
+    std::fs::create_dir(root.path().join("empty")).unwrap();
+    std::fs::write(
+        &config,
+        "[server]\nbind = \"127.0.0.1:0\"\nstatic_dir = \"../empty\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no index.html"));
 }

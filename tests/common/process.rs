@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +15,8 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
-    dir: PathBuf,
+    /// A directory to remove when the server is dropped.
+    dir: Option<PathBuf>,
 }
 
 /// Resident memory of a process, in bytes.
@@ -55,10 +56,19 @@ impl ServerProcess {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("test.toml");
         std::fs::write(&path, base_config(extra)).expect("write config");
+        let mut server = ServerProcess::start(&path, Path::new("."));
+        server.dir = Some(dir);
+        server
+    }
+
+    /// Starts the server binary with the config file at `config` (as it is), in the working
+    /// directory `cwd`.
+    pub fn start(config: &Path, cwd: &Path) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .arg("--config")
-            .arg(&path)
+            .arg(config)
             .arg("serve")
+            .current_dir(cwd)
             .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",
@@ -82,14 +92,18 @@ impl ServerProcess {
                 lines.lock().unwrap().push(line);
             }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server listening within 30 s");
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr,
+            Err(_) => panic!(
+                "server not listening within 30 s; its log:\n{}",
+                log.lock().unwrap().join("\n")
+            ),
+        };
         ServerProcess {
             addr,
             child,
             log,
-            dir,
+            dir: None,
         }
     }
 
@@ -161,7 +175,9 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

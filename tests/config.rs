@@ -139,3 +139,68 @@ fn a_static_dir_without_the_client_stops_the_server_at_start() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no index.html"));
 }
+
+#[test]
+fn errors_are_in_an_operator_s_words() {
+    let cases = [
+        (
+            "[[rooms]]\nname = \"a\"\ntopology = \"star\"",
+            "rooms[0].topology: \"star\" is not one of mesh | host | relay",
+        ),
+        (
+            "[[rooms]]\nname = \"a\"\ntopology = \"host\"\non_host_leave = \"panic\"",
+            "rooms[0].on_host_leave: \"panic\" is not one of elect | relay",
+        ),
+        (
+            "[session]\nheartbeat_interval = 5",
+            "expected a duration such as \"5s\", \"250ms\" or \"2m\" for key `session.heartbeat_interval`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let (code, stderr) = run_with(text);
+        assert_eq!(code, Some(2), "{text:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{text:?}: expected {expected:?} in {stderr}"
+        );
+        assert!(!stderr.contains("variant constructor"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_toml_syntax_error_names_the_file_once_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, "[server\nbind = 1").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 1, column 8"), "{stderr}");
+    assert_eq!(stderr.matches("switchboard.toml").count(), 1, "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+}
+
+#[test]
+fn a_bad_environment_variable_is_blamed_not_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, "[server]\nbind = \"127.0.0.1:0\"").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(&path)
+        .env("SWITCHBOARD__SERVER__BINDD", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown field `bindd`"), "{stderr}");
+    assert!(
+        stderr.contains("from the environment: SWITCHBOARD__SERVER__BINDD"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("switchboard.toml"), "{stderr}");
+}

@@ -1,14 +1,16 @@
 //! Typed configuration: defaults in code, a TOML file, `SWITCHBOARD__SECTION__KEY` environment
 //! overrides, and validation whose every error names the offending key.
 
+mod load;
+
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::attempts::Policy;
-use crate::error::Error;
+
 use crate::protocol::{IceServer, Topology};
 
 /// Everything the server reads from `config/switchboard.toml`.
@@ -256,45 +258,6 @@ impl RelayConfig {
 }
 
 impl Config {
-    /// Reads `path` (TOML), applies `SWITCHBOARD__*` environment overrides, and validates.
-    pub fn load(path: &Path) -> Result<Config, Error> {
-        let raw = config::Config::builder()
-            .add_source(config::File::from(path).format(config::FileFormat::Toml))
-            .add_source(
-                config::Environment::with_prefix("SWITCHBOARD")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .list_separator(",")
-                    .with_list_parse_key("relay.public_ips")
-                    .try_parsing(true),
-            )
-            .build()
-            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        let config: Config = raw
-            .try_deserialize()
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), key_path(&e))))?;
-        let mut config = config;
-        config.validate().map_err(Error::Config)?;
-        config.server.static_dir = static_dir(path, &config.server.static_dir)
-            .map_err(Error::Config)?
-            .to_string_lossy()
-            .into_owned();
-        Ok(config)
-    }
-
-    /// Parses TOML text (no environment), then validates; for tests and tools.
-    pub fn from_toml(text: &str) -> Result<Config, Error> {
-        let raw = config::Config::builder()
-            .add_source(config::File::from_str(text, config::FileFormat::Toml))
-            .build()
-            .map_err(|e| Error::Config(e.to_string()))?;
-        let config: Config = raw
-            .try_deserialize()
-            .map_err(|e| Error::Config(key_path(&e)))?;
-        config.validate().map_err(Error::Config)?;
-        Ok(config)
-    }
-
     /// Checks every value; the error names the first bad key (`rooms[1].topology: ...`).
     pub fn validate(&self) -> Result<(), String> {
         let s = &self.server;
@@ -426,69 +389,6 @@ fn validate_ice_server(server: &IceServer) -> Result<(), String> {
 }
 
 /// The config crate's message with its keys written `rooms[1].topology`, not `rooms[1]topology`.
-/// `static_dir` as given in the file at `config_path`, resolved against the file's directory when
-/// relative; it must be a directory with an `index.html`.
-fn static_dir(config_path: &Path, given: &str) -> Result<std::path::PathBuf, String> {
-    let given_path = Path::new(given);
-    let dir = if given_path.is_absolute() {
-        given_path.to_path_buf()
-    } else {
-        let parent = config_path.parent().filter(|p| !p.as_os_str().is_empty());
-        let base = std::fs::canonicalize(parent.unwrap_or(Path::new(".")))
-            .map_err(|e| format!("{}: {e}", config_path.display()))?;
-        base.join(given_path)
-    };
-    let dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| lexically_normal(&dir));
-    let relative = if given_path.is_absolute() {
-        String::new()
-    } else {
-        " (relative paths are read from the config file's directory)".into()
-    };
-    if !dir.is_dir() {
-        return Err(format!(
-            "server.static_dir: {given:?} is {}, which is not a directory{relative}",
-            dir.display()
-        ));
-    }
-    if !dir.join("index.html").is_file() {
-        return Err(format!(
-            "server.static_dir: {} has no index.html: it must hold the browser client (static/)",
-            dir.display()
-        ));
-    }
-    Ok(dir)
-}
-
-/// `path` with `.` and `..` components worked out without the file system (for a path that does
-/// not exist, so an error can name it plainly).
-fn lexically_normal(path: &Path) -> std::path::PathBuf {
-    use std::path::Component;
-    let mut out = std::path::PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn key_path(e: &config::ConfigError) -> String {
-    let text = e.to_string();
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == ']' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
-            out.push('.');
-        }
-    }
-    out
-}
-
 /// Whether `name` is a valid room name: 1-64 of `[A-Za-z0-9_-]`.
 pub fn is_valid_room_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -503,7 +403,7 @@ mod tests {
 
     #[test]
     fn shipped_config_parses() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/switchboard.toml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/switchboard.toml");
         let text = std::fs::read_to_string(path).unwrap();
         let config = Config::from_toml(&text).unwrap();
         assert_eq!(config.rooms[0].name, "lobby");

@@ -32,6 +32,17 @@ if ! command -v docker-compose >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose \
     >/dev/null 2>&1 || echo "==> docker-compose not installable here; skipping compose validation"
 fi
+# promtool checks /metrics (tests/metrics.rs). Debian's prometheus package is unpacked, not
+# installed, so no Prometheus server is started on this machine.
+promtool_dir="$PWD/target/tools/prometheus"
+if [ ! -x "$promtool_dir/usr/bin/promtool" ]; then
+  echo "==> unpacking promtool from Debian's prometheus package"
+  mkdir -p "$promtool_dir"
+  fetch_promtool() { (cd "$promtool_dir" && apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb); }
+  fetch_promtool || { as_root apt-get update -qq && fetch_promtool; } \
+    || echo "==> promtool not available: tests/metrics.rs runs its own exposition check only"
+fi
+[ -x "$promtool_dir/usr/bin/promtool" ] && export PROMTOOL="$promtool_dir/usr/bin/promtool"
 if [ "$e2e" = 1 ]; then
   echo "==> npm ci (tests/e2e)"
   (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)

@@ -71,6 +71,20 @@ pub enum PasswordScope {
     Room,
 }
 
+/// Kinds of data-channel messages the relay sends, for
+/// `switchboard_relay_messages_out_total{type}`.
+#[derive(Clone, Copy, Debug)]
+pub enum RelayOutKind {
+    /// A member's chat message forwarded to another member.
+    Chat,
+    /// An ack to the sender.
+    Ack,
+    /// A chat message replayed from the history to a member whose channel opened.
+    History,
+}
+
+const RELAY_OUT_KINDS: [&str; 3] = ["chat", "ack", "history"];
+
 const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
 const OUT_KINDS: [&str; 7] = [
     "welcome",
@@ -98,15 +112,14 @@ pub struct Metrics {
     refused: Vec<Counter>,
     /// Wrong room passwords (checked, not refused early).
     pub password_failures: Counter,
-    password_blocks: [Counter; 2],
+    password_blocks: Vec<Counter>,
     /// Sockets closed because their outbound queue overflowed.
     pub slow_sockets: Counter,
     /// Relay peer connections currently open.
     pub relay_peer_connections: Gauge,
     /// Data-channel messages the relay received.
     pub relay_messages_in: Counter,
-    /// Data-channel messages the relay sent.
-    pub relay_messages_out: Counter,
+    relay_messages_out: Vec<Counter>,
     /// Data-channel bytes the relay received.
     pub relay_bytes_in: Counter,
     /// Data-channel bytes the relay sent.
@@ -118,8 +131,6 @@ pub struct Metrics {
     /// The most one session's read buffer has held since start.
     read_buffer_peak: AtomicU64,
     read_buffer_peak_gauge: Gauge,
-    rss: Gauge,
-    cpu: Gauge,
 }
 
 impl Metrics {
@@ -127,56 +138,104 @@ impl Metrics {
     pub fn new() -> Arc<Metrics> {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
-        let counter = |name: &'static str, labels: Vec<Label>| {
+        let counter = |name: &'static str, help: &'static str, labels: Vec<Label>| {
+            recorder.describe_counter(name.into(), None, help.into());
             recorder.register_counter(&Key::from_parts(name, labels), &META)
         };
-        let gauge = |name: &'static str| recorder.register_gauge(&Key::from_name(name), &META);
-        let by_type = |name: &'static str, kinds: &[&'static str]| {
-            kinds
-                .iter()
-                .map(|k| counter(name, vec![Label::new("type", *k)]))
-                .collect()
+        let gauge = |name: &'static str, help: &'static str| {
+            recorder.describe_gauge(name.into(), None, help.into());
+            recorder.register_gauge(&Key::from_name(name), &META)
         };
-        let errors = ErrorCode::ALL
-            .iter()
-            .map(|c| {
-                counter(
-                    "switchboard_errors_total",
-                    vec![Label::new("code", c.as_str())],
-                )
-            })
-            .collect();
-        let refused = REFUSALS
-            .iter()
-            .map(|r| counter("switchboard_refused_total", vec![Label::new("reason", *r)]))
-            .collect();
+        let labelled = |name, help, label: &'static str, values: &[&'static str]| {
+            values
+                .iter()
+                .map(|v| counter(name, help, vec![Label::new(label, *v)]))
+                .collect::<Vec<_>>()
+        };
+        let codes: Vec<&'static str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         Arc::new(Metrics {
-            sessions: gauge("switchboard_sessions"),
-            rooms: gauge("switchboard_rooms"),
-            members: gauge("switchboard_members"),
-            messages_in: by_type("switchboard_messages_in_total", &IN_KINDS),
-            messages_out: by_type("switchboard_messages_out_total", &OUT_KINDS),
-            errors,
-            refused,
-            password_failures: counter("switchboard_password_failures_total", vec![]),
-            password_blocks: ["address", "room"].map(|scope| {
-                counter(
-                    "switchboard_password_blocks_total",
-                    vec![Label::new("scope", scope)],
-                )
-            }),
-            slow_sockets: counter("switchboard_slow_sockets_total", vec![]),
-            relay_peer_connections: gauge("switchboard_relay_peer_connections"),
-            relay_messages_in: counter("switchboard_relay_messages_in_total", vec![]),
-            relay_messages_out: counter("switchboard_relay_messages_out_total", vec![]),
-            relay_bytes_in: counter("switchboard_relay_bytes_in_total", vec![]),
-            relay_bytes_out: counter("switchboard_relay_bytes_out_total", vec![]),
-            relay_slow_members: counter("switchboard_relay_slow_members_total", vec![]),
-            read_buffers: gauge("switchboard_session_read_buffer_bytes"),
+            sessions: gauge("switchboard_sessions", "Open WebSocket sessions."),
+            rooms: gauge("switchboard_rooms", "Rooms that exist."),
+            members: gauge("switchboard_members", "Members over all rooms."),
+            messages_in: labelled(
+                "switchboard_messages_in_total",
+                "Signaling frames received, by type.",
+                "type",
+                &IN_KINDS,
+            ),
+            messages_out: labelled(
+                "switchboard_messages_out_total",
+                "Signaling frames sent, by type.",
+                "type",
+                &OUT_KINDS,
+            ),
+            errors: labelled(
+                "switchboard_errors_total",
+                "Errors sent to clients, by code.",
+                "code",
+                &codes,
+            ),
+            refused: labelled(
+                "switchboard_refused_total",
+                "Sockets closed or HTTP requests refused for what the client sent, by reason.",
+                "reason",
+                &REFUSALS,
+            ),
+            password_failures: counter(
+                "switchboard_password_failures_total",
+                "Wrong room passwords that were checked.",
+                vec![],
+            ),
+            password_blocks: labelled(
+                "switchboard_password_blocks_total",
+                "Blocks of password attempts, by what was blocked (an address or a room).",
+                "scope",
+                &["address", "room"],
+            ),
+            slow_sockets: counter(
+                "switchboard_slow_sockets_total",
+                "Sockets closed because their outbound queue overflowed.",
+                vec![],
+            ),
+            relay_peer_connections: gauge(
+                "switchboard_relay_peer_connections",
+                "Relay peer connections open now.",
+            ),
+            relay_messages_in: counter(
+                "switchboard_relay_messages_in_total",
+                "Data-channel messages the relay received.",
+                vec![],
+            ),
+            relay_messages_out: labelled(
+                "switchboard_relay_messages_out_total",
+                "Data-channel messages the relay sent, by type (history counts each chat message replayed).",
+                "type",
+                &RELAY_OUT_KINDS,
+            ),
+            relay_bytes_in: counter(
+                "switchboard_relay_bytes_in_total",
+                "Data-channel bytes the relay received.",
+                vec![],
+            ),
+            relay_bytes_out: counter(
+                "switchboard_relay_bytes_out_total",
+                "Data-channel bytes the relay sent.",
+                vec![],
+            ),
+            relay_slow_members: counter(
+                "switchboard_relay_slow_members_total",
+                "Members the relay dropped as slow consumers.",
+                vec![],
+            ),
+            read_buffers: gauge(
+                "switchboard_session_read_buffer_bytes",
+                "Bytes all sessions' read buffers hold now.",
+            ),
             read_buffer_peak: AtomicU64::new(0),
-            read_buffer_peak_gauge: gauge("switchboard_session_read_buffer_peak_bytes"),
-            rss: gauge("process_resident_memory_bytes"),
-            cpu: gauge("process_cpu_seconds_total"),
+            read_buffer_peak_gauge: gauge(
+                "switchboard_session_read_buffer_peak_bytes",
+                "The most one session's read buffer has held since start.",
+            ),
             recorder,
             handle,
         })
@@ -196,6 +255,11 @@ impl Metrics {
     pub fn error(&self, code: ErrorCode) {
         let i = ErrorCode::ALL.iter().position(|c| *c == code).unwrap_or(0);
         self.errors[i].increment(1);
+    }
+
+    /// Counts `n` data-channel messages the relay sent.
+    pub fn relay_out(&self, kind: RelayOutKind, n: u64) {
+        self.relay_messages_out[kind as usize].increment(n);
     }
 
     /// Counts one socket closed or request refused for what the client sent.
@@ -223,14 +287,26 @@ impl Metrics {
     pub fn render(&self) -> String {
         let peak = self.read_buffer_peak.load(Ordering::Relaxed);
         self.read_buffer_peak_gauge.set(peak as f64);
-        if let Some(bytes) = resident_memory_bytes() {
-            self.rss.set(bytes as f64);
-        }
-        if let Some(cpu) = cpu_time() {
-            self.cpu.set(cpu.as_secs_f64());
-        }
         let _ = &self.recorder;
-        self.handle.render()
+        let mut text = self.handle.render();
+        // The process figures are read from /proc at each scrape; the CPU time is a counter
+        // in fractional seconds, which the recorder's integer counters cannot hold.
+        if let Some(cpu) = cpu_time() {
+            text.push_str(&format!(
+                "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n\
+                 # TYPE process_cpu_seconds_total counter\n\
+                 process_cpu_seconds_total {}\n\n",
+                cpu.as_secs_f64()
+            ));
+        }
+        if let Some(bytes) = resident_memory_bytes() {
+            text.push_str(&format!(
+                "# HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+                 # TYPE process_resident_memory_bytes gauge\n\
+                 process_resident_memory_bytes {bytes}\n"
+            ));
+        }
+        text
     }
 }
 

@@ -234,3 +234,30 @@ async fn after_200_join_leave_cycles_the_relay_holds_no_connection_and_memory_re
         after / 1048576.0
     );
 }
+
+#[tokio::test]
+async fn every_message_the_relay_sends_is_counted_by_type() {
+    let server = server();
+    let mut a = RawPeer::join(&server, "r", "alice").await;
+    let mut b = RawPeer::join(&server, "r", "bob").await;
+    for i in 0..4 {
+        let msg = json!({"type": "chat", "id": format!("c{i}"), "from": "x", "name": "x", "text": "hi", "ts": 1});
+        a.send(&msg.to_string()).await;
+        a.expect("ack").await;
+        b.expect("chat").await;
+    }
+    // Two late joiners get the 4 messages replayed.
+    for name in ["carol", "dave"] {
+        let mut late = RawPeer::join(&server, "r", name).await;
+        let history = late.expect("history").await;
+        assert_eq!(history["messages"].as_array().map(Vec::len), Some(4));
+    }
+    let out = |kind: &str| {
+        metric(
+            &server,
+            &format!("switchboard_relay_messages_out_total{{type=\"{kind}\"}}"),
+        )
+    };
+    eventually("the replays counted", || out("history") == 8.0).await;
+    assert_eq!((out("chat"), out("ack")), (4.0, 4.0));
+}

@@ -7,6 +7,7 @@ use super::log::Accepted;
 use super::member::{Link, RelayMember};
 use super::peer::{ChannelEvent, ChannelWriter};
 use super::{ChannelReport, Relay};
+use crate::metrics::RelayOutKind;
 use crate::protocol::{ChannelMessage, ChatMessage, PeerId};
 
 /// Largest `history` message; more history is sent in several.
@@ -33,11 +34,16 @@ impl Relay {
             return;
         };
         let writer = ChannelWriter::spawn(channel.clone());
-        for chunk in history_chunks(self.log.history()) {
+        let history = self.log.history();
+        let replayed = history.len() as u64;
+        let mut bytes = 0;
+        for chunk in history_chunks(history) {
+            bytes += chunk.len() as u64;
             writer.send(chunk.into());
         }
         member.link = Link::Open(writer);
         tracing::debug!(room = %self.room, peer = %peer, "relay channel open");
+        self.count_out(RelayOutKind::History, replayed, bytes);
     }
 
     /// Forwards one chat message from `peer` to every other open member and acks it.
@@ -63,7 +69,7 @@ impl Relay {
             Accepted::Duplicate(seq) => Some(seq),
         };
         let ack = ChannelMessage::Ack { id, seq }.encode();
-        self.send_to(peer, ack);
+        self.send_ack(peer, ack);
     }
 
     fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
@@ -77,23 +83,21 @@ impl Relay {
                 }
             }
         }
-        self.count_out(&frame, sent);
+        self.count_out(RelayOutKind::Chat, sent, sent * frame.len() as u64);
     }
 
-    fn send_to(&self, peer: &PeerId, frame: Arc<str>) {
+    fn send_ack(&self, peer: &PeerId, frame: Arc<str>) {
         if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
-            self.count_out(&frame, 1);
+            self.count_out(RelayOutKind::Ack, 1, frame.len() as u64);
             writer.send(frame);
         }
     }
 
-    /// Counts `copies` sends of `frame`.
-    fn count_out(&self, frame: &str, copies: u64) {
+    /// Counts `messages` sent, `bytes` in all.
+    fn count_out(&self, kind: RelayOutKind, messages: u64, bytes: u64) {
         let metrics = &self.settings.metrics;
-        metrics.relay_messages_out.increment(copies);
-        metrics
-            .relay_bytes_out
-            .increment(copies * frame.len() as u64);
+        metrics.relay_out(kind, messages);
+        metrics.relay_bytes_out.increment(bytes);
     }
 }
 

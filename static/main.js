@@ -42,6 +42,12 @@ ui.onJoin(({ room, name, password }) => {
 });
 
 ui.onSend((text) => peers.send(text));
+ui.onRetry((id) => peers.retry(id));
+
+// People who were in the room when we lost the server come back with new ids after it returns;
+// within this grace period that is not news ("X joined").
+const REJOIN_GRACE_MS = 60000;
+const returning = new Map(); // lowercased name -> until when it is not news
 
 ui.onLeave(() => {
   signaling.leave();
@@ -65,6 +71,12 @@ signaling.addEventListener('status', ({ detail }) => {
 });
 
 signaling.addEventListener('welcome', ({ detail: w }) => {
+  if (joinedOnce) {
+    const until = Date.now() + REJOIN_GRACE_MS;
+    for (const name of peers.members.values()) returning.set(name.toLowerCase(), until);
+  } else {
+    returning.clear();
+  }
   peers.welcome(w, current?.name ?? '');
   ui.setJoining(false);
   ui.setStatus('connected', `Connected as ${current?.name}`);
@@ -78,7 +90,10 @@ signaling.addEventListener('welcome', ({ detail: w }) => {
 
 signaling.addEventListener('peer_joined', ({ detail }) => {
   peers.peerJoined(detail.peer);
-  store.notice(`${detail.peer.name} joined.`);
+  const key = detail.peer.name.toLowerCase();
+  const back = (returning.get(key) ?? 0) > Date.now();
+  returning.delete(key);
+  if (!back) store.notice(`${detail.peer.name} joined.`);
 });
 
 signaling.addEventListener('peer_left', ({ detail }) => {

@@ -14,6 +14,11 @@ export class PeerManager extends EventTarget {
     this.store = store;
     this.links = new Map(); // peer id -> {pc, dc, state, outbox, pending, remoteSet}
     this.reset();
+    // Own messages written out and never confirmed turn into failed ones (while the server can be
+    // reached; while it cannot, they wait as pending).
+    setInterval(() => {
+      if (this.signaling.connected()) this.store.expire();
+    }, 1000);
   }
 
   reset() {
@@ -24,7 +29,9 @@ export class PeerManager extends EventTarget {
     this.host = null;
     this.members = new Map(); // id -> name (others)
     this.iceServers = [];
-    this.backlog = [];
+    // Mesh, or as host: own message id -> the members it has been written to. (Peer ids are new
+    // after a rejoin, so it starts empty and unconfirmed messages go to everyone again.)
+    this.delivered = new Map();
     this.changed();
   }
 
@@ -36,10 +43,10 @@ export class PeerManager extends EventTarget {
     return this.topology === 'host' && this.host === this.me;
   }
 
+  // Own messages not confirmed yet (typed while links were down, say) go out again after the
+  // (re)join, to the host or to every member as the topology wants; receivers drop ids they have
+  // already shown.
   welcome(w, name) {
-    // Mesh messages typed while links were down go to whoever is there after the (re)join;
-    // receivers drop ids they have already shown.
-    const carry = this.topology === 'mesh' ? [...new Set([...this.links.values()].flatMap((l) => l.outbox))] : [];
     this.reset();
     this.me = w.peer_id;
     this.name = name;
@@ -49,7 +56,6 @@ export class PeerManager extends EventTarget {
     for (const p of w.peers) this.members.set(p.id, p.name);
     if (this.topology === 'mesh') {
       for (const p of w.peers) this.offerTo(p.id);
-      for (const link of this.links.values()) link.outbox.push(...carry);
     } else if (this.host && this.host !== this.me) {
       this.offerTo(this.host);
     }
@@ -64,6 +70,7 @@ export class PeerManager extends EventTarget {
   peerLeft(id) {
     this.members.delete(id);
     this.closeLink(id);
+    if (this.confirmsOwn()) this.flushOwn(); // one member fewer to write to
     this.changed();
   }
 
@@ -73,9 +80,9 @@ export class PeerManager extends EventTarget {
     if (host !== this.me) {
       this.offerTo(host);
     } else {
-      // Elected: what the old host never acked is ours to deliver now, to each member that connects.
-      this.backlog = this.store.pending().map((m) => JSON.stringify(m));
-      for (const m of this.store.pending()) this.store.acked(m.id);
+      // Elected: what the old host never acked is ours to deliver now, to each member as its
+      // channel opens.
+      this.flushOwn();
     }
     this.changed();
   }
@@ -163,10 +170,8 @@ export class PeerManager extends EventTarget {
       if (this.links.get(id) !== link) return;
       link.state = 'connected';
       for (const frame of link.outbox.splice(0)) dc.send(frame);
-      if (this.iAmHost()) for (const frame of this.backlog) dc.send(frame);
-      if (id === this.host && !this.iAmHost()) {
-        for (const msg of this.store.pending()) dc.send(JSON.stringify(msg));
-      }
+      if (this.confirmsOwn()) this.flushOwn();
+      else if (id === this.host) this.sendPendingToHost();
       this.changed();
     };
     dc.onclose = () => {
@@ -184,18 +189,60 @@ export class PeerManager extends EventTarget {
     else link.outbox.push(frame);
   }
 
-  // Sends a chat line as this topology wants, and shows it at once.
+  // Whether our own messages are confirmed here (mesh, or hosting) rather than by a host's ack.
+  confirmsOwn() {
+    return this.topology === 'mesh' || this.iAmHost();
+  }
+
+  // Sends a chat line as this topology wants, and shows it at once, as pending until confirmed.
   send(text) {
     const msg = this.store.compose(this.me, this.name, text);
     this.store.add(msg, true);
-    const frame = JSON.stringify(msg);
-    if (this.topology === 'mesh' || this.iAmHost()) {
-      for (const id of this.links.keys()) this.sendTo(id, frame);
-      return;
-    }
     this.store.track(msg);
-    const hostLink = this.host && this.links.get(this.host);
-    if (hostLink?.dc?.readyState === 'open') hostLink.dc.send(frame);
+    if (this.confirmsOwn()) this.flushOwn();
+    else this.sendPendingToHost();
+  }
+
+  // Sends a failed message again.
+  retry(id) {
+    this.store.retrying(id);
+    this.delivered.delete(id);
+    if (this.confirmsOwn()) this.flushOwn();
+    else this.sendPendingToHost();
+  }
+
+  // As a member of a host or relay room: our unconfirmed messages to the host, if its channel is
+  // open; its ack confirms each.
+  sendPendingToHost() {
+    const dc = this.host && this.links.get(this.host)?.dc;
+    if (dc?.readyState !== 'open') return;
+    for (const msg of this.store.pending()) {
+      dc.send(JSON.stringify(msg));
+      this.store.sent(msg.id);
+    }
+  }
+
+  // Mesh, or as host: writes each unconfirmed own message to every member with an open channel
+  // that has not had it; a message every member has had is confirmed.
+  flushOwn() {
+    const members = [...this.members.keys()];
+    for (const msg of this.store.pending()) {
+      const had = this.delivered.get(msg.id) ?? new Set();
+      this.delivered.set(msg.id, had);
+      for (const id of members) {
+        const dc = this.links.get(id)?.dc;
+        if (!had.has(id) && dc?.readyState === 'open') {
+          dc.send(JSON.stringify(msg));
+          had.add(id);
+        }
+      }
+      if (members.every((id) => had.has(id))) {
+        this.delivered.delete(msg.id);
+        this.store.acked(msg.id);
+      } else if (had.size > 0 && !this.store.sentAt.has(msg.id)) {
+        this.store.sent(msg.id); // out to some: the others have FAIL_AFTER_MS to connect
+      }
+    }
   }
 
   onChannel(from, raw) {

@@ -1,4 +1,5 @@
-// Signaling: the WebSocket to the hub and protocol v1. Reconnects with backoff and rejoins.
+// Signaling: the WebSocket to the hub and protocol v1. Reconnects with a short, capped backoff
+// (and at once when the page regains focus or the network comes back) and rejoins.
 // Emits: 'status' {state, delay?}, and one event per server message type
 // ('welcome', 'peer_joined', 'peer_left', 'host_changed', 'signal', 'error').
 
@@ -12,6 +13,18 @@ export class Signaling extends EventTarget {
     this.attempt = 0;
     this.timer = null;
     this.pingTimer = null;
+    // A reconnect that is waiting out its backoff goes now when there is reason to hope.
+    const retryNow = () => {
+      if (this.timer !== null && document.visibilityState !== 'hidden') this.open();
+    };
+    window.addEventListener('online', retryNow);
+    window.addEventListener('focus', retryNow);
+    document.addEventListener('visibilitychange', retryNow);
+  }
+
+  // Whether the socket is open (the server can be reached).
+  connected() {
+    return this.ws?.readyState === WebSocket.OPEN;
   }
 
   emit(type, detail) {
@@ -53,6 +66,7 @@ export class Signaling extends EventTarget {
   open() {
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) return;
     clearTimeout(this.timer);
+    this.timer = null;
     this.emit('status', { state: 'connecting' });
     const ws = new WebSocket(this.url);
     this.ws = ws;
@@ -87,8 +101,9 @@ export class Signaling extends EventTarget {
         this.emit('status', { state: 'closed', wasJoined });
         return;
       }
-      // Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... up to 8 s.
-      const base = Math.min(8000, 500 * 2 ** this.attempt);
+      // Backoff with jitter: 0.5 s, 1 s, then 2 s (±20 %) for as long as the server is away, so
+      // a page is back within a few seconds of the server.
+      const base = Math.min(2000, 500 * 2 ** this.attempt);
       const delay = Math.round(base * (0.8 + Math.random() * 0.4));
       this.attempt += 1;
       this.emit('status', { state: 'reconnecting', delay, wasJoined });

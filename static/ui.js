@@ -14,13 +14,34 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+const TITLE = {
+  pending: 'sending: not yet confirmed (it goes out as soon as there is a connection)',
+  failed: 'not confirmed in time: retry to send it again',
+};
 const TOPOLOGY = { mesh: 'mesh', host: 'host', relay: 'server relay' };
 const STATE = { you: 'you', connected: 'connected', connecting: 'connecting…', failed: 'failed', closed: 'disconnected', 'via host': 'via host', 'via server': 'via server' };
 
 export class Ui {
   constructor() {
     this.rooms = [];
+    this.retry = () => {};
     $('error-close').onclick = () => this.hideError();
+    // Say which characters a room name may have, not the browser's "match the requested format".
+    const room = $('room-input');
+    room.oninput = () =>
+      room.setCustomValidity(
+        room.validity.patternMismatch ? 'Room names use only letters A-Z and a-z, digits, - and _ (up to 64).' : '',
+      );
+    // Retry buttons of failed messages (the list is re-rendered, so listen on the list).
+    $('messages').onclick = (e) => {
+      const button = e.target.closest('button.retry');
+      if (button) this.retry(button.closest('li').dataset.id);
+    };
+  }
+
+  // Calls back with a message id when the user retries a failed message.
+  onRetry(callback) {
+    this.retry = callback;
   }
 
   // Calls back with {room, name, password} when the join form is submitted.
@@ -121,7 +142,7 @@ export class Ui {
     $('password-label').hidden = room ? !room.locked : false;
   }
 
-  // Messages: [{id, name, text, ts, own, pending}] plus notices {notice: text, ts}.
+  // Messages: [{id, name, text, ts, own, pending, failed}] plus notices {notice: text, ts}.
   renderMessages(messages) {
     const list = $('messages');
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
@@ -129,9 +150,13 @@ export class Ui {
       ...messages.map((m) => {
         const time = el('span', { class: 'time' }, formatTime(m.ts));
         if (m.notice) return el('li', { class: 'notice' }, time, m.notice);
-        const cls = ['chat', m.own ? 'own' : '', m.pending ? 'pending' : ''].join(' ').trim();
-        return el('li', { class: cls, 'data-id': m.id, title: m.pending ? 'not yet confirmed by the host' : '' },
+        const state = m.failed ? 'failed' : m.pending ? 'pending' : '';
+        const cls = ['chat', m.own ? 'own' : '', state].join(' ').trim();
+        const item = el('li', { class: cls, 'data-id': m.id, title: TITLE[state] ?? '' },
           time, el('span', { class: 'author' }, m.name), el('span', { class: 'text' }, m.text));
+        if (m.own && state) item.append(el('span', { class: 'delivery' }, state === 'failed' ? 'not delivered' : 'sending…'));
+        if (state === 'failed') item.append(el('button', { class: 'retry', type: 'button' }, 'Retry'));
+        return item;
       }),
     );
     if (atBottom) list.scrollTop = list.scrollHeight;

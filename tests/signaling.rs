@@ -202,3 +202,21 @@ async fn shutdown_closes_every_session_with_going_away_then_stops() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn at_shutdown_members_are_not_told_that_the_others_left() {
+    let (server, stop) = common::spawn_server_with_shutdown(common::test_config());
+    let mut alice = server.client().await;
+    alice.join("quiet", "alice").await;
+    let mut bob = server.client().await;
+    bob.join("quiet", "bob").await;
+    alice.expect("peer_joined").await;
+    stop.send(()).unwrap();
+    for client in [&mut alice, &mut bob] {
+        let (frames, end) = client.read_to_end().await;
+        // Their pages keep their links to each other until they are back: no peer_left, no
+        // host_changed, just the close.
+        assert!(frames.is_empty(), "{frames:?}");
+        assert!(matches!(end, Some(Ok(_))), "{end:?}");
+    }
+}

@@ -123,7 +123,15 @@ impl Room {
     }
 
     /// Removes a member, tells the others `peer_left`, and moves the host role if it hosted.
-    pub fn leave(&mut self, peer_id: &PeerId, reason: LeaveReason, ctx: &mut Context<Self>) {
+    /// A `quiet` leave (the server is shutting down, and every member's socket with it) tells
+    /// nobody: the members' pages keep their links to each other until they are back.
+    pub fn leave(
+        &mut self,
+        peer_id: &PeerId,
+        reason: LeaveReason,
+        quiet: bool,
+        ctx: &mut Context<Self>,
+    ) {
         if self.members.remove(peer_id).is_none() {
             return;
         }
@@ -133,6 +141,10 @@ impl Room {
             });
         }
         self.ctx.metrics.members.decrement(1.0);
+        if quiet {
+            self.report();
+            return;
+        }
         let left = ServerMessage::PeerLeft {
             peer_id: peer_id.clone(),
             reason,
@@ -226,7 +238,7 @@ impl Room {
                 reason: msg.reason,
             });
         }
-        self.leave(&msg.peer_id, msg.reason, ctx);
+        self.leave(&msg.peer_id, msg.reason, false, ctx);
     }
 
     /// Queues `msg` for member `id`.
@@ -348,13 +360,15 @@ pub struct Leave {
     pub peer_id: PeerId,
     /// Why it left.
     pub reason: LeaveReason,
+    /// The server is shutting down: tell the others nothing.
+    pub quiet: bool,
 }
 
 impl Handler<Leave> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
-        self.leave(&msg.peer_id, msg.reason, ctx)
+        self.leave(&msg.peer_id, msg.reason, msg.quiet, ctx)
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Session {
     writer: tokio::task::JoinHandle<()>,
     /// A close frame is queued.
     closing: bool,
+    /// The server is shutting down (the room is not told this member left).
+    going_away: bool,
     registry: Addr<Registry>,
     /// Where the client connects from (for password limits and logs).
     address: IpAddr,
@@ -86,6 +88,7 @@ impl Session {
             out,
             writer,
             closing: false,
+            going_away: false,
             registry,
             address,
             bucket: TokenBucket::new(config.messages_per_second, config.burst),
@@ -100,9 +103,10 @@ impl Session {
             close_reason: LeaveReason::Closed,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
-        let shutdown = shutdown
-            .into_actor(&session)
-            .map(|(), act, ctx| act.close(CloseCode::Away, "server shutting down", ctx));
+        let shutdown = shutdown.into_actor(&session).map(|(), act, ctx| {
+            act.going_away = true;
+            act.close(CloseCode::Away, "server shutting down", ctx)
+        });
         Session::create(|ctx| {
             ctx.add_stream(reader);
             ctx.spawn(shutdown);
@@ -236,6 +240,7 @@ impl Session {
                 room.do_send(Leave {
                     peer_id,
                     reason: LeaveReason::Left,
+                    quiet: false,
                 });
                 self.queue(Outbound::Left(self.membership), ctx);
                 self.entered_lobby(ctx);
@@ -361,6 +366,7 @@ impl Actor for Session {
             room.do_send(Leave {
                 peer_id,
                 reason: self.close_reason,
+                quiet: self.going_away,
             });
         }
         self.queue_close(None);

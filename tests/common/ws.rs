@@ -117,13 +117,22 @@ impl WsClient {
     /// Skips data frames until a close frame, an error or the end of the stream (`None`), which
     /// must come within `WAIT`.
     async fn skip_to_end(&mut self) -> Option<tungstenite::Result<Message>> {
+        self.read_to_end().await.1
+    }
+
+    /// Reads until the connection ends: the JSON frames that came first, and how it ended.
+    pub async fn read_to_end(&mut self) -> (Vec<Value>, Option<tungstenite::Result<Message>>) {
         let deadline = tokio::time::Instant::now() + WAIT;
+        let mut frames = Vec::new();
         loop {
             let next = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("the connection ended within 5 s");
             match next {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return next,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return (frames, next),
+                Some(Ok(Message::Text(text))) => {
+                    frames.push(serde_json::from_str(&text).expect("JSON frame"))
+                }
                 Some(Ok(_)) => continue,
             }
         }

@@ -16,14 +16,10 @@ export const BIN = process.env.SWITCHBOARD_BIN || path.join(ROOT, 'target/debug/
 export const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 const WAIT = 15000;
 
-/** Starts the server binary with these `[[rooms]]` (TOML) on 127.0.0.1:0; resolves once it listens. */
-export async function startServer(roomsToml = '') {
-  const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-e2e-'));
-  const configPath = path.join(dir, 'switchboard.toml');
-  writeFileSync(
-    configPath,
-    `[server]
-bind = "127.0.0.1:0"
+/** The test config: loopback, no ICE servers, one worker, these rooms; bound to `bind`. */
+function testConfig(bind, roomsToml) {
+  return `[server]
+bind = "${bind}"
 static_dir = ${JSON.stringify(path.join(ROOT, 'static'))}
 workers = 1
 shutdown_timeout = "1s"
@@ -36,13 +32,15 @@ udp_bind = "127.0.0.1"
 connect_timeout = "10s"
 
 ${roomsToml}
-`,
-  );
+`;
+}
+
+/** Spawns the binary with `configPath`; resolves with the child and its address once it listens. */
+async function launch(configPath, log) {
   const child = spawn(BIN, ['--config', configPath, 'serve'], {
     env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const log = [];
   const addr = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log.join('\n')}`)), WAIT);
     createInterface({ input: child.stderr }).on('line', (line) => {
@@ -55,13 +53,38 @@ ${roomsToml}
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log.join('\n')}`)));
   });
+  return { child, addr };
+}
+
+/** Stops a child with SIGTERM (as `docker stop` does) and waits for it to exit. */
+async function terminate(child) {
+  child.kill('SIGTERM');
+  await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+}
+
+/** Starts the server binary with these `[[rooms]]` (TOML) on 127.0.0.1:0; resolves once it listens. */
+export async function startServer(roomsToml = '') {
+  const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-e2e-'));
+  const configPath = path.join(dir, 'switchboard.toml');
+  writeFileSync(configPath, testConfig('127.0.0.1:0', roomsToml));
+  const log = [];
+  let { child, addr } = await launch(configPath, log);
+  // A restart keeps the address, so pages reconnect to the same URL.
+  writeFileSync(configPath, testConfig(addr, roomsToml));
   return {
     url: `http://${addr}`,
     wsUrl: `ws://${addr}/ws`,
     log,
+    /** Stops the server, keeps it down for `downMs`, starts it again; resolves once it listens. */
+    async restart(downMs, whileDown = async () => {}) {
+      await terminate(child);
+      const down = new Promise((r) => setTimeout(r, downMs));
+      await whileDown();
+      await down;
+      ({ child } = await launch(configPath, log));
+    },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      await terminate(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -124,3 +124,16 @@ test('a page whose WebSocket drops reconnects, rejoins and keeps chatting', asyn
   await alice.context().close();
   await bob.context().close();
 });
+
+test('an invalid room name is explained in words, not "match the requested format"', async () => {
+  const page = await openPage(env.browser, env.server);
+  await page.fill('#room-input', 'my room!');
+  await page.fill('#name-input', 'alice');
+  await page.click('#join-button');
+  const message = await page.$eval('#room-input', (input) => input.validationMessage);
+  assert.match(message, /letters A-Z and a-z, digits, - and _/);
+  assert.equal(await page.isVisible('#chat-view'), false);
+  await page.fill('#room-input', 'my-room_2');
+  assert.equal(await page.$eval('#room-input', (input) => input.validationMessage), '');
+  await page.context().close();
+});

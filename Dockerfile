@@ -19,8 +19,8 @@ COPY --from=build /src/target/release/switchboard /usr/local/bin/switchboard
 COPY static ./static
 COPY config ./config
 USER switchboard
-ENV SWITCHBOARD_CONFIG=/app/config/switchboard.toml \
-    RUST_LOG=info,rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=warn
+# Logs at info, the WebRTC stack's internals kept quiet; RUST_LOG replaces that filter.
+ENV SWITCHBOARD_CONFIG=/app/config/switchboard.toml
 # 8080: HTTP + WebSocket signaling. 50000-50100/udp: the relay's WebRTC (ICE) sockets.
 EXPOSE 8080 50000-50100/udp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \

@@ -20,6 +20,7 @@ pub use self::upgrade::WS_PATH;
 use crate::config::{Config, SessionConfig};
 use crate::metrics::Metrics;
 use crate::registry::{ListRooms, Registry};
+use crate::relay::checks;
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -51,6 +52,7 @@ pub fn run_until(
 ) -> std::io::Result<Server> {
     let (going_away, away) = watch::channel(false);
     let grace = config.server.shutdown_timeout.min(CLOSE_GRACE);
+    check_relay_network(&config);
     let server = serve(listener, config, away)?;
     let handle = server.handle();
     actix_rt::spawn(async move {
@@ -61,6 +63,19 @@ pub fn run_until(
         handle.stop(true).await;
     });
     Ok(server)
+}
+
+/// Warns once of relay settings that cannot work, and watches the STUN servers the relay uses.
+fn check_relay_network(config: &Config) {
+    if !checks::relay_in_use(config) {
+        return;
+    }
+    if let Some(warning) = checks::unreachable_address(config, checks::in_container()) {
+        tracing::warn!("{warning}");
+    }
+    if let Ok(bind) = config.relay.udp_bind.parse() {
+        actix_rt::spawn(checks::watch_stun(config.ice.servers.clone(), bind));
+    }
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM (`docker stop`).

@@ -3,6 +3,7 @@
 //! history. Members signal it as peer `relay`; its answers and candidates go back through the room.
 
 mod chat;
+pub mod checks;
 mod connect;
 mod log;
 mod member;

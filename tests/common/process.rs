@@ -157,14 +157,19 @@ impl ServerProcess {
 
     /// Waits until the log has a line with every one of `parts`.
     pub fn wait_for_log(&self, parts: &[&str]) -> String {
-        let deadline = std::time::Instant::now() + WAIT;
+        self.wait_for_log_within(parts, WAIT)
+    }
+
+    /// Waits up to `limit` until the log has a line with every one of `parts`.
+    pub fn wait_for_log_within(&self, parts: &[&str], limit: Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
         loop {
             if let Some(line) = self.log_lines(parts).pop() {
                 return line;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "no log line with {parts:?} within {WAIT:?}"
+                "no log line with {parts:?} within {limit:?}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -13,6 +13,7 @@
 //!   passwords.
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
+//! - [`peer`]: one WebRTC peer connection as the relay, the Rust client and the benchmark use it.
 //! - [`metrics`]: the Prometheus figures.
 //! - [`client`]: the Rust client library (every topology, reconnect) behind `switchboard chat`.
 //! - [`bench`]: `switchboard bench`, the load scenarios and their report.
@@ -32,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod peer;
 pub mod protocol;
 pub mod registry;
 pub mod relay;

@@ -11,8 +11,8 @@ use common::rtc::RawPeer;
 use common::{config_with_rooms, eventually, spawn_server, TestServer};
 use serde_json::json;
 use switchboard::client::{Client, ClientConfig, Event};
+use switchboard::peer::PeerSettings;
 use switchboard::protocol::{ChatMessage, HostRef};
-use switchboard::relay::peer::PeerSettings;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const ROOMS: &str = "[[rooms]]\nname = \"r\"\ntopology = \"relay\"\n\
@@ -179,7 +179,7 @@ async fn a_member_that_never_finishes_ice_is_cleaned_up() {
     let server = server();
     let mut ws = server.client().await;
     ws.join("r", "mute").await;
-    let pc = switchboard::relay::peer::build(&PeerSettings::loopback(), 0, Box::new(|_| {}))
+    let pc = switchboard::peer::build(&PeerSettings::loopback(), 0, Box::new(|_| {}))
         .await
         .unwrap();
     let _channel = pc.create_data_channel("chat", None).await.unwrap();

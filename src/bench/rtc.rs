@@ -13,8 +13,8 @@ use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 
 use super::conn;
+use crate::peer::{self, ChannelEvent, PeerEvent, PeerSettings};
 use crate::protocol::{HostRef, PeerId, ServerMessage};
-use crate::relay::peer::{self, ChannelEvent, PeerEvent, PeerSettings};
 
 /// How long one member may take from connect to an open channel.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);

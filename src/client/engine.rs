@@ -15,8 +15,8 @@ use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState, RTCSe
 use super::links::{Link, LinkEvent, LinkEventKind};
 use super::store::ChatStore;
 use super::{ClientConfig, Command, ConnectError, Event, LinkState};
+use crate::peer::{ChannelEvent, PeerEvent, PeerSettings};
 use crate::protocol::{HostRef, PeerId, ServerMessage, SignalData, Topology};
-use crate::relay::peer::{ChannelEvent, PeerEvent, PeerSettings};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -7,8 +7,8 @@ use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 
+use crate::peer::{self, ChannelEvent, ChannelWriter, PeerEvent, PeerSettings};
 use crate::protocol::PeerId;
-use crate::relay::peer::{self, ChannelEvent, ChannelWriter, PeerEvent, PeerSettings};
 
 /// An event of one link, for the engine.
 pub struct LinkEvent {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::log::Accepted;
 use super::member::{Link, RelayMember};
-use super::peer::{ChannelEvent, ChannelWriter};
 use super::{ChannelReport, Relay};
 use crate::metrics::RelayOutKind;
+use crate::peer::{ChannelEvent, ChannelWriter};
 use crate::protocol::{ChannelMessage, ChatMessage, PeerId};
 
 /// Largest `history` message; more history is sent in several.

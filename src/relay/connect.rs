@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 
-use super::peer::{self, PeerSettings};
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
+use crate::peer::{self, PeerSettings};
 use crate::protocol::IceServer;
 
 /// Everything a room's relay needs to know, shared by all relays of a server.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit};
 
-use super::peer::ChannelWriter;
+use crate::peer::ChannelWriter;
 
 /// Where a member's connection to the relay stands.
 pub enum Link {

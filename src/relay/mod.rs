@@ -8,7 +8,6 @@ mod connect;
 mod log;
 mod member;
 mod offer;
-pub mod peer;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,9 +23,9 @@ use self::connect::{add_candidate, answer};
 use self::log::ChatLog;
 use self::member::{Link, RelayMember};
 use self::offer::{BadSignal, RelaySignal};
-use self::peer::{ChannelEvent, ChannelWriter, PeerEvent};
 use crate::error::ClientError;
 use crate::metrics::Refusal;
+use crate::peer::{self, ChannelEvent, ChannelWriter, PeerEvent};
 use crate::protocol::{LeaveReason, PeerId, SignalData};
 
 /// How long a member's backlog may stay above `max_buffered_bytes` before it is dropped.

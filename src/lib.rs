@@ -35,6 +35,7 @@ pub mod http;
 pub mod metrics;
 pub mod peer;
 pub mod protocol;
+pub mod rate;
 pub mod registry;
 pub mod relay;
 pub mod room;

@@ -50,9 +50,11 @@ pub enum Refusal {
     LengthRequired,
     /// A signal to the relay that is not a usable offer or candidate (`bad_request`).
     BadSignal,
+    /// A data-channel message the relay refused (not chat, too large, over the rate).
+    BadChannelMessage,
 }
 
-const REFUSALS: [&str; 7] = [
+const REFUSALS: [&str; 8] = [
     "frame_too_large",
     "protocol_error",
     "binary_frame",
@@ -60,6 +62,7 @@ const REFUSALS: [&str; 7] = [
     "body_too_large",
     "length_required",
     "bad_signal",
+    "bad_channel_message",
 ];
 
 /// What a password block applies to, for `switchboard_password_blocks_total{scope}`.
@@ -81,9 +84,11 @@ pub enum RelayOutKind {
     Ack,
     /// A chat message replayed from the history to a member whose channel opened.
     History,
+    /// An error about what the member sent.
+    Error,
 }
 
-const RELAY_OUT_KINDS: [&str; 3] = ["chat", "ack", "history"];
+const RELAY_OUT_KINDS: [&str; 4] = ["chat", "ack", "history", "error"];
 
 const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
 const OUT_KINDS: [&str; 7] = [

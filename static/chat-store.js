@@ -88,6 +88,15 @@ export class ChatStore extends EventTarget {
     if (any) this.changed();
   }
 
+  // The host or relay refused our message `id`: shown as failed, kept for a retry.
+  refused(id) {
+    const mine = this.shown(id);
+    if (mine && this.unacked.has(id)) {
+      mine.failed = true;
+      this.changed();
+    }
+  }
+
   // A failed message is tried again: pending, not failed.
   retrying(id) {
     const mine = this.shown(id);

@@ -61,6 +61,7 @@ ui.onLeave(() => {
 
 store.addEventListener('change', () => ui.renderMessages(store.messages));
 peers.addEventListener('links', () => ui.renderMembers(peers.roster()));
+peers.addEventListener('refused', ({ detail }) => store.notice(`The server refused a message: ${detail.message}`));
 
 signaling.addEventListener('status', ({ detail }) => {
   if (detail.state === 'connecting') ui.setStatus('connecting', 'Connecting…');

@@ -259,6 +259,10 @@ export class PeerManager extends EventTarget {
       this.store.acked(msg.id, msg.seq);
     } else if (msg.type === 'history') {
       for (const m of msg.messages) this.store.add({ type: 'chat', ...m });
+    } else if (msg.type === 'error') {
+      // The relay refused something we sent (too large, too fast): that message failed.
+      if (msg.id) this.store.refused(msg.id);
+      this.dispatchEvent(new CustomEvent('refused', { detail: msg }));
     }
   }
 

@@ -261,3 +261,62 @@ async fn every_message_the_relay_sends_is_counted_by_type() {
     eventually("the replays counted", || out("history") == 8.0).await;
     assert_eq!((out("chat"), out("ack")), (4.0, 4.0));
 }
+
+#[tokio::test]
+async fn garbage_too_large_and_too_fast_get_errors_on_the_channel_which_stays_open() {
+    let server = server();
+    let mut a = RawPeer::join(&server, "r", "alice").await;
+    let mut b = RawPeer::join(&server, "r", "bob").await;
+
+    a.send("this is not JSON").await;
+    let error = a.expect("error").await;
+    assert_eq!(error["code"], "bad_request", "{error}");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("not a chat message"));
+    a.send(&json!({"type": "ack", "id": "x"}).to_string()).await;
+    assert_eq!(a.expect("error").await["code"], "bad_request");
+
+    let big = "x".repeat(20_000);
+    let chat = |id: &str, text: &str| {
+        json!({"type": "chat", "id": id, "from": "x", "name": "x", "text": text, "ts": 1})
+            .to_string()
+    };
+    a.send(&chat("big", &big)).await;
+    let error = a.expect("error").await;
+    assert_eq!(error["code"], "too_large", "{error}");
+
+    // The channel still works.
+    a.send(&chat("ok", "still here")).await;
+    assert_eq!(a.expect("ack").await["id"], "ok");
+    assert_eq!(b.expect("chat").await["text"], "still here");
+
+    // A burst past the member's rate (burst 200): the excess is refused by id, the rest acked.
+    for i in 0..240 {
+        a.send(&chat(&format!("fast{i}"), "hi")).await;
+    }
+    let (mut acked, mut limited) = (0, Vec::new());
+    while acked + limited.len() < 240 {
+        let msg = a.recv().await;
+        match msg["type"].as_str() {
+            Some("ack") => acked += 1,
+            Some("error") => {
+                assert_eq!(msg["code"], "rate_limited", "{msg}");
+                limited.push(msg["id"].as_str().unwrap().to_string());
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        limited.len() >= 15,
+        "{acked} acked, {} limited",
+        limited.len()
+    );
+    assert!(limited.iter().all(|id| id.starts_with("fast")));
+    let refused = metric(
+        &server,
+        "switchboard_refused_total{reason=\"bad_channel_message\"}",
+    );
+    assert_eq!(refused, (3 + limited.len()) as f64);
+}

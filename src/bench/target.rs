@@ -40,6 +40,8 @@ max_peers = 1000
 [relay]
 udp_bind = "127.0.0.1"
 udp_ports = "40000-49999"
+messages_per_second = 100000000
+burst = 100000000
 "#
     )
 }

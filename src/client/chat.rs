@@ -63,6 +63,11 @@ impl Engine {
                     self.emit(Event::History { messages: fresh });
                 }
             }
+            // The relay refused what we sent: say so (the message stays unacked, so it is sent
+            // again on the next connection).
+            Ok(ChannelMessage::Error { code, message, .. }) => {
+                self.emit(Event::ServerError { code, message })
+            }
             Err(e) => tracing::debug!(error = %e, "unreadable channel message"),
         }
     }

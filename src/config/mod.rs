@@ -233,6 +233,12 @@ pub struct RelayConfig {
     pub max_buffered_bytes: usize,
     /// Chat messages the relay keeps per room and replays to new members.
     pub history: usize,
+    /// Largest data-channel message the relay takes from a member; bigger gets `too_large`.
+    pub max_message_bytes: usize,
+    /// Chat messages per second one member may send through the relay (token-bucket rate) ...
+    pub messages_per_second: u32,
+    /// ... and at once (its capacity); beyond them, `rate_limited` on the channel.
+    pub burst: u32,
 }
 
 impl Default for RelayConfig {
@@ -244,6 +250,9 @@ impl Default for RelayConfig {
             connect_timeout: Duration::from_secs(15),
             max_buffered_bytes: 65536,
             history: 100,
+            max_message_bytes: 16384,
+            messages_per_second: 20,
+            burst: 200,
         }
     }
 }
@@ -366,6 +375,12 @@ impl RelayConfig {
         }
         if self.max_buffered_bytes < 1024 {
             return Err("relay.max_buffered_bytes: must be at least 1024".into());
+        }
+        if !(256..=65536).contains(&self.max_message_bytes) {
+            return Err("relay.max_message_bytes: must be from 256 to 65536".into());
+        }
+        if self.messages_per_second == 0 || self.burst == 0 {
+            return Err("relay.messages_per_second, relay.burst: must be at least 1".into());
         }
         Ok(())
     }

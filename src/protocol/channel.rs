@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::ErrorCode;
+
 /// Messages on the `chat` data channel (ordered, reliable), between peers and with the relay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -18,6 +20,14 @@ pub enum ChannelMessage {
     },
     /// The relay's recent messages, sent when a member's channel opens.
     History { messages: Vec<ChatMessage> },
+    /// The relay refused what the member sent on the channel (the channel stays open); `id` names
+    /// the refused chat message when it could be read.
+    Error {
+        code: ErrorCode,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        message: String,
+    },
 }
 
 impl ChannelMessage {

@@ -154,13 +154,15 @@ pub enum ErrorCode {
     UnknownPeer,
     /// Too many messages; slow down.
     RateLimited,
+    /// A data-channel message larger than the relay takes.
+    TooLarge,
     /// The server failed; retry later.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -171,6 +173,7 @@ impl ErrorCode {
         ErrorCode::NameTaken,
         ErrorCode::UnknownPeer,
         ErrorCode::RateLimited,
+        ErrorCode::TooLarge,
         ErrorCode::Internal,
     ];
 
@@ -187,6 +190,7 @@ impl ErrorCode {
             ErrorCode::NameTaken => "name_taken",
             ErrorCode::UnknownPeer => "unknown_peer",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooLarge => "too_large",
             ErrorCode::Internal => "internal",
         }
     }

@@ -2,13 +2,14 @@
 //! `seq`, are fanned out to every other open member and acked to the sender.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::log::Accepted;
 use super::member::{Link, RelayMember};
 use super::{ChannelReport, Relay};
-use crate::metrics::RelayOutKind;
+use crate::metrics::{Refusal, RelayOutKind};
 use crate::peer::{ChannelEvent, ChannelWriter};
-use crate::protocol::{ChannelMessage, ChatMessage, PeerId};
+use crate::protocol::{ChannelMessage, ChatMessage, ErrorCode, PeerId};
 
 /// Largest `history` message; more history is sent in several.
 const HISTORY_CHUNK_BYTES: usize = 12 * 1024;
@@ -46,17 +47,42 @@ impl Relay {
         self.count_out(RelayOutKind::History, replayed, bytes);
     }
 
-    /// Forwards one chat message from `peer` to every other open member and acks it.
+    /// Forwards one chat message from `peer` to every other open member and acks it; anything
+    /// else, too big, or over the member's rate gets an error back on its channel.
     fn chat(&mut self, peer: &PeerId, text: &str) {
         let metrics = &self.settings.metrics;
         metrics.relay_messages_in.increment(1);
         metrics.relay_bytes_in.increment(text.len() as u64);
-        let Ok(ChannelMessage::Chat(mut msg)) = serde_json::from_str::<ChannelMessage>(text) else {
-            return tracing::debug!(room = %self.room, "ignoring a non-chat channel message");
+        let config = &self.settings.config;
+        if text.len() > config.max_message_bytes {
+            let why = format!(
+                "a message of {} bytes; the relay takes at most {} (max_message_bytes)",
+                text.len(),
+                config.max_message_bytes
+            );
+            return self.refuse_message(peer, ErrorCode::TooLarge, None, why);
+        }
+        let mut msg = match serde_json::from_str::<ChannelMessage>(text) {
+            Ok(ChannelMessage::Chat(msg)) => msg,
+            Ok(_) => {
+                let why = "the relay takes only chat messages".to_string();
+                return self.refuse_message(peer, ErrorCode::BadRequest, None, why);
+            }
+            Err(e) => {
+                let why = format!("not a chat message: {e}");
+                return self.refuse_message(peer, ErrorCode::BadRequest, None, why);
+            }
         };
-        let Some(sender) = self.members.get(peer) else {
+        let Some(sender) = self.members.get_mut(peer) else {
             return;
         };
+        if !sender.bucket.take(Instant::now()) {
+            let why = format!(
+                "too many messages; at most {} per second",
+                self.settings.config.messages_per_second
+            );
+            return self.refuse_message(peer, ErrorCode::RateLimited, Some(msg.id), why);
+        }
         msg.from = peer.to_string();
         msg.name = sender.name.clone();
         let id = msg.id.clone();
@@ -70,6 +96,19 @@ impl Relay {
         };
         let ack = ChannelMessage::Ack { id, seq }.encode();
         self.send_ack(peer, ack);
+    }
+
+    /// Tells `peer` on its channel that what it sent was refused (its channel stays open), logs
+    /// it at debug and counts it.
+    fn refuse_message(&self, peer: &PeerId, code: ErrorCode, id: Option<String>, message: String) {
+        tracing::debug!(room = %self.room, %peer, code = code.as_str(), %message, "relay refused a channel message");
+        self.settings.metrics.error(code);
+        self.settings.metrics.refused(Refusal::BadChannelMessage);
+        let error = ChannelMessage::Error { code, id, message }.encode();
+        if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
+            self.count_out(RelayOutKind::Error, 1, error.len() as u64);
+            writer.send(error);
+        }
     }
 
     fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {

@@ -8,6 +8,7 @@ use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit};
 
 use crate::peer::ChannelWriter;
+use crate::rate::TokenBucket;
 
 /// Where a member's connection to the relay stands.
 pub enum Link {
@@ -33,6 +34,8 @@ pub struct RelayMember {
     pub link: Link,
     /// Since when its unsent backlog has been above `max_buffered_bytes`.
     pub over_since: Option<Instant>,
+    /// How many chat messages it may send now.
+    pub bucket: TokenBucket,
 }
 
 impl RelayMember {

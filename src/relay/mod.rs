@@ -27,6 +27,7 @@ use crate::error::ClientError;
 use crate::metrics::Refusal;
 use crate::peer::{self, ChannelEvent, ChannelWriter, PeerEvent};
 use crate::protocol::{LeaveReason, PeerId, SignalData};
+use crate::rate::TokenBucket;
 
 /// How long a member's backlog may stay above `max_buffered_bytes` before it is dropped.
 const SLOW_GRACE: Duration = Duration::from_secs(2);
@@ -76,12 +77,12 @@ impl Relay {
             Ok(RelaySignal::Offer(offer)) => self.offer(msg.from, msg.name, *offer, ctx),
             Ok(RelaySignal::Candidate(c)) => self.remote_candidate(&msg.from, c),
             Ok(RelaySignal::EndOfCandidates) => {}
-            Err(bad) => self.refuse(msg.from, bad),
+            Err(bad) => self.refuse_signal(msg.from, bad),
         }
     }
 
     /// Tells a member why its signal was refused, once, and counts it.
-    fn refuse(&self, to: PeerId, bad: BadSignal) {
+    fn refuse_signal(&self, to: PeerId, bad: BadSignal) {
         tracing::debug!(room = %self.room, peer = %to, error = %bad, "relay refused a signal");
         self.settings.metrics.refused(Refusal::BadSignal);
         let error = ClientError::BadRequest(format!("signal to relay: {bad}"));
@@ -111,6 +112,10 @@ impl Relay {
                     pending: Vec::new(),
                 },
                 over_since: None,
+                bucket: TokenBucket::new(
+                    self.settings.config.messages_per_second,
+                    self.settings.config.burst,
+                ),
             },
         );
         let addr = ctx.address();

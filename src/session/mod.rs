@@ -1,7 +1,6 @@
 //! The `Session` actor: one per WebSocket. It owns the socket (through its writer), keeps the
 //! heartbeat, rate-limits and decodes client frames, and passes them to its room.
 
-mod rate;
 mod reader;
 mod writer;
 
@@ -17,7 +16,6 @@ use bytes::BytesMut;
 use bytestring::ByteString;
 use tokio::sync::{mpsc, watch};
 
-use self::rate::TokenBucket;
 pub use self::reader::Inbound;
 use self::reader::{FrameLimit, Reader};
 use self::writer::write_loop;
@@ -26,6 +24,7 @@ use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
 use crate::metrics::{InKind, Metrics, OutKind, Refusal};
 use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
+use crate::rate::TokenBucket;
 use crate::registry::{OpenRoom, Registry};
 use crate::room::{Forward, Join, Leave, Room};
 

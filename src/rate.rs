@@ -1,4 +1,5 @@
-//! A token bucket: how many messages a session may send, refilled at a steady rate.
+//! A token bucket: how many messages a session (or a relay member) may send, refilled at a
+//! steady rate.
 
 use std::time::Instant;
 

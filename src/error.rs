@@ -39,6 +39,9 @@ pub enum ClientError {
     /// Token bucket empty.
     #[error("too many messages; at most {0} per second")]
     RateLimited(u32),
+    /// The relay already holds this many connections from the member's address.
+    #[error("the relay already holds {0} connections from your address")]
+    TooManyConnections(u32),
     /// The server could not complete the request.
     #[error("internal error: {0}")]
     Internal(String),
@@ -58,6 +61,7 @@ impl ClientError {
             ClientError::NameTaken(_) => ErrorCode::NameTaken,
             ClientError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             ClientError::RateLimited(_) => ErrorCode::RateLimited,
+            ClientError::TooManyConnections(_) => ErrorCode::TooManyConnections,
             ClientError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -52,9 +52,11 @@ pub enum Refusal {
     BadSignal,
     /// A data-channel message the relay refused (not chat, too large, over the rate).
     BadChannelMessage,
+    /// An offer to the relay from an address at `max_members_per_address`.
+    TooManyConnections,
 }
 
-const REFUSALS: [&str; 8] = [
+const REFUSALS: [&str; 9] = [
     "frame_too_large",
     "protocol_error",
     "binary_frame",
@@ -63,6 +65,7 @@ const REFUSALS: [&str; 8] = [
     "length_required",
     "bad_signal",
     "bad_channel_message",
+    "too_many_connections",
 ];
 
 /// What a password block applies to, for `switchboard_password_blocks_total{scope}`.

@@ -320,3 +320,36 @@ async fn garbage_too_large_and_too_fast_get_errors_on_the_channel_which_stays_op
     );
     assert_eq!(refused, (3 + limited.len()) as f64);
 }
+
+#[tokio::test]
+async fn one_address_holds_at_most_max_members_per_address_relay_connections() {
+    let mut config = config_with_rooms(ROOMS);
+    config.relay.udp_ports = "42000-42999".into();
+    config.relay.max_members_per_address = 2;
+    let server = spawn_server(config);
+    let first = RawPeer::join(&server, "r", "one").await;
+    let _second = RawPeer::join(&server, "r", "two").await;
+    // A third connection from 127.0.0.1 is refused before it costs a port.
+    let mut third = server.client().await;
+    third.join("r", "three").await;
+    let offer = first.member.pc.create_offer(None).await.unwrap();
+    third
+        .signal("relay", serde_json::to_value(&offer).unwrap())
+        .await;
+    let message = third.expect_error("too_many_connections").await;
+    assert!(message.contains("2 connections"), "{message}");
+    assert_eq!(
+        metric(
+            &server,
+            "switchboard_refused_total{reason=\"too_many_connections\"}"
+        ),
+        1.0
+    );
+    // When one leaves, its place is free again.
+    first.member.leave().await;
+    eventually("the relay to let go of the first member", || {
+        metric(&server, "switchboard_relay_peer_connections") == 1.0
+    })
+    .await;
+    let _third = RawPeer::join(&server, "r", "four").await;
+}

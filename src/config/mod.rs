@@ -239,6 +239,8 @@ pub struct RelayConfig {
     pub messages_per_second: u32,
     /// ... and at once (its capacity); beyond them, `rate_limited` on the channel.
     pub burst: u32,
+    /// Relay connections one address (IPv6: one /64) may hold, over every room.
+    pub max_members_per_address: u32,
 }
 
 impl Default for RelayConfig {
@@ -253,6 +255,7 @@ impl Default for RelayConfig {
             max_message_bytes: 16384,
             messages_per_second: 20,
             burst: 200,
+            max_members_per_address: 20,
         }
     }
 }
@@ -378,6 +381,9 @@ impl RelayConfig {
         }
         if !(256..=65536).contains(&self.max_message_bytes) {
             return Err("relay.max_message_bytes: must be from 256 to 65536".into());
+        }
+        if self.max_members_per_address == 0 {
+            return Err("relay.max_members_per_address: must be at least 1".into());
         }
         if self.messages_per_second == 0 || self.burst == 0 {
             return Err("relay.messages_per_second, relay.burst: must be at least 1".into());

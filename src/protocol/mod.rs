@@ -156,13 +156,15 @@ pub enum ErrorCode {
     RateLimited,
     /// A data-channel message larger than the relay takes.
     TooLarge,
+    /// The relay holds `[relay] max_members_per_address` connections from this address.
+    TooManyConnections,
     /// The server failed; retry later.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -174,6 +176,7 @@ impl ErrorCode {
         ErrorCode::UnknownPeer,
         ErrorCode::RateLimited,
         ErrorCode::TooLarge,
+        ErrorCode::TooManyConnections,
         ErrorCode::Internal,
     ];
 
@@ -191,6 +194,7 @@ impl ErrorCode {
             ErrorCode::UnknownPeer => "unknown_peer",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooLarge => "too_large",
+            ErrorCode::TooManyConnections => "too_many_connections",
             ErrorCode::Internal => "internal",
         }
     }

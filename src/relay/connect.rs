@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 
+use super::slots::AddressSlots;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
 use crate::peer::{self, PeerSettings};
@@ -23,6 +24,8 @@ pub struct RelaySettings {
     pub ports: (u16, u16),
     /// Server figures.
     pub metrics: Arc<Metrics>,
+    /// Relay connections per address, over every room.
+    pub addresses: Arc<AddressSlots>,
 }
 
 impl RelaySettings {
@@ -43,6 +46,7 @@ impl RelaySettings {
             ports: config.port_range().unwrap_or((0, 0)),
             config: config.clone(),
             metrics,
+            addresses: Arc::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit};
 
+use super::slots::AddressSlot;
 use crate::peer::ChannelWriter;
 use crate::rate::TokenBucket;
 
@@ -34,6 +35,8 @@ pub struct RelayMember {
     pub link: Link,
     /// Since when its unsent backlog has been above `max_buffered_bytes`.
     pub over_since: Option<Instant>,
+    /// Its place in its address's count of relay connections (given back when dropped).
+    pub _slot: AddressSlot,
     /// How many chat messages it may send now.
     pub bucket: TokenBucket,
 }

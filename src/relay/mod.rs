@@ -8,8 +8,10 @@ mod connect;
 mod log;
 mod member;
 mod offer;
+mod slots;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,7 +76,9 @@ impl Relay {
     /// current one. A signal that does not check out is refused before it costs anything.
     pub fn signal(&mut self, msg: SignalToRelay, ctx: &mut Context<Self>) {
         match offer::parse(&msg.data) {
-            Ok(RelaySignal::Offer(offer)) => self.offer(msg.from, msg.name, *offer, ctx),
+            Ok(RelaySignal::Offer(offer)) => {
+                self.offer(msg.from, msg.name, msg.address, *offer, ctx)
+            }
             Ok(RelaySignal::Candidate(c)) => self.remote_candidate(&msg.from, c),
             Ok(RelaySignal::EndOfCandidates) => {}
             Err(bad) => self.refuse_signal(msg.from, bad),
@@ -93,12 +97,23 @@ impl Relay {
         &mut self,
         from: PeerId,
         name: String,
+        address: IpAddr,
         offer: RTCSessionDescription,
         ctx: &mut Context<Self>,
     ) {
         if let Some(mut old) = self.members.remove(&from) {
             self.close_member(&mut old);
         }
+        let max = self.settings.config.max_members_per_address;
+        let Some(slot) = self.settings.addresses.take(address, max) else {
+            tracing::debug!(room = %self.room, peer = %from, %address, "relay connections per address at the limit");
+            self.settings.metrics.refused(Refusal::TooManyConnections);
+            let error = ClientError::TooManyConnections(max);
+            self.outbox
+                .refused
+                .do_send(RelayRefused { to: from, error });
+            return;
+        };
         self.next_conn += 1;
         let conn = self.next_conn;
         self.members.insert(
@@ -112,6 +127,7 @@ impl Relay {
                     pending: Vec::new(),
                 },
                 over_since: None,
+                _slot: slot,
                 bucket: TokenBucket::new(
                     self.settings.config.messages_per_second,
                     self.settings.config.burst,
@@ -354,6 +370,8 @@ pub struct SignalToRelay {
     pub from: PeerId,
     /// Its display name.
     pub name: String,
+    /// Where it connects from.
+    pub address: IpAddr,
     /// The offer or candidate object.
     pub data: SignalData,
 }

@@ -1,5 +1,7 @@
 //! The members of one room, in join order, with case-insensitive name lookup.
 
+use std::net::IpAddr;
+
 use actix::Addr;
 use indexmap::IndexMap;
 
@@ -16,6 +18,8 @@ pub struct Member {
     pub session: Addr<Session>,
     /// Where its frames go.
     pub outbox: Outbox,
+    /// Where it connects from.
+    pub address: IpAddr,
 }
 
 /// Members by peer id, iterated in join order (earliest first). Hashed with foldhash: every
@@ -28,13 +32,20 @@ pub struct Members {
 
 impl Members {
     /// Adds a member at the end of the join order.
-    pub fn insert(&mut self, info: PeerInfo, session: Addr<Session>, outbox: Outbox) {
+    pub fn insert(
+        &mut self,
+        info: PeerInfo,
+        session: Addr<Session>,
+        outbox: Outbox,
+        address: IpAddr,
+    ) {
         let key = info.name.to_lowercase();
         let member = Member {
             name: info.name,
             key,
             session,
             outbox,
+            address,
         };
         self.by_id.insert(info.id, member);
     }

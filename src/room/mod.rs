@@ -4,6 +4,7 @@
 mod host;
 mod members;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -102,7 +103,8 @@ impl Room {
             OutKind::PeerJoined,
             ctx,
         );
-        self.members.insert(info, join.session, join.outbox);
+        self.members
+            .insert(info, join.session, join.outbox, join.address);
         self.ctx.metrics.members.increment(1.0);
         self.report();
         Ok(id)
@@ -176,6 +178,7 @@ impl Room {
             return relay.do_send(SignalToRelay {
                 from: msg.from,
                 name: sender.name.clone(),
+                address: sender.address,
                 data: msg.data,
             });
         }
@@ -342,6 +345,8 @@ pub struct Join {
     pub session: Addr<Session>,
     /// Where the member's frames go.
     pub outbox: Outbox,
+    /// Where the member connects from.
+    pub address: IpAddr,
 }
 
 impl Handler<Join> for Room {

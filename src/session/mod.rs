@@ -203,6 +203,7 @@ impl Session {
             name,
             session: ctx.address(),
             outbox: Outbox::new(self.out.clone(), self.membership),
+            address: self.address,
         };
         let open = OpenRoom {
             name: room,
@@ -319,6 +320,7 @@ async fn enter_room(
             name: join.name.clone(),
             session: join.session.clone(),
             outbox: join.outbox.clone(),
+            address: join.address,
         };
         match room.send(attempt).await {
             Ok(joined) => return joined.map(|peer_id| (room, peer_id)),

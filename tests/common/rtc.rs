@@ -11,7 +11,7 @@ use super::{TestServer, WAIT};
 pub struct RawPeer {
     /// Its peer id in the room.
     pub id: String,
-    member: RelayMember,
+    pub member: RelayMember,
 }
 
 impl RawPeer {

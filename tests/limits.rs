@@ -169,8 +169,10 @@ fn oversized_request_headers_are_refused() {
 
 #[test]
 fn before_join_a_socket_gets_small_frames_and_a_deadline() {
-    let server =
-        ServerProcess::spawn("[session]\njoin_timeout = \"400ms\"\nlobby_max_frame_bytes = 2048\n");
+    let server = ServerProcess::spawn(
+        "[session]\njoin_timeout = \"400ms\"\nheartbeat_interval = \"100ms\"\n\
+             client_timeout = \"5s\"\nlobby_max_frame_bytes = 2048\n",
+    );
     // A frame past the lobby limit (and well under max_frame_bytes) closes with 1009.
     let mut socket = raw::upgrade(server.addr);
     socket
@@ -194,6 +196,17 @@ fn before_join_a_socket_gets_small_frames_and_a_deadline() {
     server.wait_for_log(&["DEBUG", "joined no room within join_timeout"]);
 }
 
+/// A server whose relay has only UDP port `port`, hosting room `hall`, and a member in it.
+async fn relay_on_one_port(port: u16) -> (ServerProcess, common::WsClient) {
+    let server = ServerProcess::spawn(&format!(
+        "[relay]\nudp_bind = \"127.0.0.1\"\nudp_ports = \"{port}-{port}\"\n\
+         [[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n"
+    ));
+    let mut c = common::WsClient::connect(&format!("ws://{}/ws", server.addr)).await;
+    c.join("hall", "m").await;
+    (server, c)
+}
+
 #[tokio::test]
 async fn junk_offers_to_the_relay_cost_no_port_and_one_log_line_each() {
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
@@ -201,12 +214,7 @@ async fn junk_offers_to_the_relay_cost_no_port_and_one_log_line_each() {
         .local_addr()
         .unwrap()
         .port();
-    let server = ServerProcess::spawn(&format!(
-        "[relay]\nudp_bind = \"127.0.0.1\"\nudp_ports = \"{port}-{port}\"\n\
-         [[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n"
-    ));
-    let mut c = common::WsClient::connect(&format!("ws://{}/ws", server.addr)).await;
-    c.join("hall", "mallory").await;
+    let (server, mut c) = relay_on_one_port(port).await;
     let lines_before = server.log_lines(&[]).len();
     let junk = [
         serde_json::json!({"type": "offer", "sdp": "junk"}),
@@ -249,12 +257,7 @@ async fn an_offer_the_relay_cannot_answer_is_logged_once_and_told() {
     // The relay's only port is taken.
     let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port();
-    let server = ServerProcess::spawn(&format!(
-        "[relay]\nudp_bind = \"127.0.0.1\"\nudp_ports = \"{port}-{port}\"\n\
-         [[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n"
-    ));
-    let mut c = common::WsClient::connect(&format!("ws://{}/ws", server.addr)).await;
-    c.join("hall", "m").await;
+    let (server, mut c) = relay_on_one_port(port).await;
     let lines_before = server.log_lines(&[]).len();
     c.signal("relay", serde_json::json!({"type": "offer", "sdp": OFFER}))
         .await;

@@ -56,10 +56,9 @@ pub struct Session {
     last_seen: Instant,
     /// The frame limit the reader applies: the lobby's until the session joins a room.
     limit: Rc<FrameLimit>,
-    /// Since when the session has been in no room (`None` while in one).
+    /// Since when the session has been in no room (`None` while in one); checked against
+    /// `join_timeout` at each heartbeat.
     lobby_since: Option<Instant>,
-    /// The timer that closes a session that stays in the lobby past `join_timeout`.
-    lobby_timer: Option<SpawnHandle>,
     bucket: TokenBucket,
     close_reason: LeaveReason,
 }
@@ -98,7 +97,6 @@ impl Session {
             last_seen: Instant::now(),
             limit,
             lobby_since: Some(Instant::now()),
-            lobby_timer: None,
             close_reason: LeaveReason::Closed,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
@@ -243,7 +241,7 @@ impl Session {
                     quiet: false,
                 });
                 self.queue(Outbound::Left(self.membership), ctx);
-                self.entered_lobby(ctx);
+                self.entered_lobby();
             }
             State::Lobby => self.reply_error(ClientError::NotJoined, ctx),
         }
@@ -257,32 +255,16 @@ impl Session {
     }
 
     /// The session is in no room (again): it has `join_timeout` to join one.
-    fn entered_lobby(&mut self, ctx: &mut Context<Self>) {
+    fn entered_lobby(&mut self) {
         self.limit.set_joined(false);
         self.lobby_since = Some(Instant::now());
-        self.watch_lobby(ctx);
     }
 
-    /// Closes the session if it has been in the lobby for `join_timeout`, or checks again when
-    /// that time comes.
-    fn watch_lobby(&mut self, ctx: &mut Context<Self>) {
-        if let Some(timer) = self.lobby_timer.take() {
-            ctx.cancel_future(timer);
-        }
-        let Some(since) = self.lobby_since else {
-            return;
-        };
-        let waited = since.elapsed();
-        if waited >= self.config.join_timeout {
-            tracing::debug!("closing a socket that joined no room within join_timeout");
-            self.metrics.refused(Refusal::JoinTimeout);
-            return self.close(CloseCode::Policy, "join a room within join_timeout", ctx);
-        }
-        let left = self.config.join_timeout - waited;
-        self.lobby_timer = Some(ctx.run_later(left, |act, ctx| {
-            act.lobby_timer = None;
-            act.watch_lobby(ctx)
-        }));
+    /// Whether the session has been in no room for `join_timeout` (checked at each heartbeat,
+    /// so it costs a session no timer of its own).
+    fn lobby_expired(&self) -> bool {
+        self.lobby_since
+            .is_some_and(|since| since.elapsed() >= self.config.join_timeout)
     }
 
     fn ping(&mut self, ctx: &mut Context<Self>) {
@@ -292,6 +274,11 @@ impl Session {
 
     /// Pings the client, or drops it when it has been silent past `client_timeout`.
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        if self.lobby_expired() {
+            tracing::debug!("closing a socket that joined no room within join_timeout");
+            self.metrics.refused(Refusal::JoinTimeout);
+            return self.close(CloseCode::Policy, "join a room within join_timeout", ctx);
+        }
         if self.last_seen.elapsed() > self.config.client_timeout {
             tracing::debug!("closing a silent socket");
             self.close_reason = LeaveReason::Timeout;
@@ -355,7 +342,6 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.sessions.increment(1.0);
-        self.watch_lobby(ctx);
         ctx.run_interval(self.config.heartbeat_interval, |act, ctx| {
             act.heartbeat(ctx)
         });

@@ -21,6 +21,10 @@ use crate::metrics::Metrics;
 /// How much a read asks the kernel for at once.
 const READ_CHUNK: usize = 2048;
 
+/// What a reader holds is reported to the metrics when it has changed by at least this much, so
+/// the ordinary come and go of one read buffer per message costs nothing on the hot path.
+const REPORT_STEP: usize = 2 * READ_CHUNK;
+
 /// A whole message from the client.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Inbound {
@@ -114,10 +118,10 @@ impl Reader {
         reader
     }
 
-    /// Reports a change in what this reader holds to the metrics.
+    /// Reports a change in what this reader holds to the metrics (see [`REPORT_STEP`]).
     fn account(&mut self) {
         let now = self.held_bytes();
-        if now != self.reported {
+        if now.abs_diff(self.reported) >= REPORT_STEP {
             self.metrics.read_buffer_changed(self.reported, now);
             self.reported = now;
         }

@@ -5,6 +5,7 @@
 mod chat;
 pub mod checks;
 mod connect;
+pub mod demux;
 mod log;
 mod member;
 mod offer;

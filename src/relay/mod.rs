@@ -6,6 +6,7 @@ mod chat;
 pub mod checks;
 mod connect;
 pub mod demux;
+pub mod engine;
 mod log;
 mod member;
 mod offer;

@@ -5,6 +5,12 @@ mod common;
 use std::process::Command;
 
 fn run_with(config: &str) -> (Option<i32>, String) {
+    run_with_env(config, &[])
+}
+
+/// Runs the binary on a config file with `config` and these environment variables set; returns
+/// its exit code and stderr.
+fn run_with_env(config: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchboard.toml");
     std::fs::write(&path, config).unwrap();
@@ -12,6 +18,7 @@ fn run_with(config: &str) -> (Option<i32>, String) {
         .arg("--config")
         .arg(&path)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("run switchboard");
     (
@@ -73,17 +80,12 @@ fn a_missing_file_is_reported() {
 
 #[test]
 fn environment_overrides_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("switchboard.toml");
-    std::fs::write(&path, "[server]\nbind = \"127.0.0.1:0\"").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--config")
-        .arg(&path)
-        .env("SWITCHBOARD__SERVER__BIND", "not-an-address")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("server.bind"));
+    let (code, stderr) = run_with_env(
+        "[server]\nbind = \"127.0.0.1:0\"",
+        &[("SWITCHBOARD__SERVER__BIND", "not-an-address")],
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("server.bind"), "{stderr}");
 }
 
 /// A deployment laid out as the repository is (`config/switchboard.toml` next to `static/`),
@@ -190,17 +192,11 @@ fn a_toml_syntax_error_names_the_file_once_as_given() {
 
 #[test]
 fn a_bad_environment_variable_is_blamed_not_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("switchboard.toml");
-    std::fs::write(&path, "[server]\nbind = \"127.0.0.1:0\"").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--config")
-        .arg(&path)
-        .env("SWITCHBOARD__SERVER__BINDD", "127.0.0.1:0")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = run_with_env(
+        "[server]\nbind = \"127.0.0.1:0\"",
+        &[("SWITCHBOARD__SERVER__BINDD", "127.0.0.1:0")],
+    );
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("unknown field `bindd`"), "{stderr}");
     assert!(
         stderr.contains("from the environment: SWITCHBOARD__SERVER__BINDD"),

@@ -59,6 +59,20 @@ enum Command {
     Close {
         conn: ConnId,
     },
+    Stats {
+        reply: oneshot::Sender<EngineStats>,
+    },
+}
+
+/// What the engine holds and has dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Connections it drives now.
+    pub connections: usize,
+    /// Datagrams from addresses no connection expects, dropped since start.
+    pub unknown_datagrams: u64,
+    /// Connections freed because their channel was not open within the connect timeout.
+    pub timed_out: u64,
 }
 
 /// How callers reach the engine's task; the task ends when every handle is dropped.
@@ -96,6 +110,13 @@ impl EngineHandle {
     pub fn close(&self, conn: ConnId) {
         let _ = self.commands.send(Command::Close { conn });
     }
+
+    /// What the engine holds now.
+    pub async fn stats(&self) -> Option<EngineStats> {
+        let (reply, stats) = oneshot::channel();
+        self.commands.send(Command::Stats { reply }).ok()?;
+        stats.await.ok()
+    }
 }
 
 struct Conn {
@@ -103,6 +124,8 @@ struct Conn {
     channel: Option<RTCDataChannelId>,
     /// The deadline the heap holds for it (older heap entries are stale).
     deadline: Option<Instant>,
+    /// Until its channel opens: when it is given up.
+    connect_by: Option<Instant>,
 }
 
 /// The task's state: the socket, the connections, the demultiplexer, the timer heap.
@@ -116,12 +139,17 @@ struct Engine {
     events: mpsc::UnboundedSender<(ConnId, EngineEvent)>,
     /// Datagrams from addresses no connection expects (dropped).
     unknown: u64,
+    /// How long a connection may take to open its channel.
+    connect_timeout: Duration,
+    timed_out: u64,
 }
 
 /// Binds `bind` (a concrete address: it is the one every answer advertises) and starts the
-/// engine on the current tokio runtime.
+/// engine on the current tokio runtime; a connection whose channel is not open within
+/// `connect_timeout` is freed (and reported closed).
 pub fn start(
     bind: SocketAddr,
+    connect_timeout: Duration,
 ) -> io::Result<(EngineHandle, mpsc::UnboundedReceiver<(ConnId, EngineEvent)>)> {
     let std_socket = std::net::UdpSocket::bind(bind)?;
     let sock = socket2::SockRef::from(&std_socket);
@@ -141,6 +169,8 @@ pub fn start(
         next: 0,
         events,
         unknown: 0,
+        connect_timeout,
+        timed_out: 0,
     };
     tokio::spawn(engine.run(rx));
     Ok((
@@ -223,6 +253,13 @@ impl Engine {
                 self.drive(id).await;
             }
             Command::Close { conn } => self.remove(conn, false),
+            Command::Stats { reply } => {
+                let _ = reply.send(EngineStats {
+                    connections: self.conns.len(),
+                    unknown_datagrams: self.unknown,
+                    timed_out: self.timed_out,
+                });
+            }
         }
     }
 
@@ -269,12 +306,15 @@ impl Engine {
         self.next += 1;
         let id = self.next;
         self.demux.expect(&ufrag, id);
+        let connect_by = now + self.connect_timeout;
+        self.timers.push(Reverse((connect_by, id)));
         self.conns.insert(
             id,
             Conn {
                 pc,
                 channel: None,
                 deadline: None,
+                connect_by: Some(connect_by),
             },
         );
         Ok((id, answer))
@@ -291,6 +331,12 @@ impl Engine {
             let Some(conn) = self.conns.get_mut(&id) else {
                 continue;
             };
+            if conn.connect_by == Some(at) {
+                tracing::debug!(conn = id, "relay engine: channel not open in time");
+                self.timed_out += 1;
+                self.remove(id, true);
+                continue;
+            }
             if conn.deadline != Some(at) {
                 continue; // a stale entry: the connection has a newer deadline
             }
@@ -336,6 +382,7 @@ impl Engine {
                     }
                     RTCPeerConnectionEvent::OnDataChannel(RTCDataChannelEvent::OnOpen(ch)) => {
                         conn.channel = Some(ch);
+                        conn.connect_by = None;
                         let _ = self.events.send((id, EngineEvent::Open));
                     }
                     RTCPeerConnectionEvent::OnDataChannel(RTCDataChannelEvent::OnClose(ch))

@@ -171,7 +171,7 @@ export class PeerManager extends EventTarget {
       link.state = 'connected';
       for (const frame of link.outbox.splice(0)) dc.send(frame);
       if (this.confirmsOwn()) this.flushOwn();
-      else if (id === this.host) this.sendPendingToHost();
+      else if (id === this.host) this.sendToHost(this.store.pending());
       this.changed();
     };
     dc.onclose = () => {
@@ -200,7 +200,7 @@ export class PeerManager extends EventTarget {
     this.store.add(msg, true);
     this.store.track(msg);
     if (this.confirmsOwn()) this.flushOwn();
-    else this.sendPendingToHost();
+    else this.sendToHost([msg]);
   }
 
   // Sends a failed message again.
@@ -208,15 +208,15 @@ export class PeerManager extends EventTarget {
     this.store.retrying(id);
     this.delivered.delete(id);
     if (this.confirmsOwn()) this.flushOwn();
-    else this.sendPendingToHost();
+    else this.sendToHost(this.store.pending().filter((m) => m.id === id));
   }
 
-  // As a member of a host or relay room: our unconfirmed messages to the host, if its channel is
-  // open; its ack confirms each.
-  sendPendingToHost() {
+  // As a member of a host or relay room: `msgs` (own, unconfirmed) to the host, if its channel
+  // is open; its ack confirms each. What it misses goes when the channel (re)opens.
+  sendToHost(msgs) {
     const dc = this.host && this.links.get(this.host)?.dc;
     if (dc?.readyState !== 'open') return;
-    for (const msg of this.store.pending()) {
+    for (const msg of msgs) {
       dc.send(JSON.stringify(msg));
       this.store.sent(msg.id);
     }

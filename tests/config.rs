@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 fn run_with(config: &str) -> (Option<i32>, String) {
@@ -14,9 +15,16 @@ fn run_with_env(config: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchboard.toml");
     std::fs::write(&path, config).unwrap();
+    run_file(&path, env)
+}
+
+/// Runs `switchboard --config PATH serve` with these environment variables set; returns its
+/// exit code and stderr.
+fn run_file(path: &Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("--config")
-        .arg(&path)
+        .arg(path)
+        .arg("serve")
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())
         .output()
@@ -70,12 +78,9 @@ fn assert_each_refused(cases: &[(&str, &str)]) -> Vec<String> {
 
 #[test]
 fn a_missing_file_is_reported() {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["--config", "/nonexistent/switchboard.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/switchboard.toml"));
+    let (code, stderr) = run_file(Path::new("/nonexistent/switchboard.toml"), &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("/nonexistent/switchboard.toml"), "{stderr}");
 }
 
 #[test]
@@ -119,15 +124,8 @@ fn a_relative_static_dir_is_read_from_the_config_file_s_directory() {
 #[test]
 fn a_static_dir_without_the_client_stops_the_server_at_start() {
     let (root, config) = deployment("../nowhere");
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = run_file(&config, &[]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("server.static_dir"), "{stderr}");
     assert!(stderr.contains("not a directory"), "{stderr}");
     let real_root = std::fs::canonicalize(root.path()).unwrap();
@@ -143,13 +141,9 @@ fn a_static_dir_without_the_client_stops_the_server_at_start() {
         "[server]\nbind = \"127.0.0.1:0\"\nstatic_dir = \"../empty\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has no index.html"));
+    let (code, stderr) = run_file(&config, &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("has no index.html"), "{stderr}");
 }
 
 #[test]
@@ -178,13 +172,8 @@ fn a_toml_syntax_error_names_the_file_once_as_given() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchboard.toml");
     std::fs::write(&path, "[server\nbind = 1").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, stderr) = run_file(&path, &[]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("line 1, column 8"), "{stderr}");
     assert_eq!(stderr.matches("switchboard.toml").count(), 1, "{stderr}");
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");

@@ -3,12 +3,14 @@
 //! engine, each routed to its own connection. Run inside a loopback-only network namespace.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard::peer::{self, ChannelEvent, PeerEvent, PeerSettings};
 use switchboard::relay::engine::{self, EngineEvent};
 use tokio::sync::mpsc;
-use webrtc::data_channel::RTCDataChannelInit;
+use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
+use webrtc::peer_connection::PeerConnection;
 
 /// Peers connected at once.
 const PEERS: usize = 150;
@@ -21,43 +23,14 @@ async fn many_peers_on_one_udp_port_each_reach_their_own_connection() {
     let mut channels = Vec::new();
     let mut conn_of = HashMap::new();
     for i in 0..PEERS {
-        let pc = peer::build(&PeerSettings::loopback(), 0, Box::new(|_: PeerEvent| {}))
-            .await
-            .unwrap();
-        let init = RTCDataChannelInit {
-            ordered: true,
-            ..Default::default()
-        };
-        let channel = pc.create_data_channel("chat", Some(init)).await.unwrap();
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(peer::pump_channel(channel.clone(), move |e| {
-            drop(tx.send(e))
-        }));
-        let offer = pc.create_offer(None).await.unwrap();
-        pc.set_local_description(offer.clone()).await.unwrap();
-        let (conn, answer) = engine.answer(offer).await.unwrap();
-        let sdp = answer.sdp.clone();
-        assert!(
-            sdp.contains(&format!("{} typ host", engine.local_addr.port())),
-            "the answer advertises the shared socket: {sdp}"
-        );
-        pc.set_remote_description(answer).await.unwrap();
-        conn_of.insert(i, conn);
-        inboxes.push(rx);
-        channels.push((pc, channel));
+        let member = Member::offer(&engine).await;
+        conn_of.insert(i, member.conn);
+        inboxes.push(member.events);
+        channels.push((member.pc, member.channel));
     }
     // Every channel opens on both sides.
     for (i, rx) in inboxes.iter_mut().enumerate() {
-        let open = tokio::time::timeout(Duration::from_secs(20), async {
-            while let Some(e) = rx.recv().await {
-                if matches!(e, ChannelEvent::Open) {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert_eq!(open, Ok(true), "peer {i} opened its channel");
+        assert!(opened(rx).await, "peer {i} opened its channel");
     }
     let mut opened = 0;
     while opened < PEERS {
@@ -108,35 +81,60 @@ async fn many_peers_on_one_udp_port_each_reach_their_own_connection() {
     }
 }
 
-/// A webrtc peer with a `chat` channel, connected to the engine; returns it with its channel
-/// events once the channel is open.
-async fn connect_peer(
-    engine: &engine::EngineHandle,
-) -> (
-    std::sync::Arc<dyn webrtc::peer_connection::PeerConnection>,
-    mpsc::UnboundedReceiver<ChannelEvent>,
-) {
-    let pc = peer::build(&PeerSettings::loopback(), 0, Box::new(|_: PeerEvent| {}))
-        .await
-        .unwrap();
-    let channel = pc.create_data_channel("chat", None).await.unwrap();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(peer::pump_channel(channel, move |e| drop(tx.send(e))));
-    let offer = pc.create_offer(None).await.unwrap();
-    pc.set_local_description(offer.clone()).await.unwrap();
-    let (_, answer) = engine.answer(offer).await.unwrap();
-    pc.set_remote_description(answer).await.unwrap();
-    let opened = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(e) = rx.recv().await {
+/// A webrtc peer (the Rust client's own wrapper) with a `chat` channel, answered by the engine.
+struct Member {
+    pc: Arc<dyn PeerConnection>,
+    channel: Arc<dyn DataChannel>,
+    /// Its channel's events.
+    events: mpsc::UnboundedReceiver<ChannelEvent>,
+    /// Its connection in the engine.
+    conn: engine::ConnId,
+}
+
+impl Member {
+    /// Offers to the engine and applies its answer (which must advertise the shared socket).
+    async fn offer(engine: &engine::EngineHandle) -> Member {
+        let pc = peer::build(&PeerSettings::loopback(), 0, Box::new(|_: PeerEvent| {}))
+            .await
+            .unwrap();
+        let init = RTCDataChannelInit {
+            ordered: true,
+            ..Default::default()
+        };
+        let channel = pc.create_data_channel("chat", Some(init)).await.unwrap();
+        let (tx, events) = mpsc::unbounded_channel();
+        tokio::spawn(peer::pump_channel(channel.clone(), move |e| {
+            drop(tx.send(e))
+        }));
+        let offer = pc.create_offer(None).await.unwrap();
+        pc.set_local_description(offer.clone()).await.unwrap();
+        let (conn, answer) = engine.answer(offer).await.unwrap();
+        let sdp = answer.sdp.clone();
+        assert!(
+            sdp.contains(&format!("{} typ host", engine.local_addr.port())),
+            "the answer advertises the shared socket: {sdp}"
+        );
+        pc.set_remote_description(answer).await.unwrap();
+        Member {
+            pc,
+            channel,
+            events,
+            conn,
+        }
+    }
+}
+
+/// Whether the channel opens within 20 s.
+async fn opened(events: &mut mpsc::UnboundedReceiver<ChannelEvent>) -> bool {
+    let open = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(e) = events.recv().await {
             if matches!(e, ChannelEvent::Open) {
                 return true;
             }
         }
         false
-    })
-    .await;
-    assert_eq!(opened, Ok(true), "the real member's channel opened");
-    (pc, rx)
+    });
+    open.await == Ok(true)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +160,11 @@ async fn connections_that_never_complete_and_junk_datagrams_stop_nobody() {
         junk.send_to(datagram, engine.local_addr).unwrap();
     }
     // A real member still connects at once.
-    let (pc, _rx) = connect_peer(&engine).await;
+    let mut member = Member::offer(&engine).await;
+    assert!(
+        opened(&mut member.events).await,
+        "the real member's channel opened"
+    );
     let stats = engine.stats().await.unwrap();
     assert_eq!(stats.connections, 501);
     assert_eq!(stats.unknown_datagrams, 3);
@@ -171,6 +173,6 @@ async fn connections_that_never_complete_and_junk_datagrams_stop_nobody() {
     let stats = engine.stats().await.unwrap();
     assert_eq!(stats.timed_out, 500, "{stats:?}");
     assert_eq!(stats.connections, 1, "{stats:?}");
-    let _ = pc.close().await;
+    let _ = member.pc.close().await;
     let _ = idle.close().await;
 }

@@ -199,7 +199,7 @@ impl Actor for Registry {
 }
 
 /// Find (or create, if dynamic) the room called `name`.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<Addr<Room>, ClientError>")]
 pub struct OpenRoom {
     /// Room name (already validated).

@@ -87,12 +87,17 @@ impl Relay {
         }
     }
 
+    /// Tells member `to` of an error, through the room.
+    fn tell(&self, to: PeerId, error: ClientError) {
+        self.outbox.refused.do_send(RelayRefused { to, error });
+    }
+
     /// Tells a member why its signal was refused, once, and counts it.
     fn refuse_signal(&self, to: PeerId, bad: BadSignal) {
         tracing::debug!(room = %self.room, peer = %to, error = %bad, "relay refused a signal");
         self.settings.metrics.refused(Refusal::BadSignal);
         let error = ClientError::BadRequest(format!("signal to relay: {bad}"));
-        self.outbox.refused.do_send(RelayRefused { to, error });
+        self.tell(to, error);
     }
 
     fn offer(
@@ -111,9 +116,7 @@ impl Relay {
             tracing::debug!(room = %self.room, peer = %from, %address, "relay connections per address at the limit");
             self.settings.metrics.refused(Refusal::TooManyConnections);
             let error = ClientError::TooManyConnections(max);
-            self.outbox
-                .refused
-                .do_send(RelayRefused { to: from, error });
+            self.tell(from, error);
             return;
         };
         self.next_conn += 1;
@@ -175,9 +178,7 @@ impl Relay {
                 if self.members.get(&from).is_some_and(|m| m.conn == conn) {
                     self.members.remove(&from);
                     let error = ClientError::Internal(format!("the relay could not answer: {e}"));
-                    self.outbox
-                        .refused
-                        .do_send(RelayRefused { to: from, error });
+                    self.tell(from, error);
                 }
                 return;
             }

@@ -143,25 +143,23 @@ impl Room {
             });
         }
         self.ctx.metrics.members.decrement(1.0);
-        if quiet {
-            self.report();
-            return;
-        }
-        let left = ServerMessage::PeerLeft {
-            peer_id: peer_id.clone(),
-            reason,
-        };
-        self.broadcast(&left, OutKind::PeerLeft, ctx);
-        let successor = self.members.first_id();
-        if let Some(host) = self
-            .host
-            .on_leave(peer_id, successor, self.settings.on_host_leave)
-        {
-            if host == HostRef::Relay {
-                self.start_relay(ctx);
+        if !quiet {
+            let left = ServerMessage::PeerLeft {
+                peer_id: peer_id.clone(),
+                reason,
+            };
+            self.broadcast(&left, OutKind::PeerLeft, ctx);
+            let successor = self.members.first_id();
+            if let Some(host) = self
+                .host
+                .on_leave(peer_id, successor, self.settings.on_host_leave)
+            {
+                if host == HostRef::Relay {
+                    self.start_relay(ctx);
+                }
+                let changed = ServerMessage::HostChanged { host };
+                self.broadcast(&changed, OutKind::HostChanged, ctx);
             }
-            let changed = ServerMessage::HostChanged { host };
-            self.broadcast(&changed, OutKind::HostChanged, ctx);
         }
         self.report();
         if self.members.is_empty() && self.settings.dynamic {
@@ -186,10 +184,7 @@ impl Room {
             Some(target) if msg.to != msg.from => target,
             _ => {
                 let err = ClientError::UnknownPeer(msg.to.to_string());
-                self.ctx.metrics.error(err.code());
-                let error = err.to_message();
-                self.send_to(&sender.outbox, &msg.from, &error, OutKind::Error, ctx);
-                return;
+                return self.send_error(&sender.outbox, &msg.from, err, ctx);
             }
         };
         let signal = ServerMessage::Signal {
@@ -227,10 +222,14 @@ impl Room {
     /// Tells a member the relay refused its signal.
     fn relay_refused(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
         if let Some(member) = self.members.get(&msg.to) {
-            self.ctx.metrics.error(msg.error.code());
-            let error = msg.error.to_message();
-            self.send_to(&member.outbox, &msg.to, &error, OutKind::Error, ctx);
+            self.send_error(&member.outbox, &msg.to, msg.error, ctx);
         }
+    }
+
+    /// Tells member `id` of an error (and counts it).
+    fn send_error(&self, outbox: &Outbox, id: &PeerId, err: ClientError, ctx: &mut Context<Self>) {
+        self.ctx.metrics.error(err.code());
+        self.send_to(outbox, id, &err.to_message(), OutKind::Error, ctx);
     }
 
     /// Removes a member the relay gave up on, and closes its session.
@@ -336,7 +335,7 @@ impl Actor for Room {
 }
 
 /// Admit a session as a member named `name`; replies with its new peer id.
-#[derive(Message)]
+#[derive(Clone, Message)]
 #[rtype(result = "Result<PeerId, ClientError>")]
 pub struct Join {
     /// Display name (already validated by the session).

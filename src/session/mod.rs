@@ -30,10 +30,20 @@ use crate::room::{Forward, Join, Leave, Room};
 
 /// Where a session is in its life.
 enum State {
-    /// Connected, in no room.
-    Lobby,
+    /// Connected, in no room since `since` (it has `join_timeout` to join one, checked at each
+    /// heartbeat, so it costs a session no timer of its own).
+    Lobby { since: Instant },
     /// Member `peer_id` of `room`.
     Joined { room: Addr<Room>, peer_id: PeerId },
+}
+
+impl State {
+    /// In no room, from now.
+    fn lobby() -> State {
+        State::Lobby {
+            since: Instant::now(),
+        }
+    }
 }
 
 /// One WebSocket connection.
@@ -56,9 +66,6 @@ pub struct Session {
     last_seen: Instant,
     /// The frame limit the reader applies: the lobby's until the session joins a room.
     limit: Rc<FrameLimit>,
-    /// Since when the session has been in no room (`None` while in one); checked against
-    /// `join_timeout` at each heartbeat.
-    lobby_since: Option<Instant>,
     bucket: TokenBucket,
     close_reason: LeaveReason,
 }
@@ -92,11 +99,10 @@ impl Session {
             bucket: TokenBucket::new(config.messages_per_second, config.burst),
             config,
             metrics,
-            state: State::Lobby,
+            state: State::lobby(),
             membership: 0,
             last_seen: Instant::now(),
             limit,
-            lobby_since: Some(Instant::now()),
             close_reason: LeaveReason::Closed,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
@@ -227,13 +233,13 @@ impl Session {
                 to,
                 data,
             }),
-            State::Lobby => self.reply_error(ClientError::NotJoined, ctx),
+            State::Lobby { .. } => self.reply_error(ClientError::NotJoined, ctx),
         }
     }
 
     fn leave(&mut self, ctx: &mut Context<Self>) {
         self.metrics.message_in(InKind::Leave);
-        match std::mem::replace(&mut self.state, State::Lobby) {
+        match std::mem::replace(&mut self.state, State::lobby()) {
             State::Joined { room, peer_id } => {
                 room.do_send(Leave {
                     peer_id,
@@ -241,9 +247,9 @@ impl Session {
                     quiet: false,
                 });
                 self.queue(Outbound::Left(self.membership), ctx);
-                self.entered_lobby();
+                self.limit.set_joined(false);
             }
-            State::Lobby => self.reply_error(ClientError::NotJoined, ctx),
+            State::Lobby { .. } => self.reply_error(ClientError::NotJoined, ctx),
         }
     }
 
@@ -251,20 +257,11 @@ impl Session {
     fn joined(&mut self, room: Addr<Room>, peer_id: PeerId) {
         self.state = State::Joined { room, peer_id };
         self.limit.set_joined(true);
-        self.lobby_since = None;
     }
 
-    /// The session is in no room (again): it has `join_timeout` to join one.
-    fn entered_lobby(&mut self) {
-        self.limit.set_joined(false);
-        self.lobby_since = Some(Instant::now());
-    }
-
-    /// Whether the session has been in no room for `join_timeout` (checked at each heartbeat,
-    /// so it costs a session no timer of its own).
+    /// Whether the session has been in no room for `join_timeout`.
     fn lobby_expired(&self) -> bool {
-        self.lobby_since
-            .is_some_and(|since| since.elapsed() >= self.config.join_timeout)
+        matches!(self.state, State::Lobby { since } if since.elapsed() >= self.config.join_timeout)
     }
 
     fn ping(&mut self, ctx: &mut Context<Self>) {
@@ -295,28 +292,17 @@ async fn enter_room(
     join: Join,
 ) -> Result<(Addr<Room>, PeerId), ClientError> {
     let internal = |e: MailboxError| ClientError::Internal(e.to_string());
-    let name = open.name.clone();
     for _ in 0..8 {
-        let open = OpenRoom {
-            name: open.name.clone(),
-            password: open.password.clone(),
-            address: open.address,
-        };
-        let room = registry.send(open).await.map_err(internal)??;
-        let attempt = Join {
-            name: join.name.clone(),
-            session: join.session.clone(),
-            outbox: join.outbox.clone(),
-            address: join.address,
-        };
-        match room.send(attempt).await {
+        let room = registry.send(open.clone()).await.map_err(internal)??;
+        match room.send(join.clone()).await {
             Ok(joined) => return joined.map(|peer_id| (room, peer_id)),
             Err(MailboxError::Closed) => continue,
             Err(e) => return Err(internal(e)),
         }
     }
     Err(ClientError::Internal(format!(
-        "room {name:?} kept closing; try again"
+        "room {:?} kept closing; try again",
+        open.name
     )))
 }
 
@@ -349,7 +335,8 @@ impl Actor for Session {
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
         self.metrics.sessions.decrement(1.0);
-        if let State::Joined { room, peer_id } = std::mem::replace(&mut self.state, State::Lobby) {
+        if let State::Joined { room, peer_id } = std::mem::replace(&mut self.state, State::lobby())
+        {
             room.do_send(Leave {
                 peer_id,
                 reason: self.close_reason,
@@ -382,7 +369,7 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Session {
                 let limit = self.limit.get();
                 tracing::debug!(limit, "closing a socket that sent a frame past its limit");
                 self.metrics.refused(Refusal::FrameTooLarge);
-                let why = if self.lobby_since.is_some() {
+                let why = if matches!(self.state, State::Lobby { .. }) {
                     "frame larger than lobby_max_frame_bytes (join a room first)"
                 } else {
                     "frame larger than max_frame_bytes"
@@ -428,7 +415,7 @@ impl Session {
     /// Ends the membership the room dropped, and the socket with it.
     fn evict(&mut self, msg: Evict, ctx: &mut Context<Self>) {
         if matches!(&self.state, State::Joined { peer_id, .. } if *peer_id == msg.member) {
-            self.state = State::Lobby;
+            self.state = State::lobby();
             self.close_reason = msg.reason;
             self.close(
                 CloseCode::Policy,

@@ -156,15 +156,12 @@ impl Reader {
                 });
             }
             (None, Some(partial)) => {
-                let max = self.limit.get();
-                if partial.data.len() + data.len() > max {
-                    self.partial = None;
-                    return Err(ProtocolError::Overflow);
-                }
+                // `check_declared_length` has refused a continuation past the limit already.
                 // Grow by doubling, as a Vec would, but never past the limit.
+                let max = self.limit.get();
                 let needed = partial.data.len() + data.len();
                 if needed > partial.data.capacity() {
-                    let grown = needed.max(partial.data.capacity() * 2).min(max);
+                    let grown = needed.max(partial.data.capacity() * 2).min(max.max(needed));
                     partial.data.reserve_exact(grown - partial.data.len());
                 }
                 partial.data.extend_from_slice(&data);

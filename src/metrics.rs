@@ -134,6 +134,10 @@ pub struct Metrics {
     pub relay_bytes_out: Counter,
     /// Members the relay dropped as slow consumers.
     pub relay_slow_members: Counter,
+    /// Datagrams on the relay's UDP port from addresses no connection expects (dropped).
+    pub relay_unknown_datagrams: Counter,
+    /// Relay connections freed because their channel was not open within `connect_timeout`.
+    pub relay_timed_out: Counter,
     /// Bytes all sessions' read buffers hold now (partial frames and fragmented messages).
     pub read_buffers: Gauge,
     /// The most one session's read buffer has held since start.
@@ -233,6 +237,16 @@ impl Metrics {
             relay_slow_members: counter(
                 "switchboard_relay_slow_members_total",
                 "Members the relay dropped as slow consumers.",
+                vec![],
+            ),
+            relay_unknown_datagrams: counter(
+                "switchboard_relay_unknown_datagrams_total",
+                "Datagrams on the relay's UDP port from addresses no connection expects (dropped).",
+                vec![],
+            ),
+            relay_timed_out: counter(
+                "switchboard_relay_connect_timeouts_total",
+                "Relay connections freed because their channel was not open within connect_timeout.",
                 vec![],
             ),
             read_buffers: gauge(

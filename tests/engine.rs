@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard::metrics::Metrics;
 use switchboard::peer::{self, ChannelEvent, PeerEvent, PeerSettings};
-use switchboard::relay::engine::{self, EngineEvent};
+use switchboard::relay::engine::{self, CloseReason, EngineEvent, EngineOptions, Events};
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::PeerConnection;
@@ -17,13 +18,12 @@ const PEERS: usize = 150;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_peers_on_one_udp_port_each_reach_their_own_connection() {
-    let (engine, mut events) =
-        engine::start("127.0.0.1:0".parse().unwrap(), Duration::from_secs(30)).unwrap();
+    let (engine, sink, mut events) = start(Duration::from_secs(30));
     let mut inboxes = Vec::new();
     let mut channels = Vec::new();
     let mut conn_of = HashMap::new();
     for i in 0..PEERS {
-        let member = Member::offer(&engine).await;
+        let member = Member::offer(&engine, &sink).await;
         conn_of.insert(i, member.conn);
         inboxes.push(member.events);
         channels.push((member.pc, member.channel));
@@ -81,6 +81,23 @@ async fn many_peers_on_one_udp_port_each_reach_their_own_connection() {
     }
 }
 
+/// An engine on loopback with `connect_timeout`, and one event channel for all its connections.
+fn start(
+    connect_timeout: Duration,
+) -> (
+    engine::EngineHandle,
+    Events,
+    mpsc::UnboundedReceiver<(engine::ConnId, EngineEvent)>,
+) {
+    let options = EngineOptions {
+        connect_timeout,
+        ..EngineOptions::loopback()
+    };
+    let engine = engine::start(options, Metrics::new()).unwrap();
+    let (sink, events) = mpsc::unbounded_channel();
+    (engine, sink, events)
+}
+
 /// A webrtc peer (the Rust client's own wrapper) with a `chat` channel, answered by the engine.
 struct Member {
     pc: Arc<dyn PeerConnection>,
@@ -93,7 +110,7 @@ struct Member {
 
 impl Member {
     /// Offers to the engine and applies its answer (which must advertise the shared socket).
-    async fn offer(engine: &engine::EngineHandle) -> Member {
+    async fn offer(engine: &engine::EngineHandle, sink: &Events) -> Member {
         let pc = peer::build(&PeerSettings::loopback(), 0, Box::new(|_: PeerEvent| {}))
             .await
             .unwrap();
@@ -108,7 +125,7 @@ impl Member {
         }));
         let offer = pc.create_offer(None).await.unwrap();
         pc.set_local_description(offer.clone()).await.unwrap();
-        let (conn, answer) = engine.answer(offer).await.unwrap();
+        let (conn, answer) = engine.answer(offer, sink.clone()).await.unwrap();
         let sdp = answer.sdp.clone();
         assert!(
             sdp.contains(&format!("{} typ host", engine.local_addr.port())),
@@ -139,8 +156,7 @@ async fn opened(events: &mut mpsc::UnboundedReceiver<ChannelEvent>) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_never_complete_and_junk_datagrams_stop_nobody() {
-    let (engine, _events) =
-        engine::start("127.0.0.1:0".parse().unwrap(), Duration::from_millis(1500)).unwrap();
+    let (engine, sink, mut events) = start(Duration::from_millis(1500));
     // 500 offers whose ICE never starts (the same offer each time: nobody will use them).
     let idle = peer::build(&PeerSettings::loopback(), 0, Box::new(|_: PeerEvent| {}))
         .await
@@ -148,7 +164,7 @@ async fn connections_that_never_complete_and_junk_datagrams_stop_nobody() {
     let _channel = idle.create_data_channel("chat", None).await.unwrap();
     let offer = idle.create_offer(None).await.unwrap();
     for _ in 0..500 {
-        engine.answer(offer.clone()).await.unwrap();
+        engine.answer(offer.clone(), sink.clone()).await.unwrap();
     }
     // Junk from an address nobody introduced, including a STUN request naming no known ufrag.
     let junk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -160,7 +176,7 @@ async fn connections_that_never_complete_and_junk_datagrams_stop_nobody() {
         junk.send_to(datagram, engine.local_addr).unwrap();
     }
     // A real member still connects at once.
-    let mut member = Member::offer(&engine).await;
+    let mut member = Member::offer(&engine, &sink).await;
     assert!(
         opened(&mut member.events).await,
         "the real member's channel opened"
@@ -173,6 +189,13 @@ async fn connections_that_never_complete_and_junk_datagrams_stop_nobody() {
     let stats = engine.stats().await.unwrap();
     assert_eq!(stats.timed_out, 500, "{stats:?}");
     assert_eq!(stats.connections, 1, "{stats:?}");
+    let mut timed_out = 0;
+    while let Ok((_, event)) = events.try_recv() {
+        if event == EngineEvent::Closed(CloseReason::TimedOut) {
+            timed_out += 1;
+        }
+    }
+    assert_eq!(timed_out, 500, "each freed connection was reported");
     let _ = member.pc.close().await;
     let _ = idle.close().await;
 }

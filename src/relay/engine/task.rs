@@ -1,0 +1,343 @@
+//! The engine's task: one UDP socket, every connection, the demultiplexer and the timer heap.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent};
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::conn::{random_token, AnswerPlan, Conn};
+use super::{CloseReason, Command, ConnId, EngineEvent, EngineOptions, EngineStats};
+use crate::metrics::Metrics;
+use crate::relay::demux::{Demux, Route};
+
+/// Largest datagram read (the path MTU is far below it).
+const RECV_BUFFER: usize = 2048;
+
+pub(super) struct Engine {
+    socket: UdpSocket,
+    /// The address ICE takes every datagram to have arrived on (an advertised one).
+    local_addr: SocketAddr,
+    /// The host candidates of every answer.
+    candidates: Vec<SocketAddr>,
+    options: EngineOptions,
+    conns: HashMap<ConnId, Conn>,
+    demux: Demux<ConnId>,
+    timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
+    next: ConnId,
+    metrics: Arc<Metrics>,
+    unknown: u64,
+    timed_out: u64,
+    slow: u64,
+}
+
+impl Engine {
+    pub fn new(
+        socket: std::net::UdpSocket,
+        options: EngineOptions,
+        metrics: Arc<Metrics>,
+    ) -> io::Result<Engine> {
+        let socket = UdpSocket::from_std(socket)?;
+        let bound = socket.local_addr()?;
+        let candidates: Vec<SocketAddr> = if options.advertise.is_empty() {
+            vec![bound]
+        } else {
+            let port = bound.port();
+            options
+                .advertise
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, port))
+                .collect()
+        };
+        Ok(Engine {
+            socket,
+            local_addr: candidates[0],
+            candidates,
+            options,
+            conns: HashMap::new(),
+            demux: Demux::default(),
+            timers: BinaryHeap::new(),
+            next: 0,
+            metrics,
+            unknown: 0,
+            timed_out: 0,
+            slow: 0,
+        })
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut buf = vec![0u8; RECV_BUFFER];
+        loop {
+            let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
+            let sleep = tokio::time::sleep_until(
+                next_timer
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+                    .into(),
+            );
+            tokio::select! {
+                received = self.socket.recv_from(&mut buf) => match received {
+                    Ok((n, from)) => self.datagram(from, &buf[..n]).await,
+                    Err(e) => tracing::debug!(error = %e, "relay engine: recv"),
+                },
+                command = commands.recv() => match command {
+                    Some(command) => self.command(command).await,
+                    None => break,
+                },
+                () = sleep => self.timers_due().await,
+            }
+        }
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.remove(id, None);
+        }
+    }
+
+    async fn datagram(&mut self, from: SocketAddr, datagram: &[u8]) {
+        let Route::To(id) = self.demux.route(from, datagram) else {
+            self.unknown += 1;
+            self.metrics.relay_unknown_datagrams.increment(1);
+            return tracing::debug!(%from, "relay engine: dropped a datagram from an unknown address");
+        };
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let read = conn.pc.handle_read(TaggedBytesMut {
+            now: Instant::now(),
+            transport: TransportContext {
+                local_addr: self.local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(datagram),
+        });
+        if let Err(e) = read {
+            tracing::debug!(conn = id, error = %e, "relay engine: unreadable datagram");
+        }
+        self.drive(id).await;
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Answer {
+                offer,
+                events,
+                reply,
+            } => {
+                let answered = self.answer(*offer, events);
+                let id = answered.as_ref().ok().map(|(id, _)| *id);
+                let _ = reply.send(answered);
+                if let Some(id) = id {
+                    self.drive(id).await;
+                }
+            }
+            Command::Candidate { conn, candidate } => {
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
+                if let Err(e) = c.pc.add_remote_candidate(candidate) {
+                    tracing::debug!(conn, error = %e, "relay engine: a remote candidate");
+                }
+                self.drive(conn).await;
+            }
+            Command::Send { conns, text } => {
+                for id in conns {
+                    if let Some(conn) = self.conns.get_mut(&id) {
+                        conn.queue(text.clone());
+                        self.drive(id).await;
+                    }
+                }
+            }
+            Command::Close { conn } => self.remove(conn, None),
+            Command::Stats { reply } => {
+                let _ = reply.send(EngineStats {
+                    connections: self.conns.len(),
+                    unknown_datagrams: self.unknown,
+                    timed_out: self.timed_out,
+                    slow: self.slow,
+                    queued_bytes: self.conns.values().map(|c| c.queued).sum(),
+                });
+            }
+        }
+    }
+
+    /// A new connection answering `offer`, with fresh ICE credentials and the shared socket as
+    /// its host candidates.
+    fn answer(
+        &mut self,
+        offer: rtc::peer_connection::sdp::RTCSessionDescription,
+        events: super::Events,
+    ) -> Result<(ConnId, rtc::peer_connection::sdp::RTCSessionDescription), String> {
+        let now = Instant::now();
+        let ufrag = random_token(16);
+        let plan = AnswerPlan {
+            offer,
+            ufrag: &ufrag,
+            candidates: &self.candidates,
+            max_message_bytes: self.options.max_message_bytes,
+        };
+        let (mut conn, answer) = Conn::answer(plan, events, now)?;
+        self.next += 1;
+        let id = self.next;
+        self.demux.expect(&ufrag, id);
+        let connect_by = now + self.options.connect_timeout;
+        conn.connect_by = Some(connect_by);
+        self.timers.push(Reverse((connect_by, id)));
+        self.conns.insert(id, conn);
+        self.metrics.relay_peer_connections.increment(1.0);
+        Ok((id, answer))
+    }
+
+    /// Runs the timers that are due.
+    async fn timers_due(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if conn.connect_by == Some(at) {
+                tracing::debug!(conn = id, "relay engine: channel not open in time");
+                self.timed_out += 1;
+                self.metrics.relay_timed_out.increment(1);
+                self.remove(id, Some(CloseReason::TimedOut));
+                continue;
+            }
+            if conn.slow_at == Some(at) {
+                tracing::debug!(
+                    conn = id,
+                    queued = conn.queued,
+                    "relay engine: a slow consumer"
+                );
+                self.slow += 1;
+                self.remove(id, Some(CloseReason::Slow));
+                continue;
+            }
+            if conn.deadline != Some(at) {
+                continue; // a stale entry: the connection has a newer deadline
+            }
+            conn.deadline = None;
+            if let Err(e) = conn.pc.handle_timeout(now) {
+                tracing::debug!(conn = id, error = %e, "relay engine: timeout");
+            }
+            self.drive(id).await;
+        }
+    }
+
+    /// Feeds the send window, sends what connection `id` has to send, reports its events and
+    /// messages, and files its next deadlines.
+    async fn drive(&mut self, id: ConnId) {
+        let mut closed = false;
+        loop {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                return;
+            };
+            let now = Instant::now();
+            if let Err(e) = conn.pump(now) {
+                tracing::debug!(conn = id, error = %e, "relay engine: send");
+            }
+            let mut progressed = false;
+            while let Some(out) = conn.pc.poll_write() {
+                if let Err(e) = self
+                    .socket
+                    .send_to(&out.message, out.transport.peer_addr)
+                    .await
+                {
+                    tracing::debug!(conn = id, error = %e, "relay engine: send_to");
+                }
+            }
+            while let Some(event) = conn.pc.poll_event() {
+                match event {
+                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                        // rtc starts DTLS only at the next timeout after ICE connects, and its
+                        // poll_timeout does not say so: run it now.
+                        let _ = conn.pc.handle_timeout(Instant::now());
+                        progressed = true;
+                        if matches!(
+                            state,
+                            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+                        ) {
+                            closed = true;
+                        }
+                    }
+                    RTCPeerConnectionEvent::OnDataChannel(RTCDataChannelEvent::OnOpen(ch))
+                        if conn.channel.is_none() =>
+                    {
+                        conn.channel = Some(ch);
+                        conn.connect_by = None;
+                        progressed = true; // messages queued before the open can go now
+                        let _ = conn.events.send((id, EngineEvent::Open));
+                    }
+                    RTCPeerConnectionEvent::OnDataChannel(RTCDataChannelEvent::OnClose(ch))
+                        if conn.channel == Some(ch) =>
+                    {
+                        closed = true;
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(TaggedRTCMessage { message, .. }) = conn.pc.poll_read() {
+                if let RTCMessage::DataChannelMessage(_, msg) = message {
+                    let event = match String::from_utf8(msg.data.to_vec()) {
+                        Ok(text) if msg.is_string => EngineEvent::Text(text),
+                        _ => EngineEvent::Binary(msg.data.len()),
+                    };
+                    let _ = conn.events.send((id, event));
+                }
+            }
+            if !progressed {
+                if let Some(at) = conn.pc.poll_timeout() {
+                    if conn.deadline != Some(at) {
+                        conn.deadline = Some(at);
+                        self.timers.push(Reverse((at, id)));
+                    }
+                }
+                if conn.queued > self.options.max_buffered {
+                    if conn.slow_at.is_none() {
+                        let at = now + self.options.slow_grace;
+                        conn.slow_at = Some(at);
+                        self.timers.push(Reverse((at, id)));
+                    }
+                } else {
+                    conn.slow_at = None;
+                }
+                break;
+            }
+        }
+        if closed {
+            self.remove(id, Some(CloseReason::Ended));
+        }
+    }
+
+    /// Lets go of a connection, and reports why when `reason` is given.
+    fn remove(&mut self, id: ConnId, reason: Option<CloseReason>) {
+        if let Some(mut conn) = self.conns.remove(&id) {
+            let _ = conn.pc.close();
+            // Whatever the close produced (SCTP ABORT, DTLS close_notify) is not awaited: the
+            // peer learns of it from its own timeouts at worst.
+            while let Some(out) = conn.pc.poll_write() {
+                let _ = self
+                    .socket
+                    .try_send_to(&out.message, out.transport.peer_addr);
+            }
+            self.demux.forget(id);
+            self.metrics.relay_peer_connections.decrement(1.0);
+            if let Some(reason) = reason {
+                let _ = conn.events.send((id, EngineEvent::Closed(reason)));
+            }
+        }
+    }
+}

@@ -21,8 +21,8 @@ COPY config ./config
 USER switchboard
 # Logs at info, the WebRTC stack's internals kept quiet; RUST_LOG replaces that filter.
 ENV SWITCHBOARD_CONFIG=/app/config/switchboard.toml
-# 8080: HTTP + WebSocket signaling. 50000-50100/udp: the relay's WebRTC (ICE) sockets.
-EXPOSE 8080 50000-50100/udp
+# 8080: HTTP + WebSocket signaling. 50000/udp: the relay's one WebRTC (ICE) socket.
+EXPOSE 8080 50000/udp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["switchboard"]

@@ -36,8 +36,7 @@ async fn line<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut tokio::io::Lines<R
 
 #[tokio::test]
 async fn terminal_client_joins_sends_receives_and_quits() {
-    let mut config = config_with_rooms(ROOMS);
-    config.relay.udp_ports = "42000-42999".into();
+    let config = config_with_rooms(ROOMS);
     let server = spawn_server(config);
     let url = server.ws_url();
     let (bob, mut bob_events) = Client::connect(ClientConfig::new(&url, "r", "bob").loopback())

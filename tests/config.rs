@@ -147,6 +147,26 @@ fn a_static_dir_without_the_client_stops_the_server_at_start() {
 }
 
 #[test]
+fn a_relay_port_that_is_taken_stops_the_server_at_start_naming_it() {
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let (_root, config) = deployment("../static");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let relay = format!(
+        "[relay]\nudp_bind = \"127.0.0.1\"\nudp_port = {port}\n\
+         [[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n"
+    );
+    std::fs::write(&config, text + &relay).unwrap();
+    let (code, stderr) = run_file(&config, &[]);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains(&format!("relay UDP port 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("in use"), "{stderr}");
+}
+
+#[test]
 fn errors_are_in_an_operator_s_words() {
     let cases = [
         (

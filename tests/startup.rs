@@ -39,7 +39,7 @@ async fn a_stun_server_that_does_not_answer_is_one_warning() {
         format!(
             "[server]\nbind = \"127.0.0.1:0\"\nstatic_dir = \"{}/static\"\nworkers = 1\n\
              [ice]\nservers = [{{ urls = [\"stun:{live}\", \"stun:{dead}\"] }}]\n\
-             [relay]\nudp_bind = \"127.0.0.1\"\n[[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n",
+             [relay]\nudp_bind = \"127.0.0.1\"\nudp_port = 0\n[[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n",
             env!("CARGO_MANIFEST_DIR")
         ),
     )

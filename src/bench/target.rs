@@ -39,7 +39,7 @@ topology = "{topology}"
 max_peers = 1000
 [relay]
 udp_bind = "127.0.0.1"
-udp_ports = "40000-49999"
+udp_port = 0
 messages_per_second = 100000000
 burst = 100000000
 max_members_per_address = 100000

@@ -212,6 +212,9 @@ fn default_topology() -> Topology {
     Topology::Mesh
 }
 
+/// The relay's UDP port when none is configured.
+const DEFAULT_UDP_PORT: u16 = 50000;
+
 fn default_max_peers() -> usize {
     50
 }
@@ -220,10 +223,13 @@ fn default_max_peers() -> usize {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RelayConfig {
-    /// Address the relay's ICE sockets bind.
+    /// Address the relay's one UDP socket binds (`0.0.0.0`: every interface).
     pub udp_bind: String,
-    /// Port range `"LOW-HIGH"` the relay's peer connections take ports from.
-    pub udp_ports: String,
+    /// The UDP port every relay member connects to (0: any free port, for tests).
+    pub udp_port: Option<u16>,
+    /// Deprecated: the port range of the old one-port-per-member relay; its first port is
+    /// taken as `udp_port` when that is not set.
+    pub udp_ports: Option<String>,
     /// Addresses advertised in place of the bound one (1:1 NAT, Docker host).
     pub public_ips: Vec<String>,
     /// A member whose connection is not up within this is dropped from the relay.
@@ -247,7 +253,8 @@ impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
             udp_bind: "0.0.0.0".into(),
-            udp_ports: "50000-50100".into(),
+            udp_port: None,
+            udp_ports: None,
             public_ips: Vec::new(),
             connect_timeout: Duration::from_secs(15),
             max_buffered_bytes: 65536,
@@ -261,11 +268,36 @@ impl Default for RelayConfig {
 }
 
 impl RelayConfig {
-    /// The parsed `udp_ports` range (validated at load).
-    pub fn port_range(&self) -> Option<(u16, u16)> {
-        let (lo, hi) = self.udp_ports.split_once('-')?;
+    /// The relay's UDP port: `udp_port`, else the first port of the deprecated `udp_ports`,
+    /// else 50000.
+    pub fn port(&self) -> u16 {
+        self.udp_port
+            .or_else(|| self.port_range().map(|(lo, _)| lo))
+            .unwrap_or(DEFAULT_UDP_PORT)
+    }
+
+    /// The parsed deprecated `udp_ports` range (validated at load).
+    fn port_range(&self) -> Option<(u16, u16)> {
+        let (lo, hi) = self.udp_ports.as_deref()?.split_once('-')?;
         let (lo, hi) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
         (lo <= hi && lo > 0).then_some((lo, hi))
+    }
+
+    /// What to tell an operator whose config uses deprecated keys.
+    pub fn deprecations(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(range) = &self.udp_ports {
+            notes.push(if self.udp_port.is_some() {
+                format!("[relay] udp_ports = {range:?} is deprecated and ignored: udp_port is set")
+            } else {
+                format!(
+                    "[relay] udp_ports = {range:?} is deprecated: every relay member now uses one \
+                     UDP port; using udp_port = {} (set udp_port and remove udp_ports)",
+                    self.port()
+                )
+            });
+        }
+        notes
     }
 }
 
@@ -363,10 +395,13 @@ impl RelayConfig {
                 self.udp_bind
             )
         })?;
-        if self.port_range().is_none() {
+        if let Some(range) = self
+            .udp_ports
+            .as_deref()
+            .filter(|_| self.port_range().is_none())
+        {
             return Err(format!(
-                "relay.udp_ports: {:?} must be \"LOW-HIGH\" with 0 < LOW <= HIGH",
-                self.udp_ports
+                "relay.udp_ports: {range:?} must be \"LOW-HIGH\" with 0 < LOW <= HIGH"
             ));
         }
         for (i, ip) in self.public_ips.iter().enumerate() {
@@ -435,7 +470,19 @@ mod tests {
         let config = Config::from_toml("").unwrap();
         assert_eq!(config.session.heartbeat_interval, Duration::from_secs(5));
         assert_eq!(config.dynamic_rooms.max_peers, 16);
-        assert_eq!(config.relay.port_range(), Some((50000, 50100)));
+        assert_eq!(config.relay.port(), 50000);
+        assert!(config.relay.deprecations().is_empty());
+    }
+
+    #[test]
+    fn the_old_port_range_still_reads_with_a_deprecation() {
+        let config = Config::from_toml("[relay]\nudp_ports = \"41000-41999\"").unwrap();
+        assert_eq!(config.relay.port(), 41000);
+        assert!(config.relay.deprecations()[0].contains("udp_port = 41000"));
+        let both = "[relay]\nudp_port = 7\nudp_ports = \"41000-41999\"";
+        let config = Config::from_toml(both).unwrap();
+        assert_eq!(config.relay.port(), 7);
+        assert!(config.relay.deprecations()[0].contains("ignored"));
     }
 
     #[test]

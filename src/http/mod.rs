@@ -20,7 +20,7 @@ pub use self::upgrade::WS_PATH;
 use crate::config::{Config, SessionConfig};
 use crate::metrics::Metrics;
 use crate::registry::{ListRooms, Registry};
-use crate::relay::checks;
+use crate::relay::{checks, RelaySettings};
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -103,6 +103,14 @@ fn serve(
 ) -> std::io::Result<Server> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
+    for note in config.relay.deprecations() {
+        tracing::warn!("{note}");
+    }
+    let relay = Arc::new(if checks::relay_in_use(&config) {
+        RelaySettings::start(&config.relay, metrics.clone())?
+    } else {
+        RelaySettings::idle(&config.relay, metrics.clone())
+    });
     let registry = Arc::new(OnceLock::new());
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();
@@ -118,7 +126,9 @@ fn serve(
         // The registry (and so every room) lives on the first worker's thread: with one worker,
         // session → room → session hops never cross threads.
         let registry = registry
-            .get_or_init(|| Registry::new(app_config.clone(), metrics.clone()).start())
+            .get_or_init(|| {
+                Registry::new(app_config.clone(), metrics.clone(), relay.clone()).start()
+            })
             .clone();
         let state = AppState {
             registry,

@@ -204,36 +204,3 @@ impl ChannelWriter {
         self.queued.load(Ordering::Relaxed)
     }
 }
-
-/// Replaces the address of a host candidate with `public_ip` (1:1 NAT); other candidates and
-/// malformed lines come back unchanged. `webrtc` 0.21 ignores its own NAT-1:1 setting.
-pub fn advertise_as(candidate: &str, public_ip: IpAddr) -> String {
-    let fields: Vec<&str> = candidate.split(' ').collect();
-    let is_host = fields.windows(2).any(|w| w[0] == "typ" && w[1] == "host");
-    if fields.len() < 8 || !is_host {
-        return candidate.to_string();
-    }
-    let ip = public_ip.to_string();
-    let mut out: Vec<&str> = fields.clone();
-    out[4] = &ip;
-    out.join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_candidates_are_advertised_on_the_public_address() {
-        let c = "candidate:1 1 udp 2130706431 10.0.0.5 50000 typ host";
-        let public: IpAddr = "203.0.113.7".parse().unwrap();
-        assert_eq!(
-            advertise_as(c, public),
-            "candidate:1 1 udp 2130706431 203.0.113.7 50000 typ host"
-        );
-        let srflx =
-            "candidate:2 1 udp 1694498815 198.51.100.1 50000 typ srflx raddr 10.0.0.5 rport 50000";
-        assert_eq!(advertise_as(srflx, public), srflx);
-        assert_eq!(advertise_as("garbage", public), "garbage");
-    }
-}

@@ -55,11 +55,11 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A registry for `config`'s rooms; they start when the actor does.
-    pub fn new(config: Arc<Config>, metrics: Arc<Metrics>) -> Registry {
-        let relay = RelaySettings::new(&config.relay, &config.ice.servers, metrics.clone());
+    /// A registry for `config`'s rooms, whose relays share `relay`; they start when the actor
+    /// does.
+    pub fn new(config: Arc<Config>, metrics: Arc<Metrics>, relay: Arc<RelaySettings>) -> Registry {
         Registry {
-            relay: Arc::new(relay),
+            relay,
             passwords: Passwords::new(&config.password_attempts, metrics.clone()),
             config,
             metrics,

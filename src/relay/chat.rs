@@ -4,52 +4,45 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::engine::ConnId;
 use super::log::Accepted;
 use super::member::{Link, RelayMember};
-use super::{ChannelReport, Relay};
+use super::Relay;
 use crate::metrics::{Refusal, RelayOutKind};
-use crate::peer::{ChannelEvent, ChannelWriter};
 use crate::protocol::{ChannelMessage, ChatMessage, ErrorCode, PeerId};
 
 /// Largest `history` message; more history is sent in several.
 const HISTORY_CHUNK_BYTES: usize = 12 * 1024;
 
 impl Relay {
-    /// Handles an event of one member's chat channel.
-    pub fn channel_event(&mut self, report: ChannelReport) {
-        if !self.is_current(&report.peer, report.conn) {
-            return;
-        }
-        match report.event {
-            ChannelEvent::Open => self.channel_open(&report.peer),
-            ChannelEvent::Text(text) => self.chat(&report.peer, &text),
-            ChannelEvent::Closed => self.remove(&report.peer),
-        }
-    }
-
-    fn channel_open(&mut self, peer: &PeerId) {
+    /// `peer`'s chat channel opened: it gets the history, then live chat.
+    pub(super) fn channel_open(&mut self, peer: &PeerId, conn: ConnId) {
         let Some(member) = self.members.get_mut(peer) else {
             return;
         };
-        let Link::Connecting(Some(channel)) = &member.link else {
-            return;
-        };
-        let writer = ChannelWriter::spawn(channel.clone());
+        member.link = Link::Open(conn);
         let history = self.log.history();
         let replayed = history.len() as u64;
         let mut bytes = 0;
         for chunk in history_chunks(history) {
             bytes += chunk.len() as u64;
-            writer.send(chunk.into());
+            self.send_to(conn, chunk.into());
         }
-        member.link = Link::Open(writer);
         tracing::debug!(room = %self.room, peer = %peer, "relay channel open");
         self.count_out(RelayOutKind::History, replayed, bytes);
     }
 
+    /// A binary message: the relay takes only chat (JSON text).
+    pub(super) fn binary(&mut self, peer: &PeerId, len: usize) {
+        self.settings.metrics.relay_messages_in.increment(1);
+        self.settings.metrics.relay_bytes_in.increment(len as u64);
+        let why = format!("a binary message of {len} bytes; the relay takes only chat (JSON text)");
+        self.refuse_message(peer, ErrorCode::BadRequest, None, why);
+    }
+
     /// Forwards one chat message from `peer` to every other open member and acks it; anything
     /// else, too big, or over the member's rate gets an error back on its channel.
-    fn chat(&mut self, peer: &PeerId, text: &str) {
+    pub(super) fn chat(&mut self, peer: &PeerId, text: &str) {
         let metrics = &self.settings.metrics;
         metrics.relay_messages_in.increment(1);
         metrics.relay_bytes_in.increment(text.len() as u64);
@@ -105,30 +98,37 @@ impl Relay {
         self.settings.metrics.error(code);
         self.settings.metrics.refused(Refusal::BadChannelMessage);
         let error = ChannelMessage::Error { code, id, message }.encode();
-        if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
+        if let Some(conn) = self.members.get(peer).and_then(RelayMember::open) {
             self.count_out(RelayOutKind::Error, 1, error.len() as u64);
-            writer.send(error);
+            self.send_to(conn, error);
         }
     }
 
     fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
         let frame = msg.encode();
-        let mut sent = 0;
-        for (id, member) in &self.members {
-            if id != except {
-                if let Some(writer) = member.writer() {
-                    writer.send(frame.clone());
-                    sent += 1;
-                }
-            }
+        let conns: Vec<ConnId> = self
+            .members
+            .iter()
+            .filter(|(id, _)| *id != except)
+            .filter_map(|(_, member)| member.open())
+            .collect();
+        let sent = conns.len() as u64;
+        if let Some(engine) = &self.settings.engine {
+            engine.send_many(conns, frame.clone());
         }
         self.count_out(RelayOutKind::Chat, sent, sent * frame.len() as u64);
     }
 
     fn send_ack(&self, peer: &PeerId, frame: Arc<str>) {
-        if let Some(writer) = self.members.get(peer).and_then(RelayMember::writer) {
+        if let Some(conn) = self.members.get(peer).and_then(RelayMember::open) {
             self.count_out(RelayOutKind::Ack, 1, frame.len() as u64);
-            writer.send(frame);
+            self.send_to(conn, frame);
+        }
+    }
+
+    fn send_to(&self, conn: ConnId, frame: Arc<str>) {
+        if let Some(engine) = &self.settings.engine {
+            engine.send(conn, frame);
         }
     }
 

@@ -1,40 +1,30 @@
-//! One member as the relay sees it: its peer connection, where the link stands, and the paced
-//! writer of its chat channel.
+//! One member as the relay sees it: where its connection in the engine stands, its name and its
+//! send rate.
 
-use std::sync::Arc;
-use std::time::Instant;
+use webrtc::peer_connection::RTCIceCandidateInit;
 
-use webrtc::data_channel::DataChannel;
-use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit};
-
+use super::engine::ConnId;
 use super::slots::AddressSlot;
-use crate::peer::ChannelWriter;
 use crate::rate::TokenBucket;
 
 /// Where a member's connection to the relay stands.
 pub enum Link {
-    /// Building the connection and answering; remote candidates wait here.
+    /// The engine is answering its offer; remote candidates wait here.
     Answering { pending: Vec<RTCIceCandidateInit> },
-    /// Answer sent; ICE, DTLS and SCTP under way (the channel, once announced, waits to open).
-    Connecting(Option<Arc<dyn DataChannel>>),
+    /// Answer sent; ICE, DTLS and SCTP under way.
+    Connecting(ConnId),
     /// The chat channel is open.
-    Open(ChannelWriter),
+    Open(ConnId),
 }
 
 /// A member of the room with a connection to the relay.
 pub struct RelayMember {
     /// Display name (stamped on its messages).
     pub name: String,
-    /// Which connection attempt this is; events of older attempts are ignored.
-    pub conn: u64,
-    /// When the attempt started (for `connect_timeout`).
-    pub started: Instant,
-    /// The peer connection, once built.
-    pub pc: Option<Arc<dyn PeerConnection>>,
+    /// Which offer this is; an answer to an older one is closed unused.
+    pub attempt: u64,
     /// Link state.
     pub link: Link,
-    /// Since when its unsent backlog has been above `max_buffered_bytes`.
-    pub over_since: Option<Instant>,
     /// Its place in its address's count of relay connections (given back when dropped).
     pub _slot: AddressSlot,
     /// How many chat messages it may send now.
@@ -42,23 +32,18 @@ pub struct RelayMember {
 }
 
 impl RelayMember {
-    /// Closes its peer connection in the background.
-    pub fn close(&mut self) {
-        let Some(pc) = self.pc.take() else { return };
-        // At process shutdown there may be no runtime left; dropping the handle then suffices.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = pc.close().await {
-                    tracing::debug!(error = %e, "closing a relay peer connection");
-                }
-            });
+    /// Its connection in the engine, once answered.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self.link {
+            Link::Answering { .. } => None,
+            Link::Connecting(conn) | Link::Open(conn) => Some(conn),
         }
     }
 
-    /// The channel writer, if the channel is open.
-    pub fn writer(&self) -> Option<&ChannelWriter> {
-        match &self.link {
-            Link::Open(writer) => Some(writer),
+    /// Its connection, if the chat channel is open.
+    pub fn open(&self) -> Option<ConnId> {
+        match self.link {
+            Link::Open(conn) => Some(conn),
             _ => None,
         }
     }

@@ -1,45 +1,40 @@
-//! The `Relay` actor: the server-side WebRTC peer of one room. It answers members' offers, accepts
-//! their `chat` channels, and forwards chat among them with a room-wide `seq`, acks, dedupe and
-//! history. Members signal it as peer `relay`; its answers and candidates go back through the room.
+//! The `Relay` actor: the server-side WebRTC peer of one room. It has the server's one-port
+//! [`engine`] answer members' offers, and forwards chat among their `chat` channels with a
+//! room-wide `seq`, acks, dedupe and history. Members signal it as peer `relay`; its answers go
+//! back through the room.
 
 mod chat;
 pub mod checks;
-mod connect;
 pub mod demux;
 pub mod engine;
 mod log;
 mod member;
 mod offer;
+mod settings;
 mod slots;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use webrtc::peer_connection::{
-    PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription,
-};
+use tokio::sync::mpsc;
+use webrtc::peer_connection::{RTCIceCandidateInit, RTCSessionDescription};
 
-pub use self::connect::RelaySettings;
-use self::connect::{add_candidate, answer};
+use self::engine::{CloseReason, ConnId, EngineEvent, Events};
 use self::log::ChatLog;
 use self::member::{Link, RelayMember};
 use self::offer::{BadSignal, RelaySignal};
+pub use self::settings::RelaySettings;
 use crate::error::ClientError;
 use crate::metrics::Refusal;
-use crate::peer::{self, ChannelEvent, ChannelWriter, PeerEvent};
 use crate::protocol::{LeaveReason, PeerId, SignalData};
 use crate::rate::TokenBucket;
-
-/// How long a member's backlog may stay above `max_buffered_bytes` before it is dropped.
-const SLOW_GRACE: Duration = Duration::from_secs(2);
 
 /// Where the relay sends what is meant for members: the room's inbox.
 #[derive(Clone)]
 pub struct RelayOutbox {
-    /// Signals (answers, candidates) to one member.
+    /// Signals (answers) to one member.
     pub signal: Recipient<SignalFromRelay>,
     /// Members to remove from the room.
     pub drop: Recipient<DropMember>,
@@ -47,30 +42,36 @@ pub struct RelayOutbox {
     pub refused: Recipient<RelayRefused>,
 }
 
-/// The relay of one room.
+/// The relay of one room. Its members' connections live in the server's one engine
+/// ([`engine`]); the relay keeps who is who, the chat log, and the rules.
 pub struct Relay {
     room: String,
     settings: Arc<RelaySettings>,
     outbox: RelayOutbox,
     members: HashMap<PeerId, RelayMember>,
+    /// Engine connection → its member.
+    conns: HashMap<ConnId, PeerId>,
     log: ChatLog,
-    next_conn: u64,
-    next_port: u16,
+    next_attempt: u64,
+    /// Where the engine reports this relay's connections (the receiver is the actor's stream).
+    events: Events,
+    events_rx: Option<mpsc::UnboundedReceiver<(ConnId, EngineEvent)>>,
 }
 
 impl Relay {
     /// A relay for `room` with no connections yet.
     pub fn new(room: String, settings: Arc<RelaySettings>, outbox: RelayOutbox) -> Relay {
-        let (lo, hi) = settings.ports;
-        let span = u32::from(hi - lo) + 1;
+        let (events, events_rx) = mpsc::unbounded_channel();
         Relay {
             room,
             log: ChatLog::new(settings.config.history),
-            next_port: lo + (rand::random::<u32>() % span) as u16,
             settings,
             outbox,
             members: HashMap::new(),
-            next_conn: 0,
+            conns: HashMap::new(),
+            next_attempt: 0,
+            events,
+            events_rx: Some(events_rx),
         }
     }
 
@@ -108,74 +109,54 @@ impl Relay {
         offer: RTCSessionDescription,
         ctx: &mut Context<Self>,
     ) {
-        if let Some(mut old) = self.members.remove(&from) {
-            self.close_member(&mut old);
-        }
+        self.remove(&from);
+        let Some(engine) = self.settings.engine.clone() else {
+            let error = ClientError::Internal("the relay is not running".into());
+            return self.tell(from, error);
+        };
         let max = self.settings.config.max_members_per_address;
         let Some(slot) = self.settings.addresses.take(address, max) else {
             tracing::debug!(room = %self.room, peer = %from, %address, "relay connections per address at the limit");
             self.settings.metrics.refused(Refusal::TooManyConnections);
             let error = ClientError::TooManyConnections(max);
-            self.tell(from, error);
-            return;
+            return self.tell(from, error);
         };
-        self.next_conn += 1;
-        let conn = self.next_conn;
+        self.next_attempt += 1;
+        let attempt = self.next_attempt;
+        let config = &self.settings.config;
         self.members.insert(
             from.clone(),
             RelayMember {
                 name,
-                conn,
-                started: Instant::now(),
-                pc: None,
+                attempt,
                 link: Link::Answering {
                     pending: Vec::new(),
                 },
-                over_since: None,
                 _slot: slot,
-                bucket: TokenBucket::new(
-                    self.settings.config.messages_per_second,
-                    self.settings.config.burst,
-                ),
+                bucket: TokenBucket::new(config.messages_per_second, config.burst),
             },
         );
-        let addr = ctx.address();
-        let peer = from.clone();
-        let on_event = Box::new(move |event| {
-            addr.do_send(PeerReport {
-                peer: peer.clone(),
-                conn,
-                event,
-            })
-        });
-        let settings = self.settings.clone();
-        let first_port = self.take_port();
-        let answering = answer(settings, first_port, on_event, offer);
+        let events = self.events.clone();
+        let answering = async move { engine.answer(offer, events).await };
         ctx.spawn(
             answering
                 .into_actor(self)
-                .map(move |res, act, _| act.answered(from, conn, res)),
+                .map(move |res, act, _| act.answered(from, attempt, res)),
         );
-    }
-
-    fn take_port(&mut self) -> u16 {
-        let (lo, hi) = self.settings.ports;
-        let port = self.next_port;
-        self.next_port = if port >= hi { lo } else { port + 1 };
-        port
     }
 
     fn answered(
         &mut self,
         from: PeerId,
-        conn: u64,
-        res: Result<(Arc<dyn PeerConnection>, RTCSessionDescription), String>,
+        attempt: u64,
+        res: Result<(ConnId, RTCSessionDescription), String>,
     ) {
-        let (pc, answer) = match res {
+        let current = self.members.get_mut(&from).filter(|m| m.attempt == attempt);
+        let (conn, answer) = match res {
             Ok(done) => done,
             Err(e) => {
                 tracing::warn!(room = %self.room, peer = %from, error = %e, "relay could not answer");
-                if self.members.get(&from).is_some_and(|m| m.conn == conn) {
+                if current.is_some() {
                     self.members.remove(&from);
                     let error = ClientError::Internal(format!("the relay could not answer: {e}"));
                     self.tell(from, error);
@@ -183,26 +164,26 @@ impl Relay {
                 return;
             }
         };
-        self.settings.metrics.relay_peer_connections.increment(1.0);
-        let Some(member) = self.members.get_mut(&from).filter(|m| m.conn == conn) else {
+        let engine = self.settings.engine.as_ref();
+        let Some(member) = current else {
             // The member left or offered again meanwhile.
-            tokio::spawn(async move { pc.close().await });
-            self.settings.metrics.relay_peer_connections.decrement(1.0);
+            if let Some(engine) = engine {
+                engine.close(conn);
+            }
             return;
         };
-        member.pc = Some(pc.clone());
-        let pending = match std::mem::replace(&mut member.link, Link::Connecting(None)) {
+        let pending = match std::mem::replace(&mut member.link, Link::Connecting(conn)) {
             Link::Answering { pending } => pending,
-            other => {
-                member.link = other;
-                Vec::new()
-            }
+            _ => Vec::new(),
         };
+        self.conns.insert(conn, from.clone());
+        if let Some(engine) = engine {
+            for candidate in pending {
+                engine.candidate(conn, candidate);
+            }
+        }
         if let Ok(data) = SignalData::from_serialize(&answer) {
             self.send_signal(from, data);
-        }
-        for candidate in pending {
-            add_candidate(pc.clone(), candidate);
         }
     }
 
@@ -210,140 +191,71 @@ impl Relay {
         let Some(member) = self.members.get_mut(from) else {
             return;
         };
-        match (&mut member.link, &member.pc) {
-            (Link::Answering { pending }, _) => pending.push(candidate),
-            (_, Some(pc)) => add_candidate(pc.clone(), candidate),
-            _ => {}
+        match &mut member.link {
+            Link::Answering { pending } => pending.push(candidate),
+            Link::Connecting(conn) | Link::Open(conn) => {
+                if let Some(engine) = &self.settings.engine {
+                    engine.candidate(*conn, candidate);
+                }
+            }
         }
-    }
-
-    /// Whether `conn` is `peer`'s current connection (events of older attempts are ignored).
-    fn is_current(&self, peer: &PeerId, conn: u64) -> bool {
-        self.members.get(peer).is_some_and(|m| m.conn == conn)
     }
 
     fn send_signal(&self, to: PeerId, data: SignalData) {
         self.outbox.signal.do_send(SignalFromRelay { to, data });
     }
 
-    /// Handles an event of one member's peer connection.
-    pub fn peer_event(&mut self, report: PeerReport, ctx: &mut Context<Self>) {
-        if !self.is_current(&report.peer, report.conn) {
-            return;
-        }
-        match report.event {
-            PeerEvent::Candidate(init) => self.local_candidate(report.peer, init),
-            PeerEvent::State(RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed) => {
-                tracing::debug!(room = %self.room, peer = %report.peer, "relay connection ended");
-                self.remove(&report.peer);
-            }
-            PeerEvent::State(_) => {}
-            PeerEvent::Channel(channel) => {
-                self.accept_channel(report.peer, report.conn, channel, ctx)
-            }
-        }
-    }
-
-    fn local_candidate(&self, to: PeerId, init: RTCIceCandidateInit) {
-        let mut candidates = vec![init.clone()];
-        if !self.settings.public_ips.is_empty() {
-            candidates = self
-                .settings
-                .public_ips
-                .iter()
-                .map(|ip| RTCIceCandidateInit {
-                    candidate: peer::advertise_as(&init.candidate, *ip),
-                    ..init.clone()
-                })
-                .collect();
-        }
-        for c in candidates {
-            let msg = serde_json::json!({"type": "candidate", "candidate": c});
-            if let Ok(data) = SignalData::from_serialize(&msg) {
-                self.send_signal(to.clone(), data);
-            }
-        }
-    }
-
-    fn accept_channel(
-        &mut self,
-        peer: PeerId,
-        conn: u64,
-        channel: Arc<dyn webrtc::data_channel::DataChannel>,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(member) = self.members.get_mut(&peer) else {
-            return;
+    /// Handles what the engine reports about one of this relay's connections.
+    fn engine_event(&mut self, conn: ConnId, event: EngineEvent) {
+        let Some(peer) = self.conns.get(&conn).cloned() else {
+            return; // a connection this relay already let go of
         };
-        let Link::Connecting(slot) = &mut member.link else {
-            return;
-        };
-        *slot = Some(channel.clone());
-        let addr = ctx.address();
-        tokio::spawn(async move {
-            peer::pump_channel(channel, move |event| {
-                addr.do_send(ChannelReport {
-                    peer: peer.clone(),
-                    conn,
-                    event,
-                })
-            })
-            .await
-        });
+        match event {
+            EngineEvent::Open => self.channel_open(&peer, conn),
+            EngineEvent::Text(text) => self.chat(&peer, &text),
+            EngineEvent::Binary(len) => self.binary(&peer, len),
+            EngineEvent::Closed(reason) => self.closed(peer, conn, reason),
+        }
     }
 
-    /// Drops the peer connection of a member that left the room.
+    /// The engine let go of `peer`'s connection.
+    fn closed(&mut self, peer: PeerId, conn: ConnId, reason: CloseReason) {
+        self.conns.remove(&conn);
+        self.members.remove(&peer);
+        match reason {
+            CloseReason::Ended => {
+                tracing::debug!(room = %self.room, %peer, "relay connection ended")
+            }
+            CloseReason::TimedOut => {
+                tracing::info!(room = %self.room, %peer, "relay connection timed out")
+            }
+            CloseReason::Slow => {
+                tracing::warn!(room = %self.room, %peer, "dropping a slow member");
+                self.settings.metrics.relay_slow_members.increment(1);
+                self.outbox.drop.do_send(DropMember {
+                    peer_id: peer,
+                    reason: LeaveReason::SlowConsumer,
+                });
+            }
+        }
+    }
+
+    /// Drops the connection of a member that left the room (or offers again).
     pub fn remove(&mut self, peer: &PeerId) {
-        if let Some(mut member) = self.members.remove(peer) {
-            self.close_member(&mut member);
-        }
-    }
-
-    fn close_member(&mut self, member: &mut RelayMember) {
-        if member.pc.is_some() {
-            self.settings.metrics.relay_peer_connections.decrement(1.0);
-        }
-        member.close();
-    }
-
-    /// Frees connections that never came up, and drops members that cannot keep up.
-    fn sweep(&mut self) {
-        let now = Instant::now();
-        let timeout = self.settings.config.connect_timeout;
-        let max = self.settings.config.max_buffered_bytes;
-        let mut stale = Vec::new();
-        let mut slow = Vec::new();
-        for (id, m) in &mut self.members {
-            match m.writer().map(ChannelWriter::queued) {
-                None if now - m.started > timeout => stale.push(id.clone()),
-                Some(queued) if queued > max => {
-                    let since = *m.over_since.get_or_insert(now);
-                    if now - since > SLOW_GRACE {
-                        slow.push(id.clone());
-                    }
-                }
-                Some(_) => m.over_since = None,
-                None => {}
+        let Some(member) = self.members.remove(peer) else {
+            return;
+        };
+        if let Some(conn) = member.conn() {
+            self.conns.remove(&conn);
+            if let Some(engine) = &self.settings.engine {
+                engine.close(conn);
             }
         }
-        for id in stale {
-            tracing::info!(room = %self.room, peer = %id, "relay connection timed out");
-            self.remove(&id);
-        }
-        for id in slow {
-            tracing::warn!(room = %self.room, peer = %id, "dropping a slow member");
-            self.settings.metrics.relay_slow_members.increment(1);
-            self.remove(&id);
-            self.outbox.drop.do_send(DropMember {
-                peer_id: id,
-                reason: LeaveReason::SlowConsumer,
-            });
-        }
     }
 
-    /// How many peer connections the relay holds.
+    /// How many members have a connection in the engine.
     pub fn connections(&self) -> usize {
-        self.members.values().filter(|m| m.pc.is_some()).count()
+        self.conns.len()
     }
 }
 
@@ -351,7 +263,12 @@ impl Actor for Relay {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(Duration::from_millis(250), |act, _| act.sweep());
+        if let Some(rx) = self.events_rx.take() {
+            let events = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|event| (event, rx))
+            });
+            ctx.add_stream(events);
+        }
         tracing::info!(room = %self.room, "relay started");
     }
 
@@ -362,6 +279,16 @@ impl Actor for Relay {
         }
         tracing::info!(room = %self.room, "relay stopped");
         Running::Stop
+    }
+}
+
+impl StreamHandler<(ConnId, EngineEvent)> for Relay {
+    fn handle(&mut self, (conn, event): (ConnId, EngineEvent), _: &mut Context<Self>) {
+        self.engine_event(conn, event)
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {
+        // The relay holds a sender itself: the stream ends only with the relay.
     }
 }
 
@@ -403,46 +330,6 @@ impl Handler<MemberLeft> for Relay {
     }
 }
 
-/// An event of a member's peer connection (from its webrtc callbacks).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct PeerReport {
-    /// Whose connection.
-    pub peer: PeerId,
-    /// Which attempt.
-    pub conn: u64,
-    /// What happened.
-    pub event: PeerEvent,
-}
-
-impl Handler<PeerReport> for Relay {
-    type Result = ();
-
-    fn handle(&mut self, msg: PeerReport, ctx: &mut Context<Self>) {
-        self.peer_event(msg, ctx)
-    }
-}
-
-/// An event of a member's chat channel.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ChannelReport {
-    /// Whose channel.
-    pub peer: PeerId,
-    /// Which attempt.
-    pub conn: u64,
-    /// What happened.
-    pub event: ChannelEvent,
-}
-
-impl Handler<ChannelReport> for Relay {
-    type Result = ();
-
-    fn handle(&mut self, msg: ChannelReport, _: &mut Context<Self>) {
-        self.channel_event(msg)
-    }
-}
-
 /// Signaling data from the relay to one member (handled by the room).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -453,7 +340,6 @@ pub struct SignalFromRelay {
     pub data: SignalData,
 }
 
-/// Remove a member from the room (handled by the room).
 /// The relay refused a member's signal: tell it why.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -464,6 +350,7 @@ pub struct RelayRefused {
     pub error: ClientError,
 }
 
+/// Remove a member from the room (handled by the room).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DropMember {

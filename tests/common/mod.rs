@@ -34,6 +34,7 @@ pub fn test_config() -> Config {
     config.server.static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static").into();
     config.ice.servers.clear();
     config.relay.udp_bind = "127.0.0.1".into();
+    config.relay.udp_port = Some(0);
     config
 }
 

@@ -29,6 +29,7 @@ servers = []
 
 [relay]
 udp_bind = "127.0.0.1"
+udp_port = 0
 connect_timeout = "10s"
 
 ${roomsToml}

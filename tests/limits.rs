@@ -238,20 +238,16 @@ async fn junk_offers_to_the_relay_cost_no_connection_and_one_log_line_each() {
         .all(|l| l.contains("DEBUG") && l.contains("relay refused a signal")));
 }
 
-/// An offer as Chromium makes it for one data channel (trimmed to what matters).
-const OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-    a=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\n\
-    a=ice-ufrag:abcd\r\na=ice-pwd:aaaaaaaaaaaaaaaaaaaaaaaa\r\na=ice-options:trickle\r\n\
-    a=fingerprint:sha-256 0F:74:31:25:CB:A2:13:EC:28:6F:6D:2C:61:FF:5D:C2:BC:B9:DB:3D:98:14:8D:1A:BB:EA:33:0C:A4:60:A8:8E\r\n\
-    a=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
-
 #[tokio::test]
 async fn an_offer_that_never_sends_a_candidate_is_answered_without_log_lines() {
     let (server, mut c) = relay_room().await;
     // The ICE agent's checks meanwhile do not write to the log.
     let lines_before = server.log_lines(&[]).len();
-    c.signal("relay", serde_json::json!({"type": "offer", "sdp": OFFER}))
-        .await;
+    c.signal(
+        "relay",
+        serde_json::json!({"type": "offer", "sdp": common::rtc::OFFER}),
+    )
+    .await;
     let answer = c.expect("signal").await;
     assert_eq!(answer["data"]["type"], "answer", "{answer}");
     // Compliant members send the relay no data-channel message larger than max_message_bytes

@@ -276,6 +276,11 @@ async fn garbage_too_large_and_too_fast_get_errors_on_the_channel_which_stays_op
         .starts_with("not a chat message"));
     a.send(&json!({"type": "ack", "id": "x"}).to_string()).await;
     assert_eq!(a.expect("error").await["code"], "bad_request");
+    let binary = bytes::BytesMut::from(&b"\x00\x01binary"[..]);
+    a.member.channel.send(binary).await.unwrap();
+    let error = a.expect("error").await;
+    assert_eq!(error["code"], "bad_request", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("binary"));
 
     // Over max_message_bytes (16 KiB), within the SDP's max-message-size (17 KiB) that
     // compliant senders keep to.
@@ -319,7 +324,7 @@ async fn garbage_too_large_and_too_fast_get_errors_on_the_channel_which_stays_op
         &server,
         "switchboard_refused_total{reason=\"bad_channel_message\"}",
     );
-    assert_eq!(refused, (3 + limited.len()) as f64);
+    assert_eq!(refused, (4 + limited.len()) as f64);
 }
 
 #[tokio::test]

@@ -143,8 +143,13 @@ pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
 }
 
 /// Polls `check` until it returns true, failing with `what` after [`WAIT`].
-pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
+pub async fn eventually(what: &str, check: impl FnMut() -> bool) {
+    eventually_within(what, WAIT, check).await
+}
+
+/// Polls `check` until it returns true, failing with `what` after `limit`.
+pub async fn eventually_within(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
     while !check() {
         assert!(
             tokio::time::Instant::now() < deadline,

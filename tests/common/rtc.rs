@@ -7,6 +7,14 @@ use switchboard::bench::rtc::RelayMember;
 
 use super::{TestServer, WAIT};
 
+/// An offer as Chromium makes it for one data channel (trimmed to what matters); nobody answers
+/// the relay's ICE checks for it.
+pub const OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+    a=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\n\
+    a=ice-ufrag:abcd\r\na=ice-pwd:aaaaaaaaaaaaaaaaaaaaaaaa\r\na=ice-options:trickle\r\n\
+    a=fingerprint:sha-256 0F:74:31:25:CB:A2:13:EC:28:6F:6D:2C:61:FF:5D:C2:BC:B9:DB:3D:98:14:8D:1A:BB:EA:33:0C:A4:60:A8:8E\r\n\
+    a=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n";
+
 /// A member connected to the relay with a raw data channel.
 pub struct RawPeer {
     /// Its peer id in the room.

@@ -4,10 +4,12 @@
 mod churn;
 pub mod conn;
 mod floor;
+mod lite;
 mod pacer;
 mod relay;
 mod report;
 pub mod rtc;
+mod scale;
 mod sessions;
 mod signal;
 mod target;
@@ -65,6 +67,9 @@ enum Scenario {
     Signal(signal::SignalArgs),
     /// WebRTC members chatting through the relay; deliveries, latency, server CPU per message.
     Relay(relay::RelayArgs),
+    /// Thousands of relay members at once, in rooms; server memory per member, UDP sockets,
+    /// each member sending and receiving.
+    RelayScale(scale::ScaleArgs),
     /// Repeated joins into a relay room; time to welcome, open channel and first ack.
     TimeToChat(time_to_chat::TimeToChatArgs),
     /// Join and leave continuously; errors and memory before/after.
@@ -78,7 +83,7 @@ impl Scenario {
     /// The topology of the spawned server's dynamic rooms.
     fn topology(&self) -> &'static str {
         match self {
-            Scenario::Relay(_) | Scenario::TimeToChat(_) => "relay",
+            Scenario::Relay(_) | Scenario::RelayScale(_) | Scenario::TimeToChat(_) => "relay",
             _ => "mesh",
         }
     }
@@ -142,6 +147,7 @@ impl Scenario {
                 Scenario::Sessions(a) => sessions::run(&target, a).await,
                 Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
                 Scenario::Relay(a) => relay::run(&target, a).await,
+                Scenario::RelayScale(a) => scale::run(&target, a).await,
                 Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,
                 Scenario::Churn(a) => churn::run(&target, a).await,
                 Scenario::Floor(_) => unreachable!("the floor returned above"),

@@ -115,6 +115,33 @@ impl Target {
             .ok()?;
         metric(&text, "process_cpu_seconds_total").map(Duration::from_secs_f64)
     }
+
+    /// How many UDP sockets a spawned server holds (its descriptors that are sockets listed in
+    /// `/proc/PID/net/udp` or `udp6`); `None` for a server given by URL.
+    pub fn server_udp_sockets(&self) -> Option<usize> {
+        let pid = self.child.as_ref()?.id();
+        let mut udp = std::collections::HashSet::new();
+        for table in ["udp", "udp6"] {
+            let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).ok()?;
+            // The inode is the 10th column; the first line is the header.
+            udp.extend(
+                text.lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_whitespace().nth(9).map(str::to_string)),
+            );
+        }
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+        let count = fds
+            .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter_map(|link| {
+                let link = link.to_string_lossy().into_owned();
+                let inode = link.strip_prefix("socket:[")?.strip_suffix(']')?;
+                Some(udp.contains(inode))
+            })
+            .filter(|is_udp| *is_udp)
+            .count();
+        Some(count)
+    }
 }
 
 impl Drop for Target {

@@ -170,6 +170,8 @@ impl Link {
             Ok(addr) => addr,
             Err(_) => return,
         };
+        // Start the connectivity checks now rather than at the first tick.
+        let _ = self.pc.handle_timeout(Instant::now());
         loop {
             if !self.flush().await {
                 return;
@@ -218,6 +220,11 @@ impl Link {
             let mut again = false;
             while let Some(event) = self.pc.poll_event() {
                 match event {
+                    RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(_) => {
+                        // DTLS starts at the next timeout after ICE connects: run it now.
+                        let _ = self.pc.handle_timeout(Instant::now());
+                        again = true;
+                    }
                     RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                         use rtc::peer_connection::state::RTCPeerConnectionState as S;
                         if matches!(state, S::Failed | S::Closed) {

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use rtc::crypto::SignatureScheme;
 use rtc::data_channel::RTCDataChannelId;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::setting_engine::{
     SctpMaxMessageSize, SettingEngineBuilder,
 };
@@ -34,6 +36,8 @@ pub(super) struct Conn {
     pub queued: usize,
     /// While the queue is above `max_buffered`: when the connection is closed as slow.
     pub slow_at: Option<Instant>,
+    /// Whether it waits to be driven at the end of the engine's turn.
+    pub dirty: bool,
 }
 
 /// What a new connection is built from.
@@ -43,6 +47,8 @@ pub(super) struct AnswerPlan<'a> {
     /// The host candidates to advertise (the shared socket's port on each address).
     pub candidates: &'a [SocketAddr],
     pub max_message_bytes: usize,
+    /// The DTLS certificate every connection of the engine shares.
+    pub certificate: &'a RTCCertificate,
 }
 
 impl Conn {
@@ -59,7 +65,11 @@ impl Conn {
             ))
             .build();
         let mut pc = RTCPeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_configuration(
+                RTCConfigurationBuilder::new()
+                    .with_certificates(vec![plan.certificate.clone()])
+                    .build(),
+            )
             .with_setting_engine(setting_engine)
             .build(now)
             .map_err(|e| e.to_string())?;
@@ -98,6 +108,7 @@ impl Conn {
             queue: VecDeque::new(),
             queued: 0,
             slow_at: None,
+            dirty: false,
         };
         Ok((conn, answer))
     }
@@ -131,6 +142,17 @@ impl Conn {
         }
         Ok(())
     }
+}
+
+/// A fresh self-signed ECDSA P-256 certificate for DTLS (what browsers generate too). One serves
+/// every connection: its keys only sign the handshake, whose session keys are ephemeral (ECDHE),
+/// and generating one per connection would cost a key generation and ~2 KiB each.
+pub(super) fn certificate() -> Result<RTCCertificate, String> {
+    let provider = rtc::crypto::default_provider().map_err(|e| e.to_string())?;
+    let params =
+        CertificateParams::new(vec!["switchboard".to_owned()]).map_err(|e| e.to_string())?;
+    RTCCertificate::generate(provider.crypto(), SignatureScheme::EcdsaP256Sha256, params)
+        .map_err(|e| e.to_string())
 }
 
 /// A random token of `len` letters and digits (ICE ufrag and password characters).

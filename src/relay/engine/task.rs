@@ -16,13 +16,18 @@ use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use super::conn::{random_token, AnswerPlan, Conn};
+use rtc::peer_connection::certificate::RTCCertificate;
+
+use super::conn::{certificate, random_token, AnswerPlan, Conn};
 use super::{CloseReason, Command, ConnId, EngineEvent, EngineOptions, EngineStats};
 use crate::metrics::Metrics;
 use crate::relay::demux::{Demux, Route};
 
 /// Largest datagram read (the path MTU is far below it).
 const RECV_BUFFER: usize = 2048;
+
+/// At most this many datagrams, and as many commands, are taken in one turn.
+const BATCH: usize = 256;
 
 pub(super) struct Engine {
     socket: UdpSocket,
@@ -31,9 +36,15 @@ pub(super) struct Engine {
     /// The host candidates of every answer.
     candidates: Vec<SocketAddr>,
     options: EngineOptions,
-    conns: HashMap<ConnId, Conn>,
+    /// Boxed: an `RTCPeerConnection` is ~8.5 KiB, and a map of them inline keeps up to as much
+    /// again in spare capacity.
+    conns: HashMap<ConnId, Box<Conn>>,
+    /// The DTLS certificate of every connection (renewed a day before it expires).
+    certificate: RTCCertificate,
     demux: Demux<ConnId>,
     timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
+    /// Connections with input since they were last driven (each is driven once per batch).
+    dirty: Vec<ConnId>,
     next: ConnId,
     metrics: Arc<Metrics>,
     unknown: u64,
@@ -59,7 +70,9 @@ impl Engine {
                 .map(|ip| SocketAddr::new(*ip, port))
                 .collect()
         };
+        let certificate = certificate().map_err(io::Error::other)?;
         Ok(Engine {
+            certificate,
             socket,
             local_addr: candidates[0],
             candidates,
@@ -67,6 +80,7 @@ impl Engine {
             conns: HashMap::new(),
             demux: Demux::default(),
             timers: BinaryHeap::new(),
+            dirty: Vec::new(),
             next: 0,
             metrics,
             unknown: 0,
@@ -75,6 +89,10 @@ impl Engine {
         })
     }
 
+    /// Serves until every handle is dropped. Each turn takes one input (a datagram, a command or
+    /// a due timer), then whatever else is already waiting, up to [`BATCH`] of each, and only
+    /// then drives the connections that had input: messages queued for one member in the same
+    /// turn leave in as few SCTP packets as fit, and each connection is polled once per turn.
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut buf = vec![0u8; RECV_BUFFER];
         loop {
@@ -90,16 +108,53 @@ impl Engine {
                     Err(e) => tracing::debug!(error = %e, "relay engine: recv"),
                 },
                 command = commands.recv() => match command {
-                    Some(command) => self.command(command).await,
+                    Some(command) => self.command(command),
                     None => break,
                 },
-                () = sleep => self.timers_due().await,
+                () = sleep => self.timers_due(),
             }
+            for _ in 0..BATCH {
+                match commands.try_recv() {
+                    Ok(command) => self.command(command),
+                    Err(_) => break,
+                }
+            }
+            for _ in 0..BATCH {
+                match self.socket.try_recv_from(&mut buf) {
+                    Ok((n, from)) => self.datagram(from, &buf[..n]).await,
+                    Err(_) => break,
+                }
+            }
+            self.drive_dirty().await;
         }
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {
             self.remove(id, None);
         }
+    }
+
+    /// Marks connection `id` to be driven at the end of this turn.
+    fn touch(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            if !conn.dirty {
+                conn.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    /// Drives every connection that had input this turn.
+    async fn drive_dirty(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for &id in &dirty {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.dirty = false;
+                self.drive(id).await;
+            }
+        }
+        // Keep the allocation for the next turn.
+        self.dirty = dirty;
+        self.dirty.clear();
     }
 
     async fn datagram(&mut self, from: SocketAddr, datagram: &[u8]) {
@@ -124,10 +179,16 @@ impl Engine {
         if let Err(e) = read {
             tracing::debug!(conn = id, error = %e, "relay engine: unreadable datagram");
         }
-        self.drive(id).await;
+        if conn.channel.is_none() {
+            // Mid-handshake, each datagram may change what the next one needs (DTLS starts
+            // only once ICE connects): drive at once.
+            self.drive(id).await;
+        } else {
+            self.touch(id);
+        }
     }
 
-    async fn command(&mut self, command: Command) {
+    fn command(&mut self, command: Command) {
         match command {
             Command::Answer {
                 offer,
@@ -138,7 +199,7 @@ impl Engine {
                 let id = answered.as_ref().ok().map(|(id, _)| *id);
                 let _ = reply.send(answered);
                 if let Some(id) = id {
-                    self.drive(id).await;
+                    self.touch(id);
                 }
             }
             Command::Candidate { conn, candidate } => {
@@ -148,13 +209,13 @@ impl Engine {
                 if let Err(e) = c.pc.add_remote_candidate(candidate) {
                     tracing::debug!(conn, error = %e, "relay engine: a remote candidate");
                 }
-                self.drive(conn).await;
+                self.touch(conn);
             }
             Command::Send { conns, text } => {
                 for id in conns {
                     if let Some(conn) = self.conns.get_mut(&id) {
                         conn.queue(text.clone());
-                        self.drive(id).await;
+                        self.touch(id);
                     }
                 }
             }
@@ -179,12 +240,17 @@ impl Engine {
         events: super::Events,
     ) -> Result<(ConnId, rtc::peer_connection::sdp::RTCSessionDescription), String> {
         let now = Instant::now();
+        let renew_by = std::time::SystemTime::now() + Duration::from_secs(24 * 3600);
+        if self.certificate.expires < renew_by {
+            self.certificate = certificate()?;
+        }
         let ufrag = random_token(16);
         let plan = AnswerPlan {
             offer,
             ufrag: &ufrag,
             candidates: &self.candidates,
             max_message_bytes: self.options.max_message_bytes,
+            certificate: &self.certificate,
         };
         let (mut conn, answer) = Conn::answer(plan, events, now)?;
         self.next += 1;
@@ -193,13 +259,13 @@ impl Engine {
         let connect_by = now + self.options.connect_timeout;
         conn.connect_by = Some(connect_by);
         self.timers.push(Reverse((connect_by, id)));
-        self.conns.insert(id, conn);
+        self.conns.insert(id, Box::new(conn));
         self.metrics.relay_peer_connections.increment(1.0);
         Ok((id, answer))
     }
 
     /// Runs the timers that are due.
-    async fn timers_due(&mut self) {
+    fn timers_due(&mut self) {
         let now = Instant::now();
         while let Some(Reverse((at, id))) = self.timers.peek().copied() {
             if at > now {
@@ -233,7 +299,7 @@ impl Engine {
             if let Err(e) = conn.pc.handle_timeout(now) {
                 tracing::debug!(conn = id, error = %e, "relay engine: timeout");
             }
-            self.drive(id).await;
+            self.touch(id);
         }
     }
 
@@ -261,9 +327,13 @@ impl Engine {
             }
             while let Some(event) = conn.pc.poll_event() {
                 match event {
-                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                    RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(_) => {
                         // rtc starts DTLS only at the next timeout after ICE connects, and its
                         // poll_timeout does not say so: run it now.
+                        let _ = conn.pc.handle_timeout(Instant::now());
+                        progressed = true;
+                    }
+                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                         let _ = conn.pc.handle_timeout(Instant::now());
                         progressed = true;
                         if matches!(

@@ -93,7 +93,8 @@ fn start(
         connect_timeout,
         ..EngineOptions::loopback()
     };
-    let engine = engine::start(options, Metrics::new()).unwrap();
+    let (engine, task) = engine::start(options, Metrics::new()).unwrap();
+    task.spawn_thread().unwrap();
     let (sink, events) = mpsc::unbounded_channel();
     (engine, sink, events)
 }

@@ -188,6 +188,8 @@ impl Actor for Registry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        // The relay engine runs beside the rooms and relays, on this thread.
+        self.relay.spawn_engine_here();
         for room in self.config.rooms.clone() {
             self.start_room(settings_of(&room), ctx);
         }

@@ -3,9 +3,9 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use super::engine::{self, EngineHandle, EngineOptions};
+use super::engine::{self, EngineHandle, EngineOptions, EngineTask};
 use super::slots::AddressSlots;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
@@ -23,6 +23,8 @@ pub struct RelaySettings {
     pub addresses: Arc<AddressSlots>,
     /// The engine, when some room can use the relay.
     pub engine: Option<EngineHandle>,
+    /// The engine's task until it is spawned (by the registry, on its own thread).
+    task: Mutex<Option<EngineTask>>,
 }
 
 impl RelaySettings {
@@ -33,6 +35,16 @@ impl RelaySettings {
             metrics,
             addresses: Arc::default(),
             engine: None,
+            task: Mutex::new(None),
+        }
+    }
+
+    /// Runs the engine on the calling thread's `LocalSet`, once (see
+    /// [`EngineTask::spawn_local`]).
+    pub fn spawn_engine_here(&self) {
+        let task = self.task.lock().ok().and_then(|mut task| task.take());
+        if let Some(task) = task {
+            task.spawn_local();
         }
     }
 
@@ -48,7 +60,7 @@ impl RelaySettings {
             slow_grace: SLOW_GRACE,
             max_message_bytes: config.max_message_bytes.max(16 * 1024) + ENVELOPE_BYTES,
         };
-        let handle = engine::start(options.clone(), metrics.clone()).map_err(|e| {
+        let (handle, task) = engine::start(options.clone(), metrics.clone()).map_err(|e| {
             io::Error::new(e.kind(), format!("relay UDP port {}: {e}", options.bind))
         })?;
         tracing::info!(
@@ -58,6 +70,7 @@ impl RelaySettings {
         );
         let mut settings = RelaySettings::idle(config, metrics);
         settings.engine = Some(handle);
+        settings.task = Mutex::new(Some(task));
         Ok(settings)
     }
 }

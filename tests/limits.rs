@@ -217,6 +217,7 @@ async fn junk_offers_to_the_relay_cost_no_connection_and_one_log_line_each() {
         serde_json::json!({"type": "offer"}),
         serde_json::json!({"type": "answer", "sdp": "v=0"}),
         serde_json::json!({"type": 5}),
+        serde_json::json!({"type": "candidate", "candidate": {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host", "sdpMid": "0"}}),
     ];
     for data in &junk {
         c.signal("relay", data.clone()).await;

@@ -2,10 +2,8 @@
 //! it: a known remote address maps to its connection; the first packet from a new address is a
 //! STUN Binding Request whose USERNAME is `local_ufrag:remote_ufrag`, and the local ufrag (chosen
 //! by the server when it answered that member's offer) names the connection, whose address is then
-//! learned. Everything else from an unknown address is dropped and counted by the caller.
-//!
-//! This is the first piece of the one-port relay engine (issue 12); the engine that drives the
-//! connections is not written yet.
+//! learned. Everything else from an unknown address is dropped and counted by the caller (the
+//! engine, `super::engine`).
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -189,7 +189,7 @@ impl Relay {
 
     fn remote_candidate(&mut self, from: &PeerId, candidate: RTCIceCandidateInit) {
         let Some(member) = self.members.get_mut(from) else {
-            return;
+            return self.refuse_signal(from.clone(), BadSignal::NoConnection);
         };
         match &mut member.link {
             Link::Answering { pending } => pending.push(candidate),

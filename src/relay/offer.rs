@@ -38,6 +38,9 @@ pub enum BadSignal {
     /// No `a=fingerprint`.
     #[error("the offer has no DTLS fingerprint (a=fingerprint)")]
     NoFingerprint,
+    /// A candidate with no offer before it (or after the relay let go of the connection).
+    #[error("a candidate with no relay connection: offer first")]
+    NoConnection,
 }
 
 /// Reads and checks a member's signal to the relay.

@@ -70,6 +70,29 @@ async fn relay_forwards_with_seq_acks_the_sender_and_stamps_the_real_identity() 
     );
 }
 
+#[tokio::test]
+async fn a_member_sending_anothers_next_id_first_does_not_suppress_it() {
+    let server = server();
+    let mut mallory = RawPeer::join(&server, "r", "mallory").await;
+    let mut alice = RawPeer::join(&server, "r", "alice").await;
+    let mut bob = RawPeer::join(&server, "r", "bob").await;
+    // Mallory guesses Alice's next id and sends it first.
+    let taken =
+        json!({"type": "chat", "id": "alice-7", "from": "", "name": "", "text": "forged", "ts": 1});
+    mallory.send(&taken.to_string()).await;
+    let first = mallory.expect("ack").await["seq"].as_u64().expect("seq");
+    assert_eq!(bob.expect("chat").await["from"], mallory.id.as_str());
+    let real =
+        json!({"type": "chat", "id": "alice-7", "from": "", "name": "", "text": "real", "ts": 2});
+    alice.send(&real.to_string()).await;
+    assert_eq!(alice.expect("ack").await["seq"], first + 1);
+    let got = bob.expect("chat").await;
+    assert_eq!(
+        (got["from"].as_str(), got["text"].as_str()),
+        (Some(alice.id.as_str()), Some("real"))
+    );
+}
+
 async fn next_chat(events: &mut UnboundedReceiver<Event>) -> Vec<ChatMessage> {
     loop {
         let event = tokio::time::timeout(common::WAIT, events.recv())

@@ -1,11 +1,14 @@
 //! The relay's memory of a room's chat: the sequence counter, the last `history` messages, and
-//! the ids already forwarded (so a resend after a host switch is not delivered twice).
+//! the ids already forwarded (so a resend after a host switch is not delivered twice). Ids are
+//! chosen by senders, so they are remembered per sender (the `from` the relay stamped from the
+//! link): one member cannot use another's next ids to have its messages taken as duplicates.
 
 use std::collections::{HashMap, VecDeque};
 
 use crate::protocol::ChatMessage;
 
 /// How many forwarded ids are remembered for dedupe (beyond the history).
+/// A message is known by its sender's peer id and the id the sender gave it.
 const REMEMBERED_IDS: usize = 16_384;
 
 /// Order, history and dedupe of one room's chat.
@@ -14,8 +17,8 @@ pub struct ChatLog {
     next_seq: u64,
     history: VecDeque<ChatMessage>,
     capacity: usize,
-    seen: HashMap<String, u64>,
-    seen_order: VecDeque<String>,
+    seen: HashMap<(String, String), u64>,
+    seen_order: VecDeque<(String, String)>,
 }
 
 /// What to do with an incoming chat message.
@@ -39,15 +42,17 @@ impl ChatLog {
         }
     }
 
-    /// Stamps a new message with the next `seq` and records it, or recognises a duplicate id.
+    /// Stamps a new message with the next `seq` and records it, or recognises one its sender
+    /// (`msg.from`, which the caller has set from the link) already sent.
     pub fn accept(&mut self, mut msg: ChatMessage) -> Accepted {
-        if let Some(&seq) = self.seen.get(&msg.id) {
+        let key = (msg.from.clone(), msg.id.clone());
+        if let Some(&seq) = self.seen.get(&key) {
             return Accepted::Duplicate(seq);
         }
         let seq = self.next_seq;
         self.next_seq += 1;
         msg.seq = Some(seq);
-        self.remember(msg.id.clone(), seq);
+        self.remember(key, seq);
         if self.capacity > 0 {
             if self.history.len() == self.capacity {
                 self.history.pop_front();
@@ -57,14 +62,14 @@ impl ChatLog {
         Accepted::New(msg)
     }
 
-    fn remember(&mut self, id: String, seq: u64) {
+    fn remember(&mut self, key: (String, String), seq: u64) {
         if self.seen_order.len() == REMEMBERED_IDS {
             if let Some(old) = self.seen_order.pop_front() {
                 self.seen.remove(&old);
             }
         }
-        self.seen_order.push_back(id.clone());
-        self.seen.insert(id, seq);
+        self.seen_order.push_back(key.clone());
+        self.seen.insert(key, seq);
     }
 
     /// The kept messages, oldest first.
@@ -78,9 +83,13 @@ mod tests {
     use super::*;
 
     fn chat(id: &str) -> ChatMessage {
+        chat_from("p", id)
+    }
+
+    fn chat_from(from: &str, id: &str) -> ChatMessage {
         ChatMessage {
             id: id.into(),
-            from: "p".into(),
+            from: from.into(),
             name: "n".into(),
             text: "t".into(),
             ts: 0,
@@ -99,6 +108,23 @@ mod tests {
         };
         assert_eq!((a.seq, b.seq), (Some(1), Some(2)));
         assert_eq!(log.accept(chat("a")), Accepted::Duplicate(1));
+    }
+
+    #[test]
+    fn the_same_id_from_another_sender_is_a_new_message() {
+        let mut log = ChatLog::new(10);
+        assert!(matches!(
+            log.accept(chat_from("mallory", "a-1")),
+            Accepted::New(_)
+        ));
+        let Accepted::New(victim) = log.accept(chat_from("alice", "a-1")) else {
+            panic!("alice's message was taken as mallory's duplicate")
+        };
+        assert_eq!(victim.seq, Some(2));
+        assert_eq!(
+            log.accept(chat_from("alice", "a-1")),
+            Accepted::Duplicate(2)
+        );
     }
 
     #[test]

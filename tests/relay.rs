@@ -148,6 +148,39 @@ async fn a_late_joiner_gets_the_history() {
 }
 
 #[tokio::test]
+async fn a_forged_id_does_not_hide_a_members_message_from_a_rust_client() {
+    let server = server();
+    let (alice, mut alice_events) = Client::connect(config(&server, "r", "alice"))
+        .await
+        .unwrap();
+    let (_bob, mut bob_events) = Client::connect(config(&server, "r", "bob")).await.unwrap();
+    wait_open(&mut alice_events, "alice").await;
+    wait_open(&mut bob_events, "bob").await;
+    let mut mallory = RawPeer::join(&server, "r", "mallory").await;
+    alice.send("first");
+    let first = next_chat(&mut bob_events).await.remove(0);
+    assert_eq!(first.text, "first");
+    // Mallory has seen alice's first id and sends her next one before she does.
+    let (prefix, n) = first.id.rsplit_once('-').expect("prefix-counter");
+    let next_id = format!("{prefix}-{}", n.parse::<u64>().unwrap() + 1);
+    let forged =
+        json!({"type": "chat", "id": next_id, "from": "", "name": "", "text": "forged", "ts": 1});
+    mallory.send(&forged.to_string()).await;
+    mallory.expect("ack").await;
+    let got = next_chat(&mut bob_events).await.remove(0);
+    assert_eq!(
+        (got.text.as_str(), got.name.as_str()),
+        ("forged", "mallory")
+    );
+    alice.send("second");
+    let got = next_chat(&mut bob_events).await.remove(0);
+    assert_eq!(
+        (got.id.as_str(), got.text.as_str(), got.name.as_str()),
+        (next_id.as_str(), "second", "alice")
+    );
+}
+
+#[tokio::test]
 async fn host_leaving_hands_the_room_to_the_relay_and_nothing_is_lost_or_repeated() {
     let server = server();
     let (host, mut host_events) = Client::connect(config(&server, "h", "host")).await.unwrap();

@@ -48,16 +48,24 @@ impl Engine {
     pub(super) fn on_channel(&mut self, from: &PeerId, text: &str) {
         match serde_json::from_str::<ChannelMessage>(text) {
             Ok(ChannelMessage::Chat(msg)) if self.i_host() => self.forward_as_host(from, msg),
-            Ok(ChannelMessage::Chat(msg)) => {
-                if self.store.first_sight(&msg.id) {
+            Ok(ChannelMessage::Chat(mut msg)) => {
+                if self.host_id().as_ref() != Some(from) {
+                    // A mesh peer speaks for itself only: who sent it is the link it came on.
+                    msg.from = from.to_string();
+                    msg.name = self.members.get(from).cloned().unwrap_or_default();
+                }
+                if self.store.first_sight(&msg.from, &msg.id) {
                     self.emit(Event::Chat { message: msg });
                 }
             }
             Ok(ChannelMessage::Ack { id, .. }) => self.store.acked(&id),
+            Ok(ChannelMessage::History { .. }) if self.host_id().as_ref() != Some(from) => {
+                tracing::debug!(%from, "history from a member that does not host the room: ignored");
+            }
             Ok(ChannelMessage::History { messages }) => {
                 let fresh: Vec<ChatMessage> = messages
                     .into_iter()
-                    .filter(|m| self.store.first_sight(&m.id))
+                    .filter(|m| self.store.first_sight(&m.from, &m.id))
                     .collect();
                 if !fresh.is_empty() {
                     self.emit(Event::History { messages: fresh });
@@ -75,7 +83,7 @@ impl Engine {
     /// As host: stamp the sender's identity, show, forward to every other member, ack.
     fn forward_as_host(&mut self, from: &PeerId, mut msg: ChatMessage) {
         let id = msg.id.clone();
-        if self.store.first_sight(&msg.id) {
+        if self.store.first_sight(from.as_str(), &msg.id) {
             msg.from = from.to_string();
             msg.name = self.members.get(from).cloned().unwrap_or_default();
             let frame = ChannelMessage::Chat(msg.clone()).encode();

@@ -1,19 +1,20 @@
 //! The client's chat bookkeeping: message ids, dedupe of what was shown, and messages waiting for
-//! an ack (to resend to a new host).
+//! an ack (to resend to a new host). A message is known by its sender and the id the sender gave
+//! it, so one member cannot suppress another's messages by sending their ids first.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::ChatMessage;
 
-/// How many shown ids are remembered for dedupe.
+/// How many shown messages are remembered for dedupe.
 const REMEMBERED: usize = 16_384;
 
 /// Ids seen, ids shown, and unacknowledged messages of one client.
 #[derive(Debug, Default)]
 pub struct ChatStore {
-    shown: HashSet<String>,
-    shown_order: VecDeque<String>,
+    shown: HashSet<(String, String)>,
+    shown_order: VecDeque<(String, String)>,
     unacked: Vec<ChatMessage>,
     counter: u64,
     prefix: String,
@@ -39,7 +40,7 @@ impl ChatStore {
             ts: now_ms(),
             seq: None,
         };
-        self.first_sight(&msg.id);
+        self.first_sight(from, &msg.id);
         msg
     }
 
@@ -58,9 +59,11 @@ impl ChatStore {
         &self.unacked
     }
 
-    /// True the first time an id is seen: show it; false for a repeat: drop it.
-    pub fn first_sight(&mut self, id: &str) -> bool {
-        if self.shown.contains(id) {
+    /// True the first time message `id` of sender `from` is seen: show it; false for a repeat:
+    /// drop it. `from` must come from the link or the host's stamp, never from the message alone.
+    pub fn first_sight(&mut self, from: &str, id: &str) -> bool {
+        let key = (from.to_string(), id.to_string());
+        if self.shown.contains(&key) {
             return false;
         }
         if self.shown_order.len() == REMEMBERED {
@@ -68,8 +71,8 @@ impl ChatStore {
                 self.shown.remove(&old);
             }
         }
-        self.shown.insert(id.to_string());
-        self.shown_order.push_back(id.to_string());
+        self.shown.insert(key.clone());
+        self.shown_order.push_back(key);
         true
     }
 }
@@ -93,11 +96,15 @@ mod tests {
         let b = store.compose("me", "alice", "again");
         assert_ne!(a.id, b.id);
         assert!(
-            !store.first_sight(&a.id),
+            !store.first_sight("me", &a.id),
             "an echo of our own message is a repeat"
         );
-        assert!(store.first_sight("someone-else-1"));
-        assert!(!store.first_sight("someone-else-1"));
+        assert!(store.first_sight("bob", "bob-1"));
+        assert!(!store.first_sight("bob", "bob-1"));
+        assert!(
+            store.first_sight("carol", "bob-1"),
+            "the same id from someone else is another message"
+        );
     }
 
     #[test]

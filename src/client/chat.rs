@@ -7,7 +7,7 @@ use crate::protocol::{ChannelMessage, ChatMessage, PeerId, Topology};
 
 impl Engine {
     pub(super) fn link_open(&mut self, peer: PeerId) {
-        let to_host = self.host_id().as_ref() == Some(&peer) && !self.i_host();
+        let to_host = self.hosted_by(&peer) && !self.i_host();
         let resend: Vec<ChatMessage> = if to_host {
             self.store.unacked().to_vec()
         } else {
@@ -49,7 +49,7 @@ impl Engine {
         match serde_json::from_str::<ChannelMessage>(text) {
             Ok(ChannelMessage::Chat(msg)) if self.i_host() => self.forward_as_host(from, msg),
             Ok(ChannelMessage::Chat(mut msg)) => {
-                if self.host_id().as_ref() != Some(from) {
+                if !self.hosted_by(from) {
                     // A mesh peer speaks for itself only: who sent it is the link it came on.
                     msg.from = from.to_string();
                     msg.name = self.members.get(from).cloned().unwrap_or_default();
@@ -59,7 +59,7 @@ impl Engine {
                 }
             }
             Ok(ChannelMessage::Ack { id, .. }) => self.store.acked(&id),
-            Ok(ChannelMessage::History { .. }) if self.host_id().as_ref() != Some(from) => {
+            Ok(ChannelMessage::History { .. }) if !self.hosted_by(from) => {
                 tracing::debug!(%from, "history from a member that does not host the room: ignored");
             }
             Ok(ChannelMessage::History { messages }) => {

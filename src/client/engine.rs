@@ -268,6 +268,15 @@ impl Engine {
         }
     }
 
+    /// Whether `peer` (a member, or the relay) hosts the room.
+    pub(super) fn hosted_by(&self, peer: &PeerId) -> bool {
+        match &self.host {
+            Some(HostRef::Peer(id)) => id == peer,
+            Some(HostRef::Relay) => *peer == PeerId::relay(),
+            None => false,
+        }
+    }
+
     pub(super) fn i_host(&self) -> bool {
         matches!(&self.host, Some(HostRef::Peer(id)) if *id == self.me)
     }

@@ -4,11 +4,11 @@
 //! link): one member cannot use another's next ids to have its messages taken as duplicates.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use crate::protocol::ChatMessage;
 
 /// How many forwarded ids are remembered for dedupe (beyond the history).
-/// A message is known by its sender's peer id and the id the sender gave it.
 const REMEMBERED_IDS: usize = 16_384;
 
 /// Order, history and dedupe of one room's chat.
@@ -17,8 +17,10 @@ pub struct ChatLog {
     next_seq: u64,
     history: VecDeque<ChatMessage>,
     capacity: usize,
-    seen: HashMap<(String, String), u64>,
-    seen_order: VecDeque<(String, String)>,
+    /// Forwarded messages, by [`key`], with their `seq`.
+    seen: HashMap<Arc<str>, u64>,
+    /// The same keys, oldest first (one allocation shared with `seen`).
+    seen_order: VecDeque<Arc<str>>,
 }
 
 /// What to do with an incoming chat message.
@@ -45,7 +47,7 @@ impl ChatLog {
     /// Stamps a new message with the next `seq` and records it, or recognises one its sender
     /// (`msg.from`, which the caller has set from the link) already sent.
     pub fn accept(&mut self, mut msg: ChatMessage) -> Accepted {
-        let key = (msg.from.clone(), msg.id.clone());
+        let key = key(&msg);
         if let Some(&seq) = self.seen.get(&key) {
             return Accepted::Duplicate(seq);
         }
@@ -62,7 +64,7 @@ impl ChatLog {
         Accepted::New(msg)
     }
 
-    fn remember(&mut self, key: (String, String), seq: u64) {
+    fn remember(&mut self, key: Arc<str>, seq: u64) {
         if self.seen_order.len() == REMEMBERED_IDS {
             if let Some(old) = self.seen_order.pop_front() {
                 self.seen.remove(&old);
@@ -76,6 +78,12 @@ impl ChatLog {
     pub fn history(&self) -> Vec<ChatMessage> {
         self.history.iter().cloned().collect()
     }
+}
+
+/// A message is known by its sender's peer id and the id the sender gave it. Peer ids are the
+/// server's own (hex, no NUL), so the NUL between them keeps two pairs from meeting in one key.
+fn key(msg: &ChatMessage) -> Arc<str> {
+    format!("{}\0{}", msg.from, msg.id).into()
 }
 
 #[cfg(test)]

@@ -1,24 +1,50 @@
-// Chat store: the messages shown (deduped by id, in order), and our own messages until they are
-// confirmed (by an ack from the host or relay, or, when we host or in a mesh, by being written to
-// every member's channel). Emits 'change' when the list changes.
+// Chat store: the lines shown (chat, in arrival order, and notices), and our own messages until
+// they are confirmed (by an ack from the host or relay, or, when we host or in a mesh, by being
+// written to every member's channel).
+//
+// Trust: a chat record is built from a few whitelisted wire fields (`id`, `text`, `ts`, `seq`);
+// its author (`from`, `name`) is given by the caller, who takes it from the link the message
+// arrived on or from the host's or relay's stamp, never from the message. A message is known by
+// (sender, id), so one member cannot suppress another's message by sending its id first. Notices
+// are made only here, by `notice()`: nothing from the wire becomes one.
+//
+// Events (each with `detail` = the record, or the records for 'remove'):
+//   'add'     a line was appended        'update'  a line's delivery state changed
+//   'remove'  old lines dropped (cap)    'clear'   everything is gone
 
 // An own message written out but unconfirmed this long, while the server can be reached, is
 // shown as failed, with a retry.
 export const FAIL_AFTER_MS = 15000;
+// Lines kept (and shown); older ones are dropped, own unconfirmed messages excepted.
+export const MAX_LINES = 2000;
+// (sender, id) pairs remembered for dedupe, beyond the lines kept.
+const MAX_REMEMBERED = 8 * MAX_LINES;
+// Longest id and text a record keeps (the relay refuses longer ones; a peer might not).
+export const MAX_ID_CHARS = 128;
+export const MAX_TEXT_CHARS = 16384;
+
+const key = (from, id) => `${from}\u0000${id}`;
 
 export class ChatStore extends EventTarget {
-  constructor() {
+  constructor(maxLines = MAX_LINES) {
     super();
-    this.messages = [];
-    this.ids = new Set();
-    this.unacked = new Map(); // id -> message, in send order
-    this.sentAt = new Map(); // id -> when an unconfirmed message last went out
+    this.maxLines = maxLines;
+    this.messages = []; // records, oldest first
+    this.seen = new Map(); // key(from, id) -> record (or null once dropped), oldest first
+    this.own = new Map(); // own id -> record
+    this.byId = new Map(); // id -> the first record shown under it (of the lines kept)
+    this.unacked = new Map(); // own id -> wire message, in send order
+    this.sentAt = new Map(); // own id -> when an unconfirmed message last went out
     this.prefix = Math.random().toString(16).slice(2, 10) + Date.now().toString(16);
-    this.counter = 0;
+    this.counter = 0; // own ids
+    this.lines = 0; // local line numbers (`n`), for the UI
+    // Whether a peer id is still in the room; set by the connection manager. A message whose id
+    // was shown from a departed peer with the same name is that person back after a rejoin.
+    this.present = () => true;
   }
 
-  changed() {
-    this.dispatchEvent(new Event('change'));
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   // A new outgoing message with a unique id.
@@ -27,36 +53,96 @@ export class ChatStore extends EventTarget {
     return { type: 'chat', id: `${this.prefix}-${this.counter}`, from, name, text, ts: Date.now() };
   }
 
-  // Shows a message unless its id was already shown. Returns true if it was new.
-  add(msg, own = false) {
-    if (this.ids.has(msg.id)) return false;
-    this.ids.add(msg.id);
-    this.messages.push({ ...msg, own });
-    this.changed();
+  // Shows a chat message from `from` (called `name`) unless it was shown already. Only the
+  // whitelisted fields of `wire` are read; a malformed one is not shown. Returns true if new.
+  add(wire, { from, name, own = false }) {
+    const id = wire?.id;
+    const text = wire?.text;
+    if (typeof id !== 'string' || id === '' || id.length > MAX_ID_CHARS) return false;
+    if (typeof text !== 'string' || text.length > MAX_TEXT_CHARS || typeof from !== 'string') return false;
+    const k = key(from, id);
+    if (this.seen.has(k) || this.returning(from, id, name)) return false;
+    const ts = Number.isFinite(wire.ts) ? wire.ts : Date.now();
+    const seq = Number.isSafeInteger(wire.seq) ? wire.seq : undefined;
+    this.lines += 1;
+    const record = { n: this.lines, kind: 'chat', id, from, name: String(name ?? '?'), text, ts, seq, own };
+    this.remember(k, record);
+    if (own) this.own.set(id, record);
+    if (!this.byId.has(id)) this.byId.set(id, record);
+    this.messages.push(record);
+    this.emit('add', record);
+    this.trim();
     return true;
+  }
+
+  // The same id shown from a peer who has left, under the same name: the same person, resending
+  // after a rejoin gave them a new peer id. (Names are unique in a room, so no one present can
+  // pass as them.)
+  returning(from, id, name) {
+    const m = this.byId.get(id);
+    return !!m && m.from !== from && m.name === name && !this.present(m.from);
+  }
+
+  remember(k, record) {
+    this.seen.set(k, record);
+    if (this.seen.size > MAX_REMEMBERED) this.seen.delete(this.seen.keys().next().value);
+  }
+
+  // Drops the oldest lines beyond the cap (own unconfirmed messages stay).
+  trim() {
+    const removed = [];
+    while (this.messages.length > this.maxLines) {
+      const i = this.messages.findIndex((m) => !(m.own && this.unacked.has(m.id)));
+      if (i < 0) break;
+      const [old] = this.messages.splice(i, 1);
+      if (old.kind === 'chat') this.seen.set(key(old.from, old.id), null);
+      if (old.own) this.own.delete(old.id);
+      if (this.byId.get(old.id) === old) this.byId.delete(old.id);
+      removed.push(old);
+    }
+    if (removed.length) this.emit('remove', removed);
   }
 
   // Shows a line about the room (joins, leaves, host changes) between the messages.
   notice(text) {
-    this.counter += 1;
-    this.messages.push({ id: `notice-${this.counter}`, notice: text, ts: Date.now() });
-    this.changed();
+    this.lines += 1;
+    const record = { n: this.lines, kind: 'notice', text: String(text), ts: Date.now() };
+    this.messages.push(record);
+    this.emit('add', record);
+    this.trim();
   }
 
+  // Our own message `id`, if shown.
   shown(id) {
-    return this.messages.find((m) => m.id === id);
+    return this.own.get(id);
+  }
+
+  update(record) {
+    if (record) this.emit('update', record);
+  }
+
+  // Our own unconfirmed messages will go out again from a new peer id (after a rejoin): they are
+  // known under it from now on, so an echo from the relay is recognised.
+  rekeyOwn(from) {
+    for (const id of this.unacked.keys()) {
+      const mine = this.own.get(id);
+      if (!mine || mine.from === from) continue;
+      mine.from = from;
+      this.remember(key(from, id), mine);
+    }
   }
 
   // Our message `id` is confirmed (with the relay's seq, if it came from the relay).
   acked(id, seq) {
+    if (typeof id !== 'string') return;
     this.unacked.delete(id);
     this.sentAt.delete(id);
     const mine = this.shown(id);
     if (mine) {
       mine.pending = false;
       mine.failed = false;
-      if (seq != null) mine.seq = seq;
-      this.changed();
+      if (Number.isSafeInteger(seq)) mine.seq = seq;
+      this.update(mine);
     }
   }
 
@@ -66,7 +152,7 @@ export class ChatStore extends EventTarget {
     const mine = this.shown(msg.id);
     if (mine) {
       mine.pending = true;
-      this.changed();
+      this.update(mine);
     }
   }
 
@@ -77,15 +163,13 @@ export class ChatStore extends EventTarget {
 
   // Marks as failed what went out and stayed unconfirmed for FAIL_AFTER_MS.
   expire(now = Date.now()) {
-    let any = false;
     for (const [id, at] of this.sentAt) {
       const mine = this.shown(id);
       if (mine && !mine.failed && now - at > FAIL_AFTER_MS) {
         mine.failed = true;
-        any = true;
+        this.update(mine);
       }
     }
-    if (any) this.changed();
   }
 
   // The host or relay refused our message `id`: shown as failed, kept for a retry.
@@ -93,7 +177,7 @@ export class ChatStore extends EventTarget {
     const mine = this.shown(id);
     if (mine && this.unacked.has(id)) {
       mine.failed = true;
-      this.changed();
+      this.update(mine);
     }
   }
 
@@ -103,7 +187,7 @@ export class ChatStore extends EventTarget {
     this.sentAt.delete(id);
     if (mine) {
       mine.failed = false;
-      this.changed();
+      this.update(mine);
     }
   }
 
@@ -113,9 +197,11 @@ export class ChatStore extends EventTarget {
 
   clear() {
     this.messages = [];
-    this.ids.clear();
+    this.seen.clear();
+    this.own.clear();
+    this.byId.clear();
     this.unacked.clear();
     this.sentAt.clear();
-    this.changed();
+    this.emit('clear');
   }
 }

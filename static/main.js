@@ -59,7 +59,10 @@ ui.onLeave(() => {
   refreshRooms();
 });
 
-store.addEventListener('change', () => ui.renderMessages(store.messages));
+store.addEventListener('add', ({ detail }) => ui.addMessage(detail));
+store.addEventListener('update', ({ detail }) => ui.updateMessage(detail));
+store.addEventListener('remove', ({ detail }) => ui.removeMessages(detail));
+store.addEventListener('clear', () => ui.clearMessages());
 peers.addEventListener('links', () => ui.renderMembers(peers.roster()));
 peers.addEventListener('refused', ({ detail }) => store.notice(`The server refused a message: ${detail.message}`));
 

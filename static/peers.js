@@ -12,6 +12,7 @@ export class PeerManager extends EventTarget {
     super();
     this.signaling = signaling;
     this.store = store;
+    store.present = (id) => id === this.me || this.members.has(id);
     this.links = new Map(); // peer id -> {pc, dc, state, outbox, pending, remoteSet}
     this.reset();
     // Own messages written out and never confirmed turn into failed ones (while the server can be
@@ -52,6 +53,7 @@ export class PeerManager extends EventTarget {
     this.name = name;
     this.topology = w.topology;
     this.host = w.host;
+    this.store.rekeyOwn(this.me);
     this.iceServers = w.ice_servers || [];
     for (const p of w.peers) this.members.set(p.id, p.name);
     if (this.topology === 'mesh') {
@@ -197,7 +199,7 @@ export class PeerManager extends EventTarget {
   // Sends a chat line as this topology wants, and shows it at once, as pending until confirmed.
   send(text) {
     const msg = this.store.compose(this.me, this.name, text);
-    this.store.add(msg, true);
+    this.store.add(msg, { from: this.me, name: this.name, own: true });
     this.store.track(msg);
     if (this.confirmsOwn()) this.flushOwn();
     else this.sendToHost([msg]);
@@ -229,10 +231,11 @@ export class PeerManager extends EventTarget {
     for (const msg of this.store.pending()) {
       const had = this.delivered.get(msg.id) ?? new Set();
       this.delivered.set(msg.id, had);
+      const frame = JSON.stringify({ ...msg, from: this.me }); // from us as we are now
       for (const id of members) {
         const dc = this.links.get(id)?.dc;
         if (!had.has(id) && dc?.readyState === 'open') {
-          dc.send(JSON.stringify(msg));
+          dc.send(frame);
           had.add(id);
         }
       }
@@ -245,31 +248,61 @@ export class PeerManager extends EventTarget {
     }
   }
 
+  // A frame on the data channel of the link to `from`. Who may send what follows the topology:
+  // in a mesh every member sends its own chat (its identity is the link); in host and relay rooms
+  // only the host (or the relay) sends chat, acks, history and errors, and stamps who wrote each
+  // message. Anything else is dropped.
   onChannel(from, raw) {
     let msg;
     try {
       msg = JSON.parse(raw);
     } catch {
-      return;
+      return this.dropped(from, 'not JSON');
     }
-    if (msg.type === 'chat') {
-      if (this.iAmHost()) return this.forwardAsHost(from, msg);
-      this.store.add(msg);
+    if (!msg || typeof msg !== 'object') return this.dropped(from, 'not an object');
+    const fromHost = from === this.host && !this.iAmHost();
+    if (msg.type === 'chat' && this.iAmHost()) {
+      this.forwardAsHost(from, msg);
+    } else if (msg.type === 'chat' && this.topology === 'mesh') {
+      this.store.add(msg, { from, name: this.members.get(from) ?? '?' });
+    } else if (!fromHost) {
+      this.dropped(from, `${msg.type} from a member that is not the host`);
+    } else if (msg.type === 'chat') {
+      this.addStamped(msg);
     } else if (msg.type === 'ack') {
       this.store.acked(msg.id, msg.seq);
-    } else if (msg.type === 'history') {
-      for (const m of msg.messages) this.store.add({ type: 'chat', ...m });
+    } else if (msg.type === 'history' && Array.isArray(msg.messages)) {
+      for (const m of msg.messages) this.addStamped(m);
     } else if (msg.type === 'error') {
       // The relay refused something we sent (too large, too fast): that message failed.
-      if (msg.id) this.store.refused(msg.id);
-      this.dispatchEvent(new CustomEvent('refused', { detail: msg }));
+      if (typeof msg.id === 'string') this.store.refused(msg.id);
+      const message = typeof msg.message === 'string' ? msg.message : 'refused';
+      this.dispatchEvent(new CustomEvent('refused', { detail: { code: String(msg.code), message } }));
+    } else {
+      this.dropped(from, `unknown frame ${msg.type}`);
     }
   }
 
+  dropped(from, why) {
+    console.debug(`switchboard: dropped a frame from ${from}: ${why}`);
+  }
+
+  // A message the host or relay forwarded, with `from` stamped by it. The name shown is the
+  // roster's for that member; the stamp's only for someone no longer in the room.
+  addStamped(m) {
+    if (typeof m?.from !== 'string') return;
+    const name =
+      m.from === this.me ? this.name : this.members.get(m.from) ?? (typeof m.name === 'string' ? m.name : '?');
+    this.store.add(m, { from: m.from, name, own: m.from === this.me });
+  }
+
   // As host: stamp the sender's real identity, show it, forward to the others, ack the sender.
+  // Only the chat fields are forwarded, never whatever else the sender put in the frame.
   forwardAsHost(from, msg) {
-    const stamped = { ...msg, from, name: this.members.get(from) ?? '?' };
-    if (this.store.add(stamped)) {
+    if (typeof msg.id !== 'string') return this.dropped(from, 'chat without an id');
+    const name = this.members.get(from) ?? '?';
+    const stamped = { type: 'chat', id: msg.id, from, name, text: msg.text, ts: msg.ts };
+    if (this.store.add(stamped, { from, name })) {
       const frame = JSON.stringify(stamped);
       for (const id of this.links.keys()) if (id !== from) this.sendTo(id, frame);
     }

@@ -24,6 +24,7 @@ const STATE = { you: 'you', connected: 'connected', connecting: 'connecting…',
 export class Ui {
   constructor() {
     this.rooms = [];
+    this.items = new Map(); // line number -> its <li>
     this.retry = () => {};
     $('error-close').onclick = () => this.hideError();
     // Say which characters a room name may have, not the browser's "match the requested format".
@@ -32,7 +33,7 @@ export class Ui {
       room.setCustomValidity(
         room.validity.patternMismatch ? 'Room names use only letters A-Z and a-z, digits, - and _ (up to 64).' : '',
       );
-    // Retry buttons of failed messages (the list is re-rendered, so listen on the list).
+    // Retry buttons of failed messages (lines are replaced as they change, so listen on the list).
     $('messages').onclick = (e) => {
       const button = e.target.closest('button.retry');
       if (button) this.retry(button.closest('li').dataset.id);
@@ -142,24 +143,36 @@ export class Ui {
     $('password-label').hidden = room ? !room.locked : false;
   }
 
-  // Messages: [{id, name, text, ts, own, pending, failed}] plus notices {notice: text, ts}.
-  renderMessages(messages) {
+  // The message list is kept in step with the chat store line by line (a flood costs O(1) per
+  // line, not a re-render of the list). Lines: chat {n, kind: 'chat', id, name, text, ts, own,
+  // pending, failed} and notices {n, kind: 'notice', text, ts}; only the store makes notices.
+  addMessage(m) {
     const list = $('messages');
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    list.replaceChildren(
-      ...messages.map((m) => {
-        const time = el('span', { class: 'time' }, formatTime(m.ts));
-        if (m.notice) return el('li', { class: 'notice' }, time, m.notice);
-        const state = m.failed ? 'failed' : m.pending ? 'pending' : '';
-        const cls = ['chat', m.own ? 'own' : '', state].join(' ').trim();
-        const item = el('li', { class: cls, 'data-id': m.id, title: TITLE[state] ?? '' },
-          time, el('span', { class: 'author' }, m.name), el('span', { class: 'text' }, m.text));
-        if (m.own && state) item.append(el('span', { class: 'delivery' }, state === 'failed' ? 'not delivered' : 'sending…'));
-        if (state === 'failed') item.append(el('button', { class: 'retry', type: 'button' }, 'Retry'));
-        return item;
-      }),
-    );
+    const item = messageItem(m);
+    this.items.set(m.n, item);
+    list.append(item);
     if (atBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  updateMessage(m) {
+    const old = this.items.get(m.n);
+    if (!old) return;
+    const item = messageItem(m);
+    this.items.set(m.n, item);
+    old.replaceWith(item);
+  }
+
+  removeMessages(lines) {
+    for (const m of lines) {
+      this.items.get(m.n)?.remove();
+      this.items.delete(m.n);
+    }
+  }
+
+  clearMessages() {
+    this.items.clear();
+    $('messages').replaceChildren();
   }
 
   // Members: [{id, name, host, state, self, relay}].
@@ -174,6 +187,19 @@ export class Ui {
       }),
     );
   }
+}
+
+// One line of the message list. Peer text goes in as text nodes, never as markup.
+function messageItem(m) {
+  const time = el('span', { class: 'time' }, formatTime(m.ts));
+  if (m.kind === 'notice') return el('li', { class: 'notice' }, time, m.text);
+  const state = m.failed ? 'failed' : m.pending ? 'pending' : '';
+  const cls = ['chat', m.own ? 'own' : '', state].join(' ').trim();
+  const item = el('li', { class: cls, 'data-id': m.id, 'data-from': m.from, title: TITLE[state] ?? '' },
+    time, el('span', { class: 'author' }, m.name), el('span', { class: 'text' }, m.text));
+  if (m.own && state) item.append(el('span', { class: 'delivery' }, state === 'failed' ? 'not delivered' : 'sending…'));
+  if (state === 'failed') item.append(el('button', { class: 'retry', type: 'button' }, 'Retry'));
+  return item;
 }
 
 function formatTime(ts) {

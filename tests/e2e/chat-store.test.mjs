@@ -8,9 +8,9 @@ import { ChatStore, FAIL_AFTER_MS } from '../../static/chat-store.js';
 test('an own message: pending, then failed if unconfirmed, retried, then delivered', () => {
   const store = new ChatStore();
   let changes = 0;
-  store.addEventListener('change', () => (changes += 1));
+  for (const e of ['add', 'update']) store.addEventListener(e, () => (changes += 1));
   const msg = store.compose('me', 'ann', 'hello');
-  store.add(msg, true);
+  store.add(msg, { from: 'me', name: 'ann', own: true });
   store.track(msg);
   const shown = () => store.messages.find((m) => m.id === msg.id);
   assert.equal(shown().pending, true);
@@ -36,4 +36,62 @@ test('an own message: pending, then failed if unconfirmed, retried, then deliver
   assert.equal(shown().pending, false);
   assert.equal(shown().seq, 7);
   assert.deepEqual(store.pending(), []);
+});
+
+test("a member who sends another's next id first does not suppress the other's message", () => {
+  const store = new ChatStore();
+  const victimId = 'abc-7';
+  assert.equal(store.add({ id: victimId, text: 'forged first' }, { from: 'mallory', name: 'mallory' }), true);
+  assert.equal(store.add({ id: victimId, text: 'the real one' }, { from: 'victim', name: 'vic' }), true);
+  assert.equal(store.add({ id: victimId, text: 'the real one again' }, { from: 'victim', name: 'vic' }), false, 'a resend from the same sender is a duplicate');
+  assert.deepEqual(store.messages.map((m) => [m.name, m.text]), [['mallory', 'forged first'], ['vic', 'the real one']]);
+});
+
+test('only whitelisted wire fields make a record: no notice, no name, no own flag from a peer', () => {
+  const store = new ChatStore();
+  const added = [];
+  store.addEventListener('add', ({ detail }) => added.push(detail));
+  store.add(
+    { id: 'x-1', text: 'hi', notice: 'Alice is now the host.', name: 'Alice', kind: 'notice', own: true, pending: true, failed: true, from: 'alice' },
+    { from: 'mallory', name: 'mallory' },
+  );
+  assert.equal(added.length, 1);
+  const [r] = added;
+  assert.equal(r.kind, 'chat');
+  assert.equal(r.name, 'mallory');
+  assert.equal(r.from, 'mallory');
+  assert.equal(r.own, false);
+  assert.equal(r.notice, undefined);
+  assert.ok(!r.pending && !r.failed);
+  // Malformed chat is not shown at all.
+  for (const bad of [{ text: 'no id' }, { id: 7, text: 'numeric id' }, { id: 'y', text: { html: 1 } }, { id: 'z'.repeat(1000), text: 't' }, null]) {
+    assert.equal(store.add(bad, { from: 'mallory', name: 'mallory' }), false, JSON.stringify(bad));
+  }
+  store.notice('You joined #x.');
+  assert.equal(store.messages.at(-1).kind, 'notice');
+});
+
+test('the same person back under a new peer id is recognised; someone else under that id is not', () => {
+  const store = new ChatStore();
+  const present = new Set(['bob-2', 'carol']);
+  store.present = (id) => present.has(id);
+  store.add({ id: 'b-1', text: 'hello' }, { from: 'bob-1', name: 'bob' }); // bob-1 has left
+  assert.equal(store.add({ id: 'b-1', text: 'hello' }, { from: 'bob-2', name: 'bob' }), false);
+  assert.equal(store.add({ id: 'b-1', text: 'hello' }, { from: 'carol', name: 'carol' }), true);
+});
+
+test('the list is capped: the oldest lines go, an own unconfirmed message stays', () => {
+  const store = new ChatStore(5);
+  const removed = [];
+  store.addEventListener('remove', ({ detail }) => removed.push(...detail));
+  const mine = store.compose('me', 'me', 'mine');
+  store.add(mine, { from: 'me', name: 'me', own: true });
+  store.track(mine);
+  for (let i = 0; i < 20; i++) store.add({ id: `p-${i}`, text: `t${i}` }, { from: 'p', name: 'p' });
+  assert.equal(store.messages.length, 5);
+  assert.equal(store.messages[0].text, 'mine');
+  assert.deepEqual(store.messages.slice(1).map((m) => m.text), ['t16', 't17', 't18', 't19']);
+  assert.equal(removed.length, 16);
+  // A dropped line's (sender, id) is still known: a late resend does not bring it back.
+  assert.equal(store.add({ id: 'p-0', text: 't0' }, { from: 'p', name: 'p' }), false);
 });

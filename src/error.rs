@@ -36,6 +36,13 @@ pub enum ClientError {
     /// `to` is not a member of the sender's room.
     #[error("no peer {0:?} in this room")]
     UnknownPeer(String),
+    /// The room's topology has no link between the sender and `to`.
+    #[error("a {topology} room has no link between you and {to:?}: {rule}")]
+    SignalNotAllowed {
+        topology: &'static str,
+        to: String,
+        rule: &'static str,
+    },
     /// Token bucket empty.
     #[error("too many messages; at most {0} per second")]
     RateLimited(u32),
@@ -60,6 +67,7 @@ impl ClientError {
             ClientError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
             ClientError::NameTaken(_) => ErrorCode::NameTaken,
             ClientError::UnknownPeer(_) => ErrorCode::UnknownPeer,
+            ClientError::SignalNotAllowed { .. } => ErrorCode::SignalNotAllowed,
             ClientError::RateLimited(_) => ErrorCode::RateLimited,
             ClientError::TooManyConnections(_) => ErrorCode::TooManyConnections,
             ClientError::Internal(_) => ErrorCode::Internal,

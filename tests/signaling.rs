@@ -109,6 +109,55 @@ async fn rooms_are_isolated() {
 }
 
 #[tokio::test]
+async fn in_a_host_room_a_member_cannot_signal_another_member_behind_the_hosts_back() {
+    let server = spawn_server(config_with_rooms(
+        "[[rooms]]\nname = \"h\"\ntopology = \"host\"\n[[rooms]]\nname = \"r\"\ntopology = \"relay\"",
+    ));
+    let mut host = server.client().await;
+    let h = id(&host.join("h", "hana").await["peer_id"]);
+    let mut bob = server.client().await;
+    let b = id(&bob.join("h", "bob").await["peer_id"]);
+    let mut carol = server.client().await;
+    let c = id(&carol.join("h", "carol").await["peer_id"]);
+    host.expect("peer_joined").await;
+    host.expect("peer_joined").await;
+    bob.expect("peer_joined").await;
+
+    // Member to member: refused with its code, and carol hears nothing.
+    bob.signal(&c, json!({"type": "offer", "sdp": "x"})).await;
+    let message = bob.expect_error("signal_not_allowed").await;
+    assert!(message.contains("host"), "{message}");
+    carol.expect_silence(Duration::from_millis(200)).await;
+    // Member to host and host to member: the star's edges pass.
+    bob.signal(&h, json!({"type": "offer", "sdp": "to host"}))
+        .await;
+    assert_eq!(host.expect("signal").await["from"], b.as_str());
+    host.signal(&c, json!({"type": "offer", "sdp": "to carol"}))
+        .await;
+    assert_eq!(carol.expect("signal").await["from"], h.as_str());
+    let metrics = server.get("/metrics").1;
+    assert!(
+        metrics.contains("code=\"signal_not_allowed\"} 1"),
+        "counted: {}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("signal_not_allowed"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    // In a relay room members signal only the relay.
+    let mut dan = server.client().await;
+    dan.join("r", "dan").await;
+    let mut eve = server.client().await;
+    let e = id(&eve.join("r", "eve").await["peer_id"]);
+    dan.expect("peer_joined").await;
+    dan.signal(&e, json!({"type": "offer", "sdp": "x"})).await;
+    dan.expect_error("signal_not_allowed").await;
+    eve.expect_silence(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
 async fn leave_tells_peers_and_lets_the_socket_join_another_room() {
     let server = spawn_server(test_config());
     let mut alice = server.client().await;

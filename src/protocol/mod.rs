@@ -83,13 +83,20 @@ pub enum Topology {
     Relay,
 }
 
-impl fmt::Display for Topology {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Topology {
+    /// The topology as it is written in config and on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Topology::Mesh => "mesh",
             Topology::Host => "host",
             Topology::Relay => "relay",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -152,6 +159,8 @@ pub enum ErrorCode {
     NameTaken,
     /// `to` names no member of your room.
     UnknownPeer,
+    /// The room's topology has no link between you and `to` (host rooms: only host and member).
+    SignalNotAllowed,
     /// Too many messages; slow down.
     RateLimited,
     /// A data-channel message larger than the relay takes.
@@ -164,7 +173,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -174,6 +183,7 @@ impl ErrorCode {
         ErrorCode::TooManyAttempts,
         ErrorCode::NameTaken,
         ErrorCode::UnknownPeer,
+        ErrorCode::SignalNotAllowed,
         ErrorCode::RateLimited,
         ErrorCode::TooLarge,
         ErrorCode::TooManyConnections,
@@ -192,6 +202,7 @@ impl ErrorCode {
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::NameTaken => "name_taken",
             ErrorCode::UnknownPeer => "unknown_peer",
+            ErrorCode::SignalNotAllowed => "signal_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::TooManyConnections => "too_many_connections",

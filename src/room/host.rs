@@ -32,6 +32,25 @@ impl HostState {
         }
     }
 
+    /// Whether the topology has a signaling edge from `from` to `to` (the server enforces it, so
+    /// a member of a star cannot link to another member behind the host's back). `Err` names
+    /// the rule that refuses it.
+    pub fn allows_signal(
+        &self,
+        topology: Topology,
+        from: &PeerId,
+        to: &PeerId,
+    ) -> Result<(), &'static str> {
+        match (topology, self) {
+            (Topology::Mesh, _) => Ok(()),
+            (_, HostState::Peer(host)) if from == host || to == host => Ok(()),
+            (_, HostState::Peer(_)) => Err("members signal only the host, the host its members"),
+            (_, HostState::Relay) if to.is_relay() => Ok(()),
+            (_, HostState::Relay) => Err("members signal only the relay"),
+            (_, HostState::Vacant) => Err("the room has no host"),
+        }
+    }
+
     /// A member joined: in a host room with no host, the joiner becomes host.
     pub fn on_join(&mut self, topology: Topology, joiner: &PeerId) {
         if topology == Topology::Host && *self == HostState::Vacant {
@@ -78,6 +97,23 @@ mod tests {
         h.on_join(Topology::Host, &id("a"));
         h.on_join(Topology::Host, &id("b"));
         assert_eq!(h, HostState::Peer(id("a")));
+    }
+
+    #[test]
+    fn signals_follow_the_topologys_edges() {
+        let (a, b, c, relay) = (id("a"), id("b"), id("c"), PeerId::relay());
+        assert!(HostState::Vacant
+            .allows_signal(Topology::Mesh, &b, &c)
+            .is_ok());
+        let hosted = HostState::Peer(a.clone());
+        assert!(hosted.allows_signal(Topology::Host, &b, &a).is_ok());
+        assert!(hosted.allows_signal(Topology::Host, &a, &c).is_ok());
+        assert!(hosted.allows_signal(Topology::Host, &b, &c).is_err());
+        assert!(hosted.allows_signal(Topology::Host, &b, &relay).is_err());
+        for topology in [Topology::Host, Topology::Relay] {
+            assert!(HostState::Relay.allows_signal(topology, &b, &relay).is_ok());
+            assert!(HostState::Relay.allows_signal(topology, &b, &c).is_err());
+        }
     }
 
     #[test]

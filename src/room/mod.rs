@@ -167,12 +167,33 @@ impl Room {
         }
     }
 
-    /// Passes a signal from one member to another (or to the relay), stamping `from`.
+    /// Passes a signal from one member to another (or to the relay), stamping `from`, along the
+    /// edges the room's topology has.
     pub fn forward(&mut self, msg: Forward, ctx: &mut Context<Self>) {
         let Some(sender) = self.members.get(&msg.from) else {
             return; // the sender left while this was in flight
         };
-        if let (true, Some(relay)) = (msg.to.is_relay(), &self.relay) {
+        let to_relay = msg.to.is_relay();
+        let known = if to_relay {
+            self.relay.is_some()
+        } else {
+            msg.to != msg.from && self.members.get(&msg.to).is_some()
+        };
+        if !known {
+            let err = ClientError::UnknownPeer(msg.to.to_string());
+            return self.send_error(&sender.outbox, &msg.from, err, ctx);
+        }
+        let topology = self.settings.topology;
+        if let Err(rule) = self.host.allows_signal(topology, &msg.from, &msg.to) {
+            tracing::debug!(room = %self.settings.name, from = %msg.from, to = %msg.to, rule, "signal refused");
+            let err = ClientError::SignalNotAllowed {
+                topology: topology.as_str(),
+                to: msg.to.to_string(),
+                rule,
+            };
+            return self.send_error(&sender.outbox, &msg.from, err, ctx);
+        }
+        if let (true, Some(relay)) = (to_relay, &self.relay) {
             return relay.do_send(SignalToRelay {
                 from: msg.from,
                 name: sender.name.clone(),
@@ -180,12 +201,8 @@ impl Room {
                 data: msg.data,
             });
         }
-        let target = match self.members.get(&msg.to) {
-            Some(target) if msg.to != msg.from => target,
-            _ => {
-                let err = ClientError::UnknownPeer(msg.to.to_string());
-                return self.send_error(&sender.outbox, &msg.from, err, ctx);
-            }
+        let Some(target) = self.members.get(&msg.to) else {
+            return;
         };
         let signal = ServerMessage::Signal {
             from: msg.from,

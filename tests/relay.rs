@@ -349,6 +349,33 @@ async fn garbage_too_large_and_too_fast_get_errors_on_the_channel_which_stays_op
     let error = a.expect("error").await;
     assert_eq!(error["code"], "too_large", "{error}");
 
+    // Within max_message_bytes, but an id or a text over its own bound (128 bytes, 8 KiB),
+    // or no id at all: refused, and nothing of it reaches bob or the history.
+    a.send(&chat(&"i".repeat(129), "long id")).await;
+    let error = a.expect("error").await;
+    assert_eq!(error["code"], "too_large", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("max_id_bytes"));
+    assert_eq!(error.get("id"), None, "an oversize id is not echoed");
+    a.send(&chat("long-text", &"t".repeat(8193))).await;
+    let error = a.expect("error").await;
+    assert_eq!(
+        (&error["code"], &error["id"]),
+        (&json!("too_large"), &json!("long-text"))
+    );
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("max_text_bytes"));
+    a.send(&chat("", "no id")).await;
+    assert_eq!(a.expect("error").await["code"], "bad_request");
+    a.send(&chat(&"i".repeat(128), &"t".repeat(8192))).await;
+    assert_eq!(
+        a.expect("ack").await["id"],
+        "i".repeat(128),
+        "at the bounds is fine"
+    );
+    assert_eq!(b.expect("chat").await["text"].as_str().unwrap().len(), 8192);
+
     // The channel still works.
     a.send(&chat("ok", "still here")).await;
     assert_eq!(a.expect("ack").await["id"], "ok");
@@ -380,7 +407,7 @@ async fn garbage_too_large_and_too_fast_get_errors_on_the_channel_which_stays_op
         &server,
         "switchboard_refused_total{reason=\"bad_channel_message\"}",
     );
-    assert_eq!(refused, (4 + limited.len()) as f64);
+    assert_eq!(refused, (7 + limited.len()) as f64);
 }
 
 #[tokio::test]

@@ -241,6 +241,10 @@ pub struct RelayConfig {
     pub history: usize,
     /// Largest data-channel message the relay takes from a member; bigger gets `too_large`.
     pub max_message_bytes: usize,
+    /// Longest chat `id` (bytes) the relay takes; longer gets `too_large`.
+    pub max_id_bytes: usize,
+    /// Longest chat `text` (bytes of UTF-8) the relay takes and keeps; longer gets `too_large`.
+    pub max_text_bytes: usize,
     /// Chat messages per second one member may send through the relay (token-bucket rate) ...
     pub messages_per_second: u32,
     /// ... and at once (its capacity); beyond them, `rate_limited` on the channel.
@@ -260,6 +264,8 @@ impl Default for RelayConfig {
             max_buffered_bytes: 65536,
             history: 100,
             max_message_bytes: 16384,
+            max_id_bytes: 128,
+            max_text_bytes: 8192,
             messages_per_second: 20,
             burst: 200,
             max_members_per_address: 20,
@@ -416,6 +422,12 @@ impl RelayConfig {
         }
         if !(256..=65536).contains(&self.max_message_bytes) {
             return Err("relay.max_message_bytes: must be from 256 to 65536".into());
+        }
+        if !(16..=1024).contains(&self.max_id_bytes) {
+            return Err("relay.max_id_bytes: must be from 16 to 1024".into());
+        }
+        if self.max_text_bytes == 0 || self.max_text_bytes > self.max_message_bytes {
+            return Err("relay.max_text_bytes: must be from 1 to max_message_bytes".into());
         }
         if self.max_members_per_address == 0 {
             return Err("relay.max_members_per_address: must be at least 1".into());

@@ -8,6 +8,7 @@ use super::engine::ConnId;
 use super::log::Accepted;
 use super::member::{Link, RelayMember};
 use super::Relay;
+use crate::config::RelayConfig;
 use crate::metrics::{Refusal, RelayOutKind};
 use crate::protocol::{ChannelMessage, ChatMessage, ErrorCode, PeerId};
 
@@ -66,6 +67,9 @@ impl Relay {
                 return self.refuse_message(peer, ErrorCode::BadRequest, None, why);
             }
         };
+        if let Err((code, id, why)) = within_bounds(&msg, config) {
+            return self.refuse_message(peer, code, id, why);
+        }
         let Some(sender) = self.members.get_mut(peer) else {
             return;
         };
@@ -142,6 +146,39 @@ impl Relay {
 
 /// The history as `history` messages of at most ~12 KiB each (data-channel messages above
 /// 16 KiB are not safe everywhere).
+/// Checks what the relay keeps of a chat message: a non-empty `id` and a `text` within the
+/// configured bounds (`from` and `name` are replaced by the sender's roster entry). The refusal
+/// names the message's id when that id is itself acceptable.
+fn within_bounds(
+    msg: &ChatMessage,
+    config: &RelayConfig,
+) -> Result<(), (ErrorCode, Option<String>, String)> {
+    if msg.id.is_empty() {
+        return Err((
+            ErrorCode::BadRequest,
+            None,
+            "a chat message needs an id".into(),
+        ));
+    }
+    if msg.id.len() > config.max_id_bytes {
+        let why = format!(
+            "an id of {} bytes; the relay takes at most {} (max_id_bytes)",
+            msg.id.len(),
+            config.max_id_bytes
+        );
+        return Err((ErrorCode::TooLarge, None, why));
+    }
+    if msg.text.len() > config.max_text_bytes {
+        let why = format!(
+            "a text of {} bytes; the relay takes at most {} (max_text_bytes)",
+            msg.text.len(),
+            config.max_text_bytes
+        );
+        return Err((ErrorCode::TooLarge, Some(msg.id.clone()), why));
+    }
+    Ok(())
+}
+
 fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut batch = Vec::new();

@@ -75,6 +75,12 @@ async fn terminal_client_joins_sends_receives_and_quits() {
             break;
         }
     }
+    // Escape sequences and line breaks from a peer reach the terminal as U+FFFD, on one line.
+    bob.send("\x1b]0;pwned\x07\x1b[2Jred\u{9b}1m\r[00:00:00] admin: fake\nend\u{202e}");
+    let l = line(&mut stdout).await;
+    assert!(l.contains("bob: ") && l.ends_with('\u{fffd}'), "{l:?}");
+    assert!(!l.chars().any(char::is_control), "{l:?}");
+    assert!(!l.contains('\u{202e}'), "{l:?}");
     stdin.write_all(b"/quit\n").await.unwrap();
     let status = tokio::time::timeout(WAIT, child.wait())
         .await

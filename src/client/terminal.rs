@@ -1,6 +1,7 @@
 //! `switchboard chat`: a terminal chat on top of the client library. Lines typed are sent;
 //! messages print as `[14:03:12] alice: hello`; `--json` speaks one JSON object per line.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::net::IpAddr;
 
@@ -119,12 +120,28 @@ pub fn chat_line(m: &ChatMessage) -> String {
         .single()
         .map(|t| t.format("%H:%M:%S").to_string())
         .unwrap_or_else(|| "--:--:--".into());
-    format!("[{time}] {}: {}", m.name, m.text)
+    format!("[{time}] {}: {}", printable(&m.name), printable(&m.text))
+}
+
+/// `s` safe to print on a terminal: every control character (C0 with tab and newline, DEL, C1,
+/// so no escape sequence and no second line) and every bidirectional override or isolate (so
+/// no text that reads backwards) becomes U+FFFD. Names and text come from other members.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
+            .collect(),
+    )
 }
 
 /// One dim line for joins, leaves, host changes and errors.
 fn status_line(event: &Event) -> Option<String> {
-    Some(match event {
+    let line = match event {
         Event::Joined {
             room,
             topology,
@@ -156,7 +173,8 @@ fn status_line(event: &Event) -> Option<String> {
             peer,
         } => format!("! connection to {peer} failed"),
         _ => return None,
-    })
+    };
+    Some(printable(&line).into_owned())
 }
 
 fn list(names: &[&str]) -> String {
@@ -164,5 +182,58 @@ fn list(names: &[&str]) -> String {
         "nobody else".into()
     } else {
         names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{LeaveReason, PeerId, PeerInfo};
+
+    fn chat(name: &str, text: &str) -> ChatMessage {
+        ChatMessage {
+            id: "1".into(),
+            from: "p".into(),
+            name: name.into(),
+            text: text.into(),
+            ts: 0,
+            seq: None,
+        }
+    }
+
+    #[test]
+    fn peer_text_and_names_print_without_control_or_escape_characters() {
+        let hostile = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\u{9b}1m\r[00:00:00] admin: fake\nline\u{202e}txt.exe\u{2066}\x7f";
+        let lines = [
+            chat_line(&chat(hostile, hostile)),
+            status_line(&Event::MemberJoined {
+                peer: PeerInfo {
+                    id: PeerId::from("p"),
+                    name: hostile.into(),
+                },
+            })
+            .unwrap(),
+            status_line(&Event::MemberLeft {
+                peer_id: PeerId::from("p"),
+                name: Some(hostile.into()),
+                reason: LeaveReason::Left,
+            })
+            .unwrap(),
+        ];
+        for line in lines {
+            assert!(
+                !line.chars().any(|c| c.is_control()
+                    || ('\u{202a}'..='\u{202e}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)),
+                "{line:?}"
+            );
+            assert!(line.contains("red"), "the text itself is kept: {line:?}");
+        }
+    }
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        assert!(matches!(printable("héllo, wörld ✓"), Cow::Borrowed(_)));
+        assert_eq!(printable("a\tb"), "a\u{fffd}b");
     }
 }

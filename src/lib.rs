@@ -11,6 +11,7 @@
 //!   straight into each member's outbox, which its session's writer drains).
 //! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms, room
 //!   passwords.
+//! - [`password`]: [`password::Password`], a room password that `Debug` never shows.
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`peer`]: one WebRTC peer connection as the relay, the Rust client and the benchmark use it.
@@ -33,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod password;
 pub mod peer;
 pub mod protocol;
 pub mod rate;

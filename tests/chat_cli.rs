@@ -116,6 +116,36 @@ async fn a_refused_join_exits_non_zero_with_the_servers_message() {
 }
 
 #[tokio::test]
+async fn the_password_can_come_from_the_environment_or_standard_input() {
+    let server = spawn_server(config_with_rooms(ROOMS));
+    let mut from_env = chat_command(&server.ws_url(), "vault", "alice");
+    from_env.env("SWITCHBOARD_ROOM_PASSWORD", "pw");
+    let mut asked = chat_command(&server.ws_url(), "vault", "bob");
+    asked.arg("--ask-password");
+    for (mut cmd, input) in [(from_env, "/quit\n"), (asked, "pw\n/quit\n")] {
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).await.unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = line(&mut stdout).await;
+        assert!(first.starts_with("* joined vault"), "{first}");
+        // The line after the password is still read as chat input: /quit ends the client.
+        let status = tokio::time::timeout(WAIT, child.wait()).await.unwrap();
+        assert!(status.unwrap().success());
+    }
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["chat", "--help"])
+        .env("SWITCHBOARD_ROOM_PASSWORD", "s3cret")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("SWITCHBOARD_ROOM_PASSWORD") && !help.contains("s3cret"),
+        "{help}"
+    );
+}
+
+#[tokio::test]
 async fn json_mode_prints_one_event_per_line() {
     let server = spawn_server(config_with_rooms(ROOMS));
     let mut child = chat_command(&server.ws_url(), "lobby2", "alice")

@@ -108,4 +108,26 @@ async fn the_right_password_after_a_few_wrong_ones_gets_in() {
     c.send(json!({"type": "join", "room": "vault", "name": "alice", "password": "s3cret"}))
         .await;
     c.expect("welcome").await;
+    // Neither the password nor the guesses reach the log, even at debug level.
+    for secret in ["s3cret", "typo"] {
+        assert_eq!(server.log_lines(&[secret]), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn debug_output_of_config_and_join_shows_no_password() {
+    let config = common::config_with_rooms("[[rooms]]\nname = \"vault\"\npassword = \"s3cret\"");
+    let join: switchboard::protocol::ClientMessage =
+        serde_json::from_str(r#"{"type":"join","room":"vault","name":"a","password":"s3cret"}"#)
+            .unwrap();
+    let mut chat = switchboard::client::ClientConfig::new("ws://127.0.0.1:1/ws", "vault", "a");
+    chat.password = Some("s3cret".into());
+    for shown in [
+        format!("{config:?}"),
+        format!("{join:?}"),
+        format!("{chat:?}"),
+    ] {
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("Password(<redacted>)"), "{shown}");
+    }
 }

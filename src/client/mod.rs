@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod ask;
 mod chat;
 mod engine;
 mod links;
@@ -29,6 +30,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 pub use self::store::{now_ms, ChatStore};
+use crate::password::Password;
 use crate::protocol::{
     ChatMessage, ErrorCode, HostRef, IceServer, LeaveReason, PeerId, PeerInfo, Topology,
 };
@@ -43,7 +45,7 @@ pub struct ClientConfig {
     /// Display name.
     pub name: String,
     /// Room password, if it has one.
-    pub password: Option<String>,
+    pub password: Option<Password>,
     /// ICE servers to use instead of the ones the server offers (`Some(vec![])` in tests).
     pub ice_servers: Option<Vec<IceServer>>,
     /// Address the client's ICE sockets bind (`127.0.0.1` in tests; `0.0.0.0` for real use).

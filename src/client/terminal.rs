@@ -9,6 +9,7 @@ use chrono::{Local, TimeZone};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::{Client, ClientConfig, ConnectError, Event, LinkState};
+use crate::password::Password;
 use crate::protocol::{ChatMessage, HostRef};
 
 /// `switchboard chat URL --room R --name N [--password P] [--json]`
@@ -22,9 +23,14 @@ pub struct ChatArgs {
     /// Your display name.
     #[arg(long)]
     pub name: String,
-    /// Room password.
-    #[arg(long)]
-    pub password: Option<String>,
+    /// Room password. Visible to other users of this machine (ps) when given here: prefer the
+    /// environment variable or --ask-password.
+    #[arg(long, env = "SWITCHBOARD_ROOM_PASSWORD", hide_env_values = true)]
+    pub password: Option<Password>,
+    /// Ask for the room password on the terminal (not echoed); without a terminal, read it
+    /// from the first line of standard input.
+    #[arg(long, conflicts_with = "password")]
+    pub ask_password: bool,
     /// Print every event as one JSON object per line; read lines as messages.
     #[arg(long)]
     pub json: bool,
@@ -39,7 +45,11 @@ pub struct ChatArgs {
 /// Runs the terminal chat; the exit code is non-zero when the join is refused.
 pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     let mut config = ClientConfig::new(&args.url, &args.room, &args.name);
-    config.password = args.password.clone();
+    config.password = if args.ask_password {
+        Some(super::ask::ask_password()?)
+    } else {
+        args.password.clone()
+    };
     config.bind = args.bind;
     if args.no_ice_servers {
         config.ice_servers = Some(Vec::new());

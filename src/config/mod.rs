@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::attempts::Policy;
+use crate::password::Password;
 
 use crate::protocol::{IceServer, Topology};
 
@@ -200,9 +201,9 @@ pub struct RoomConfig {
     /// Member limit.
     #[serde(default = "default_max_peers")]
     pub max_peers: usize,
-    /// Password needed to join, if any.
+    /// Password needed to join, if any (never printed: see [`Password`]).
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Password>,
     /// Failover policy of `host` rooms.
     #[serde(default)]
     pub on_host_leave: OnHostLeave,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use super::{ClientMessage, PeerId};
+use crate::password::Password;
 
 /// Signaling payload (an SDP or ICE-candidate object), relayed as the exact JSON text it came as.
 #[derive(Clone)]
@@ -75,7 +76,7 @@ struct Frame<'a> {
     kind: Cow<'a, str>,
     room: Option<String>,
     name: Option<String>,
-    password: Option<String>,
+    password: Option<Password>,
     to: Option<PeerId>,
     data: Option<Box<RawValue>>,
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::password::Password;
+
 mod channel;
 mod decode;
 
@@ -221,7 +223,7 @@ pub enum ClientMessage {
         room: String,
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        password: Option<String>,
+        password: Option<Password>,
     },
     /// Pass `data` (an SDP or ICE candidate object) to another member of the room, or to `relay`.
     Signal { to: PeerId, data: SignalData },

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::config::{Config, OnHostLeave, RoomConfig};
 use crate::error::ClientError;
 use crate::metrics::Metrics;
+use crate::password::Password;
 use crate::protocol::Topology;
 use crate::relay::RelaySettings;
 use crate::room::{Room, RoomContext, RoomSettings};
@@ -76,8 +77,8 @@ impl Registry {
     ) -> Result<Addr<Room>, ClientError> {
         let room = self.open(&msg.name, ctx)?;
         let declared = self.config.rooms.iter().find(|r| r.name == msg.name);
-        if let Some(expected) = declared.and_then(|r| r.password.as_deref()) {
-            let given = msg.password.as_deref();
+        if let Some(expected) = declared.and_then(|r| r.password.as_ref()) {
+            let given = msg.password.as_ref();
             let now = Instant::now();
             self.passwords
                 .admit(&msg.name, expected, given, msg.address, now)?;
@@ -207,7 +208,7 @@ pub struct OpenRoom {
     /// Room name (already validated).
     pub name: String,
     /// The password the member gave.
-    pub password: Option<String>,
+    pub password: Option<Password>,
     /// Where the member connects from.
     pub address: IpAddr,
 }

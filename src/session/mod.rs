@@ -23,6 +23,7 @@ pub use self::writer::{Outbound, Outbox, PushError};
 use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
 use crate::metrics::{InKind, Metrics, OutKind, Refusal};
+use crate::password::Password;
 use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
 use crate::rate::TokenBucket;
 use crate::registry::{OpenRoom, Registry};
@@ -190,7 +191,7 @@ impl Session {
         &mut self,
         room: String,
         name: String,
-        password: Option<String>,
+        password: Option<Password>,
         ctx: &mut Context<Self>,
     ) {
         self.metrics.message_in(InKind::Join);

@@ -1,7 +1,7 @@
 //! Errors: what a client can cause ([`ClientError`], answered with a stable code) and what fails
 //! inside the server ([`Error`], logged where it is handled).
 
-use crate::protocol::{ErrorCode, ServerMessage};
+use crate::protocol::{ErrorCode, PeerId, ServerMessage};
 
 /// A request a client made that the server refuses; the session stays open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +49,9 @@ pub enum ClientError {
     /// The relay already holds this many connections from the member's address.
     #[error("the relay already holds {0} connections from your address")]
     TooManyConnections(u32),
+    /// The relay could not answer the member's offer or lost its connection.
+    #[error("your connection to the relay failed: {0}; offer again")]
+    RelayFailed(String),
     /// The server could not complete the request.
     #[error("internal error: {0}")]
     Internal(String),
@@ -70,6 +73,7 @@ impl ClientError {
             ClientError::SignalNotAllowed { .. } => ErrorCode::SignalNotAllowed,
             ClientError::RateLimited(_) => ErrorCode::RateLimited,
             ClientError::TooManyConnections(_) => ErrorCode::TooManyConnections,
+            ClientError::RelayFailed(_) => ErrorCode::RelayFailed,
             ClientError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -79,6 +83,16 @@ impl ClientError {
         ServerMessage::Error {
             code: self.code(),
             message: self.to_string(),
+            peer: None,
+        }
+    }
+
+    /// The `error` message about the link to `peer` (the relay, say).
+    pub fn to_message_about(&self, peer: PeerId) -> ServerMessage {
+        ServerMessage::Error {
+            code: self.code(),
+            message: self.to_string(),
+            peer: Some(peer),
         }
     }
 }

@@ -247,7 +247,19 @@ async fn a_member_that_never_finishes_ice_is_cleaned_up() {
         metric(&server, "switchboard_relay_peer_connections") == 1.0
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The member gets the answer, then is told of the failure, about the relay link, so it
+    // can offer again.
+    assert_eq!(ws.expect("signal").await["data"]["type"], "answer");
+    let error = ws.expect("error").await;
+    assert_eq!(
+        (&error["code"], &error["peer"]),
+        (&json!("relay_failed"), &json!("relay")),
+        "{error}"
+    );
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("connect_timeout"));
     assert_eq!(metric(&server, "switchboard_relay_peer_connections"), 0.0);
     pc.close().await.unwrap();
 }

@@ -52,7 +52,9 @@ pub async fn join(url: &str, room: &str, name: &str) -> Result<Member> {
                 let peers = peers.into_iter().map(|p| p.id).collect();
                 return Ok(Member { tx, rx, peers });
             }
-            ServerMessage::Error { code, message } => bail!("join refused: {code:?}: {message}"),
+            ServerMessage::Error { code, message, .. } => {
+                bail!("join refused: {code:?}: {message}")
+            }
             _ => continue,
         }
     }

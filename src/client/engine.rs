@@ -88,7 +88,7 @@ impl Engine {
                 continue;
             };
             match serde_json::from_str::<ServerMessage>(&text) {
-                Ok(ServerMessage::Error { code, message }) => {
+                Ok(ServerMessage::Error { code, message, .. }) => {
                     return Err(ConnectError::Refused { code, message })
                 }
                 Ok(welcome @ ServerMessage::Welcome { .. }) => {
@@ -212,7 +212,7 @@ impl Engine {
             }
             ServerMessage::HostChanged { host } => self.host_changed(host).await,
             ServerMessage::Signal { from, data } => self.on_signal(from, data).await,
-            ServerMessage::Error { code, message } => {
+            ServerMessage::Error { code, message, .. } => {
                 self.emit(Event::ServerError { code, message })
             }
             ServerMessage::Pong => {}

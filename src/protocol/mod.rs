@@ -167,6 +167,8 @@ pub enum ErrorCode {
     RateLimited,
     /// A data-channel message larger than the relay takes.
     TooLarge,
+    /// The relay could not answer your offer, or lost your connection: offer again (back off).
+    RelayFailed,
     /// The relay holds `[relay] max_members_per_address` connections from this address.
     TooManyConnections,
     /// The server failed; retry later.
@@ -175,7 +177,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -188,6 +190,7 @@ impl ErrorCode {
         ErrorCode::SignalNotAllowed,
         ErrorCode::RateLimited,
         ErrorCode::TooLarge,
+        ErrorCode::RelayFailed,
         ErrorCode::TooManyConnections,
         ErrorCode::Internal,
     ];
@@ -207,6 +210,7 @@ impl ErrorCode {
             ErrorCode::SignalNotAllowed => "signal_not_allowed",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooLarge => "too_large",
+            ErrorCode::RelayFailed => "relay_failed",
             ErrorCode::TooManyConnections => "too_many_connections",
             ErrorCode::Internal => "internal",
         }
@@ -286,8 +290,14 @@ pub enum ServerMessage {
     HostChanged { host: HostRef },
     /// Signaling data from another member (or the relay); `from` is stamped by the server.
     Signal { from: PeerId, data: SignalData },
-    /// A request failed; the session stays open.
-    Error { code: ErrorCode, message: String },
+    /// A request failed; the session stays open. `peer` names the link the error is about
+    /// (`relay` when the relay refused or lost the member's connection to it).
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<PeerId>,
+    },
     /// Answer to `ping`.
     Pong,
 }
@@ -368,7 +378,7 @@ mod tests {
 
     #[test]
     fn every_documented_server_message_round_trips() {
-        round_trips::<ServerMessage>("server", 7);
+        round_trips::<ServerMessage>("server", 8);
     }
 
     #[test]

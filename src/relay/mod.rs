@@ -111,7 +111,7 @@ impl Relay {
     ) {
         self.remove(&from);
         let Some(engine) = self.settings.engine.clone() else {
-            let error = ClientError::Internal("the relay is not running".into());
+            let error = ClientError::RelayFailed("the relay is not running".into());
             return self.tell(from, error);
         };
         let max = self.settings.config.max_members_per_address;
@@ -158,7 +158,8 @@ impl Relay {
                 tracing::warn!(room = %self.room, peer = %from, error = %e, "relay could not answer");
                 if current.is_some() {
                     self.members.remove(&from);
-                    let error = ClientError::Internal(format!("the relay could not answer: {e}"));
+                    let error =
+                        ClientError::RelayFailed(format!("the relay could not answer: {e}"));
                     self.tell(from, error);
                 }
                 return;
@@ -224,10 +225,19 @@ impl Relay {
         self.members.remove(&peer);
         match reason {
             CloseReason::Ended => {
-                tracing::debug!(room = %self.room, %peer, "relay connection ended")
+                tracing::debug!(room = %self.room, %peer, "relay connection ended");
+                self.tell(
+                    peer,
+                    ClientError::RelayFailed("the connection closed".into()),
+                );
             }
             CloseReason::TimedOut => {
-                tracing::info!(room = %self.room, %peer, "relay connection timed out")
+                tracing::info!(room = %self.room, %peer, "relay connection timed out");
+                let why = format!(
+                    "not connected within {:?} (connect_timeout)",
+                    self.settings.config.connect_timeout
+                );
+                self.tell(peer, ClientError::RelayFailed(why));
             }
             CloseReason::Slow => {
                 tracing::warn!(room = %self.room, %peer, "dropping a slow member");

@@ -239,7 +239,9 @@ impl Room {
     /// Tells a member the relay refused its signal.
     fn relay_refused(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
         if let Some(member) = self.members.get(&msg.to) {
-            self.send_error(&member.outbox, &msg.to, msg.error, ctx);
+            self.ctx.metrics.error(msg.error.code());
+            let error = msg.error.to_message_about(PeerId::relay());
+            self.send_to(&member.outbox, &msg.to, &error, OutKind::Error, ctx);
         }
     }
 

@@ -453,3 +453,64 @@ async fn one_address_holds_at_most_max_members_per_address_relay_connections() {
     .await;
     let _third = RawPeer::join(&server, "r", "four").await;
 }
+
+#[tokio::test]
+async fn a_refused_relay_link_is_shown_and_retried_until_the_cause_is_gone() {
+    let mut config = config_with_rooms(ROOMS);
+    config.relay.max_members_per_address = 1;
+    let server = spawn_server(config);
+    let (alice, mut alice_events) = Client::connect(config_for(&server, "alice")).await.unwrap();
+    wait_open(&mut alice_events, "alice").await;
+    // Bob's offer is refused (one relay connection per address): he is told, about the relay,
+    // and tries again with backoff.
+    let (bob, mut bob_events) = Client::connect(config_for(&server, "bob")).await.unwrap();
+    let mut told = false;
+    loop {
+        let event = tokio::time::timeout(common::WAIT, bob_events.recv())
+            .await
+            .expect("bob hears of the refusal")
+            .unwrap();
+        match event {
+            Event::ServerError { code, peer, .. } => {
+                assert_eq!(code.as_str(), "too_many_connections");
+                assert_eq!(
+                    peer.as_ref().map(|p| p.to_string()).as_deref(),
+                    Some("relay")
+                );
+                told = true;
+            }
+            Event::Retrying {
+                attempt, delay_ms, ..
+            } => {
+                assert!(told, "the error comes first");
+                assert_eq!(attempt, 1);
+                assert!((1000..=1200).contains(&delay_ms), "{delay_ms}");
+                break;
+            }
+            _ => {}
+        }
+    }
+    // The cause goes away: bob's next try gets through, and he chats.
+    alice.leave();
+    wait_open(&mut bob_events, "bob after alice left").await;
+    bob.send("made it");
+    // Once bob has gone (freeing the slot), carol finds his message in the history.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bob.leave();
+    while bob_events.recv().await.is_some() {}
+    let (_carol, mut carol_events) = Client::connect(config_for(&server, "carol")).await.unwrap();
+    loop {
+        match tokio::time::timeout(common::WAIT, carol_events.recv()).await {
+            Ok(Some(Event::History { messages })) => {
+                assert_eq!(messages.last().map(|m| m.text.as_str()), Some("made it"));
+                break;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("carol: no history ({})", other.is_ok()),
+        }
+    }
+}
+
+fn config_for(server: &TestServer, name: &str) -> ClientConfig {
+    config(server, "r", name)
+}

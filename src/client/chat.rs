@@ -17,6 +17,7 @@ impl Engine {
             return;
         };
         link.opened();
+        self.retries.succeeded(&peer);
         for msg in resend {
             link.send(ChannelMessage::Chat(msg).encode());
         }
@@ -73,9 +74,11 @@ impl Engine {
             }
             // The relay refused what we sent: say so (the message stays unacked, so it is sent
             // again on the next connection).
-            Ok(ChannelMessage::Error { code, message, .. }) => {
-                self.emit(Event::ServerError { code, message })
-            }
+            Ok(ChannelMessage::Error { code, message, .. }) => self.emit(Event::ServerError {
+                code,
+                message,
+                peer: None,
+            }),
             Err(e) => tracing::debug!(error = %e, "unreadable channel message"),
         }
     }

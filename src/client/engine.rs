@@ -13,6 +13,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
 use super::links::{Link, LinkEvent, LinkEventKind};
+use super::retry::Retries;
 use super::store::ChatStore;
 use super::{ClientConfig, Command, ConnectError, Event, LinkState};
 use crate::peer::{ChannelEvent, PeerEvent, PeerSettings};
@@ -35,6 +36,7 @@ pub struct Engine {
     link_tx: mpsc::UnboundedSender<LinkEvent>,
     link_rx: mpsc::UnboundedReceiver<LinkEvent>,
     next_conn: u64,
+    pub(super) retries: Retries,
 }
 
 impl Engine {
@@ -61,6 +63,7 @@ impl Engine {
             link_tx,
             link_rx,
             next_conn: 0,
+            retries: Retries::default(),
         };
         engine.connect().await?;
         Ok(engine)
@@ -104,6 +107,8 @@ impl Engine {
 
     /// Runs until the handle leaves or the connection is lost for good.
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let Some(ws) = self.ws.as_mut() else {
                 if !self.reconnect().await {
@@ -122,6 +127,7 @@ impl Engine {
                     Some(Command::Leave) | None => break,
                 },
                 Some(ev) = self.link_rx.recv() => self.on_link(ev).await,
+                _ = ticks.tick() => self.tick().await,
             }
         }
         self.shutdown().await;
@@ -140,6 +146,7 @@ impl Engine {
 
     fn lost(&mut self) {
         self.ws = None;
+        self.retries.clear();
         for (peer, link) in self.links.drain() {
             link.close();
             let _ = self.events.send(Event::Connection {
@@ -165,7 +172,11 @@ impl Engine {
             match self.connect().await {
                 Ok(()) => return true,
                 Err(ConnectError::Refused { code, message }) => {
-                    self.emit(Event::ServerError { code, message });
+                    self.emit(Event::ServerError {
+                        code,
+                        message,
+                        peer: None,
+                    });
                     return false;
                 }
                 Err(_) => delay = (delay * 2).min(self.config.max_backoff),
@@ -204,6 +215,7 @@ impl Engine {
             ServerMessage::PeerLeft { peer_id, reason } => {
                 let name = self.members.shift_remove(&peer_id);
                 self.drop_link(&peer_id);
+                self.retries.forget(&peer_id);
                 self.emit(Event::MemberLeft {
                     peer_id,
                     name,
@@ -212,8 +224,20 @@ impl Engine {
             }
             ServerMessage::HostChanged { host } => self.host_changed(host).await,
             ServerMessage::Signal { from, data } => self.on_signal(from, data).await,
-            ServerMessage::Error { code, message, .. } => {
-                self.emit(Event::ServerError { code, message })
+            ServerMessage::Error {
+                code,
+                message,
+                peer,
+            } => {
+                let about = peer.clone();
+                self.emit(Event::ServerError {
+                    code,
+                    message: message.clone(),
+                    peer,
+                });
+                if let Some(peer) = about {
+                    self.link_failed(&peer, &message);
+                }
             }
             ServerMessage::Pong => {}
         }
@@ -284,6 +308,7 @@ impl Engine {
     async fn host_changed(&mut self, host: HostRef) {
         if let Some(old) = self.host_id() {
             self.drop_link(&old);
+            self.retries.forget(&old);
         }
         self.host = Some(host.clone());
         self.emit(Event::HostChanged { host });
@@ -292,7 +317,7 @@ impl Engine {
         }
     }
 
-    async fn offer_to(&mut self, peer: PeerId) {
+    pub(super) async fn offer_to(&mut self, peer: PeerId) {
         self.drop_link(&peer);
         self.next_conn += 1;
         let built = Link::offerer(
@@ -390,13 +415,7 @@ impl Engine {
                     .await
             }
             LinkEventKind::Peer(PeerEvent::State(RTCPeerConnectionState::Failed)) => {
-                if let Some(link) = self.links.remove(&ev.peer) {
-                    link.close();
-                }
-                self.emit(Event::Connection {
-                    peer: ev.peer,
-                    state: LinkState::Failed,
-                });
+                self.link_failed(&ev.peer, "ICE or DTLS failed")
             }
             LinkEventKind::Peer(PeerEvent::State(_)) => {}
             LinkEventKind::Peer(PeerEvent::Channel(channel)) => {
@@ -406,7 +425,9 @@ impl Engine {
             }
             LinkEventKind::Channel(ChannelEvent::Open) => self.link_open(ev.peer),
             LinkEventKind::Channel(ChannelEvent::Text(text)) => self.on_channel(&ev.peer, &text),
-            LinkEventKind::Channel(ChannelEvent::Closed) => self.drop_link(&ev.peer),
+            LinkEventKind::Channel(ChannelEvent::Closed) => {
+                self.link_ended(&ev.peer, "the channel closed", LinkState::Closed)
+            }
         }
     }
 }

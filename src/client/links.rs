@@ -32,6 +32,10 @@ pub enum LinkEventKind {
 pub struct Link {
     /// Attempt number.
     pub conn: u64,
+    /// Whether this side made the offer (and so retries it).
+    pub offerer: bool,
+    /// When it was started (a link not open in time has failed).
+    pub started: tokio::time::Instant,
     pc: Arc<dyn PeerConnection>,
     channel: Option<Arc<dyn DataChannel>>,
     writer: Option<ChannelWriter>,
@@ -59,6 +63,7 @@ impl Link {
         let offer = pc.create_offer(None).await?;
         pc.set_local_description(offer.clone()).await?;
         let mut link = Link::new(pc, conn);
+        link.offerer = true;
         link.channel = Some(channel);
         Ok((link, offer))
     }
@@ -83,6 +88,8 @@ impl Link {
     fn new(pc: Arc<dyn PeerConnection>, conn: u64) -> Link {
         Link {
             conn,
+            offerer: false,
+            started: tokio::time::Instant::now(),
             pc,
             channel: None,
             writer: None,

@@ -20,6 +20,7 @@ mod ask;
 mod chat;
 mod engine;
 mod links;
+mod retry;
 mod store;
 pub mod terminal;
 
@@ -124,8 +125,19 @@ pub enum Event {
     History { messages: Vec<ChatMessage> },
     /// The link to a peer changed state.
     Connection { peer: PeerId, state: LinkState },
-    /// The server refused something.
-    ServerError { code: ErrorCode, message: String },
+    /// The server refused something (`peer`: the link it is about, e.g. `relay`).
+    ServerError {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        peer: Option<PeerId>,
+    },
+    /// A failed link is offered again after `delay_ms` (its `attempt`-th failure in a row).
+    Retrying {
+        peer: PeerId,
+        attempt: u32,
+        delay_ms: u64,
+    },
     /// The socket was lost; reconnecting after `delay_ms`.
     Reconnecting { attempt: u32, delay_ms: u64 },
     /// The client left (or gave up); no more events follow.

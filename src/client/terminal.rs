@@ -174,7 +174,12 @@ fn status_line(event: &Event) -> Option<String> {
         Event::HostChanged {
             host: HostRef::Peer(id),
         } => format!("* new host: {id}"),
-        Event::ServerError { code, message } => format!("! {message} ({})", code.as_str()),
+        Event::ServerError { code, message, .. } => format!("! {message} ({})", code.as_str()),
+        Event::Retrying {
+            peer,
+            attempt,
+            delay_ms,
+        } => format!("* connecting to {peer} again in {delay_ms} ms (attempt {attempt})"),
         Event::Reconnecting { attempt, delay_ms } => {
             format!("* connection lost; reconnecting in {delay_ms} ms (attempt {attempt})")
         }

@@ -117,7 +117,16 @@ signaling.addEventListener('signal', ({ detail }) => {
   peers.signal(detail.from, detail.data).catch((err) => console.warn('signal from', detail.from, err));
 });
 
+// A failed link is retried: say so once per failure streak, in the chat, not as a modal error.
+peers.addEventListener('retrying', ({ detail }) => {
+  if (detail.attempt === 1) {
+    const who = detail.id === 'relay' ? 'the server' : memberName(detail.id);
+    store.notice(`Connection to ${who} failed (${detail.why}); retrying…`);
+  }
+});
+
 signaling.addEventListener('error', ({ detail }) => {
+  if (detail.peer && signaling.joined) return peers.serverError(detail.peer, detail.message);
   ui.setJoining(false);
   if (!signaling.joined) ui.setStatus('idle', 'Not in a room');
   ui.showError(detail.message);

@@ -3,9 +3,18 @@
 //   host  - members offer to the host, who forwards each message to the others and acks it;
 //           on host_changed members offer to the new host and resend what was not acked.
 //   relay - members offer to the server's peer "relay", which forwards, acks, and sends history.
-// Emits 'links' when a link changes state. Chat goes into the ChatStore.
+// Emits 'links' when a link changes state, and 'retrying' ({id, attempt, delay, why}) when a
+// failed link will be offered again. Chat goes into the ChatStore.
+//
+// A link this page offered that fails (ICE/DTLS failed, the channel closed, the server reported
+// an error about it such as relay_failed, or it was not open within LINK_TIMEOUT_MS) is offered
+// again after 1 s, doubling up to 30 s with jitter, and from the first delay again once it opens.
+// Only the offering side retries (members to the host or relay, the later joiner in a mesh).
 
 const RELAY = 'relay';
+export const LINK_TIMEOUT_MS = 20000;
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30000;
 
 export class PeerManager extends EventTarget {
   constructor(signaling, store) {
@@ -19,11 +28,14 @@ export class PeerManager extends EventTarget {
     // reached; while it cannot, they wait as pending).
     setInterval(() => {
       if (this.signaling.connected()) this.store.expire();
+      this.failLateLinks();
     }, 1000);
   }
 
   reset() {
     for (const id of [...this.links.keys()]) this.closeLink(id);
+    for (const id of [...(this.retries?.keys() ?? [])]) this.forgetRetry(id);
+    this.retries = new Map(); // peer id -> {failures, timer, due}
     this.me = null;
     this.name = '';
     this.topology = null;
@@ -72,12 +84,16 @@ export class PeerManager extends EventTarget {
   peerLeft(id) {
     this.members.delete(id);
     this.closeLink(id);
+    this.forgetRetry(id);
     if (this.confirmsOwn()) this.flushOwn(); // one member fewer to write to
     this.changed();
   }
 
   hostChanged(host) {
-    if (this.host && this.host !== this.me) this.closeLink(this.host);
+    if (this.host && this.host !== this.me) {
+      this.closeLink(this.host);
+      this.forgetRetry(this.host);
+    }
     this.host = host;
     if (host !== this.me) {
       this.offerTo(host);
@@ -89,9 +105,56 @@ export class PeerManager extends EventTarget {
     this.changed();
   }
 
+  // Whether this page is the side that offers to `id` (and so retries it).
+  offersTo(id) {
+    if (this.topology === 'mesh') return !!this.links.get(id)?.offerer;
+    return id === this.host && !this.iAmHost();
+  }
+
+  // The link to `id` failed: dropped, shown as failed, and offered again later if we offered it.
+  linkFailed(id, why) {
+    if (!this.links.has(id)) return;
+    const retry = this.offersTo(id);
+    this.closeLink(id);
+    if (!retry) return this.changed();
+    const r = this.retries.get(id) ?? { failures: 0, timer: null };
+    r.failures += 1;
+    const base = Math.min(FIRST_RETRY_MS * 2 ** (r.failures - 1), MAX_RETRY_MS);
+    const delay = Math.round(base * (1 + Math.random() * 0.2));
+    clearTimeout(r.timer);
+    r.due = Date.now() + delay;
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      const wanted = this.topology === 'mesh' ? this.members.has(id) : id === this.host && !this.iAmHost();
+      if (wanted && !this.links.has(id)) this.offerTo(id).catch((err) => console.warn('offer to', id, err));
+    }, delay);
+    this.retries.set(id, r);
+    this.dispatchEvent(new CustomEvent('retrying', { detail: { id, attempt: r.failures, delay, why } }));
+    this.changed();
+  }
+
+  forgetRetry(id) {
+    const r = this.retries?.get(id);
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.retries.delete(id);
+  }
+
+  // The server reported an error about the link to `id` (e.g. relay_failed).
+  serverError(id, message) {
+    this.linkFailed(id, message);
+  }
+
+  // Links not open within LINK_TIMEOUT_MS have failed.
+  failLateLinks(now = Date.now()) {
+    for (const [id, link] of [...this.links]) {
+      if (link.state !== 'connected' && now - link.started > LINK_TIMEOUT_MS) this.linkFailed(id, 'not connected in time');
+    }
+  }
+
   link(id) {
     if (!this.links.has(id)) {
-      this.links.set(id, { pc: null, dc: null, state: 'connecting', outbox: [], pending: [], remoteSet: false });
+      this.links.set(id, { pc: null, dc: null, state: 'connecting', outbox: [], pending: [], remoteSet: false, offerer: false, started: Date.now() });
     }
     return this.links.get(id);
   }
@@ -118,8 +181,8 @@ export class PeerManager extends EventTarget {
     };
     pc.onconnectionstatechange = () => {
       if (this.links.get(id) !== link) return;
-      if (pc.connectionState === 'failed') link.state = 'failed';
-      else if (pc.connectionState === 'connected' && link.dc?.readyState === 'open') link.state = 'connected';
+      if (pc.connectionState === 'failed') return this.linkFailed(id, 'the connection failed');
+      if (pc.connectionState === 'connected' && link.dc?.readyState === 'open') link.state = 'connected';
       this.changed();
     };
     pc.ondatachannel = (e) => this.setupChannel(id, link, e.channel);
@@ -130,6 +193,7 @@ export class PeerManager extends EventTarget {
     this.closeLink(id);
     const pc = this.createPc(id);
     const link = this.links.get(id);
+    link.offerer = true;
     this.setupChannel(id, link, pc.createDataChannel('chat', { ordered: true }));
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
@@ -171,6 +235,7 @@ export class PeerManager extends EventTarget {
     dc.onopen = () => {
       if (this.links.get(id) !== link) return;
       link.state = 'connected';
+      this.forgetRetry(id);
       for (const frame of link.outbox.splice(0)) dc.send(frame);
       if (this.confirmsOwn()) this.flushOwn();
       else if (id === this.host) this.sendToHost(this.store.pending());
@@ -178,8 +243,7 @@ export class PeerManager extends EventTarget {
     };
     dc.onclose = () => {
       if (this.links.get(id) !== link) return;
-      link.state = 'closed';
-      this.changed();
+      this.linkFailed(id, 'the channel closed');
     };
     dc.onmessage = (e) => this.onChannel(id, e.data);
   }
@@ -311,9 +375,10 @@ export class PeerManager extends EventTarget {
 
   // The member list as the UI shows it: self first, then others in join order.
   roster() {
-    const state = (id) => (id === this.me ? 'you' : this.links.get(id)?.state ?? (this.needsLink(id) ? 'connecting' : this.host === RELAY ? 'via server' : 'via host'));
+    const waiting = (id) => (this.retries.get(id)?.timer ? 'retrying' : null);
+    const state = (id) => (id === this.me ? 'you' : this.links.get(id)?.state ?? waiting(id) ?? (this.needsLink(id) ? 'connecting' : this.host === RELAY ? 'via server' : 'via host'));
     const list = [];
-    if (this.host === RELAY) list.push({ id: RELAY, name: 'Server', host: true, state: this.links.get(RELAY)?.state ?? 'connecting', relay: true });
+    if (this.host === RELAY) list.push({ id: RELAY, name: 'Server', host: true, state: this.links.get(RELAY)?.state ?? waiting(RELAY) ?? 'connecting', relay: true });
     if (this.me) list.push({ id: this.me, name: this.name, host: this.host === this.me, state: 'you', self: true });
     for (const [id, name] of this.members) list.push({ id, name, host: this.host === id, state: state(id) });
     return list;

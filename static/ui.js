@@ -19,7 +19,7 @@ const TITLE = {
   failed: 'not confirmed in time: retry to send it again',
 };
 const TOPOLOGY = { mesh: 'mesh', host: 'host', relay: 'server relay' };
-const STATE = { you: 'you', connected: 'connected', connecting: 'connecting…', failed: 'failed', closed: 'disconnected', 'via host': 'via host', 'via server': 'via server' };
+const STATE = { you: 'you', connected: 'connected', connecting: 'connecting…', failed: 'failed', retrying: 'retrying…', closed: 'disconnected', 'via host': 'via host', 'via server': 'via server' };
 
 export class Ui {
   constructor() {

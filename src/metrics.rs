@@ -134,6 +134,8 @@ pub struct Metrics {
     pub relay_bytes_out: Counter,
     /// Members the relay dropped as slow consumers.
     pub relay_slow_members: Counter,
+    /// Relays a room found stopped and started again.
+    pub relay_restarts: Counter,
     /// Datagrams on the relay's UDP port from addresses no connection expects (dropped).
     pub relay_unknown_datagrams: Counter,
     /// Relay connections freed because their channel was not open within `connect_timeout`.
@@ -237,6 +239,11 @@ impl Metrics {
             relay_slow_members: counter(
                 "switchboard_relay_slow_members_total",
                 "Members the relay dropped as slow consumers.",
+                vec![],
+            ),
+            relay_restarts: counter(
+                "switchboard_relay_restarts_total",
+                "Relays a room found stopped unexpectedly and started again.",
                 vec![],
             ),
             relay_unknown_datagrams: counter(

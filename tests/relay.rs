@@ -13,6 +13,9 @@ use serde_json::json;
 use switchboard::client::{Client, ClientConfig, Event};
 use switchboard::peer::PeerSettings;
 use switchboard::protocol::{ChatMessage, HostRef};
+use switchboard::registry::FindRoom;
+use switchboard::relay::StopRelay;
+use switchboard::room::CurrentRelay;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const ROOMS: &str = "[[rooms]]\nname = \"r\"\ntopology = \"relay\"\n\
@@ -513,4 +516,61 @@ async fn a_refused_relay_link_is_shown_and_retried_until_the_cause_is_gone() {
 
 fn config_for(server: &TestServer, name: &str) -> ClientConfig {
     config(server, "r", name)
+}
+
+#[tokio::test]
+async fn a_relay_that_stops_is_started_again_and_its_members_reconnect() {
+    let server = server();
+    let (alice, mut alice_events) = Client::connect(config(&server, "r", "alice"))
+        .await
+        .unwrap();
+    wait_open(&mut alice_events, "alice").await;
+    let (bob, mut bob_events) = Client::connect(config(&server, "r", "bob")).await.unwrap();
+    wait_open(&mut bob_events, "bob").await;
+
+    // Kill the room's relay actor from outside, as a crash would.
+    let registry = server.registry.get().expect("the registry runs");
+    let room = registry
+        .send(FindRoom("r".into()))
+        .await
+        .unwrap()
+        .expect("room r runs");
+    let relay = room
+        .send(CurrentRelay)
+        .await
+        .unwrap()
+        .expect("r has a relay");
+    relay.do_send(StopRelay);
+
+    // The room notices, starts a new relay and tells its members, who offer again.
+    for (who, events) in [("alice", &mut alice_events), ("bob", &mut bob_events)] {
+        loop {
+            let event = tokio::time::timeout(common::WAIT, events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{who}: not told of the restart"))
+                .unwrap();
+            if let Event::ServerError { code, peer, .. } = event {
+                assert_eq!(code.as_str(), "relay_failed");
+                assert_eq!(peer.map(|p| p.to_string()).as_deref(), Some("relay"));
+                break;
+            }
+        }
+        wait_open(events, who).await;
+    }
+    let fresh = room.send(CurrentRelay).await.unwrap().expect("a new relay");
+    assert!(fresh.connected() && !relay.connected());
+    assert_eq!(metric(&server, "switchboard_relay_restarts_total"), 1.0);
+
+    alice.send("after the restart");
+    loop {
+        let event = tokio::time::timeout(common::WAIT, bob_events.recv())
+            .await
+            .expect("bob gets alice's message")
+            .unwrap();
+        if let Event::Chat { message } = event {
+            assert_eq!(message.text, "after the restart");
+            break;
+        }
+    }
+    drop(bob);
 }

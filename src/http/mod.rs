@@ -50,10 +50,32 @@ pub fn run_until(
     config: Config,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<Server> {
+    run_with_registry(listener, config, shutdown).map(|(server, _)| server)
+}
+
+/// The registry of a running server, for code that embeds it (tests, operators' tools): set
+/// once the first HTTP worker has started it.
+#[derive(Clone, Default)]
+pub struct RegistryCell(Arc<OnceLock<Addr<Registry>>>);
+
+impl RegistryCell {
+    /// The registry, once started.
+    pub fn get(&self) -> Option<Addr<Registry>> {
+        self.0.get().cloned()
+    }
+}
+
+/// Like [`run_until`], and also hands out the server's registry.
+pub fn run_with_registry(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> std::io::Result<(Server, RegistryCell)> {
     let (going_away, away) = watch::channel(false);
     let grace = config.server.shutdown_timeout.min(CLOSE_GRACE);
     check_relay_network(&config);
-    let server = serve(listener, config, away)?;
+    let registry = RegistryCell::default();
+    let server = serve(listener, config, away, registry.clone())?;
     let handle = server.handle();
     actix_rt::spawn(async move {
         shutdown.await;
@@ -62,7 +84,7 @@ pub fn run_until(
         actix_rt::time::sleep(grace).await;
         handle.stop(true).await;
     });
-    Ok(server)
+    Ok((server, registry))
 }
 
 /// Warns once of relay settings that cannot work, and watches the STUN servers the relay uses.
@@ -100,6 +122,7 @@ fn serve(
     listener: TcpListener,
     config: Config,
     going_away: watch::Receiver<bool>,
+    registry: RegistryCell,
 ) -> std::io::Result<Server> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
@@ -111,7 +134,7 @@ fn serve(
     } else {
         RelaySettings::idle(&config.relay, metrics.clone())
     });
-    let registry = Arc::new(OnceLock::new());
+    let registry = registry.0;
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();
     let session_config = Arc::new(config.session.clone());

@@ -221,6 +221,22 @@ impl Handler<OpenRoom> for Registry {
     }
 }
 
+/// The running room called `name`, if there is one (creates nothing).
+#[derive(Message)]
+#[rtype(result = "Option<Addr<Room>>")]
+pub struct FindRoom(pub String);
+
+impl Handler<FindRoom> for Registry {
+    type Result = Option<Addr<Room>>;
+
+    fn handle(&mut self, FindRoom(name): FindRoom, _: &mut Context<Self>) -> Self::Result {
+        self.rooms
+            .get(&name)
+            .map(|entry| entry.addr.clone())
+            .filter(Addr::connected)
+    }
+}
+
 /// A room's member count changed.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -70,9 +70,10 @@ fn check_offer(offer: &RTCSessionDescription) -> Result<(), BadSignal> {
     if offer.sdp_type != RTCSdpType::Offer {
         return Err(BadSignal::Unexpected(offer.sdp_type.to_string()));
     }
-    let sdp = offer
-        .unmarshal()
-        .map_err(|e| BadSignal::Sdp(e.to_string()))?;
+    // The SDP comes from a member: a parser bug it trips must not take the relay down with it.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| offer.unmarshal()))
+        .map_err(|_| BadSignal::Sdp("the SDP parser failed on it".into()))?;
+    let sdp = parsed.map_err(|e| BadSignal::Sdp(e.to_string()))?;
     let media = &sdp.media_descriptions;
     let Some(app) = media.iter().find(|m| m.media_name.media == "application") else {
         return Err(BadSignal::NoDataChannel);

@@ -6,6 +6,7 @@ mod members;
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -57,6 +58,9 @@ pub struct RoomContext {
     pub relay: Arc<RelaySettings>,
 }
 
+/// How often a room that has a relay checks that it is still running.
+const RELAY_CHECK: Duration = Duration::from_secs(1);
+
 /// One room: members, host state, routing.
 pub struct Room {
     settings: RoomSettings,
@@ -64,6 +68,8 @@ pub struct Room {
     members: Members,
     host: HostState,
     relay: Option<Addr<Relay>>,
+    /// Whether the relay check runs (it starts with the first relay).
+    watching_relay: bool,
     ctx: RoomContext,
 }
 
@@ -76,6 +82,7 @@ impl Room {
             generation,
             members: Members::default(),
             relay: None,
+            watching_relay: false,
             ctx,
         }
     }
@@ -223,6 +230,32 @@ impl Room {
         };
         let relay = Relay::new(self.settings.name.clone(), self.ctx.relay.clone(), outbox);
         self.relay = Some(relay.start());
+        if !self.watching_relay {
+            self.watching_relay = true;
+            ctx.run_interval(RELAY_CHECK, |room, ctx| room.check_relay(ctx));
+        }
+    }
+
+    /// Supervision: a relay that stopped without the room asking (its actor failed) is started
+    /// again, and the members it hosted are told their link failed, so they offer again.
+    fn check_relay(&mut self, ctx: &mut Context<Self>) {
+        match &self.relay {
+            Some(relay) if !relay.connected() => {}
+            _ => return,
+        }
+        tracing::warn!(room = %self.settings.name, "the relay stopped unexpectedly: starting it again");
+        self.ctx.metrics.relay_restarts.increment(1);
+        self.relay = None;
+        self.start_relay(ctx);
+        if self.host != HostState::Relay {
+            return;
+        }
+        let error = ClientError::RelayFailed("the relay restarted".into());
+        let frame = error.to_message_about(PeerId::relay());
+        for (id, member) in self.members.iter() {
+            self.ctx.metrics.error(error.code());
+            self.send_to(&member.outbox, id, &frame, OutKind::Error, ctx);
+        }
     }
 
     /// Delivers the relay's answer or candidate to a member.
@@ -420,6 +453,19 @@ impl Handler<SignalFromRelay> for Room {
 
     fn handle(&mut self, msg: SignalFromRelay, ctx: &mut Context<Self>) {
         self.signal_from_relay(msg, ctx)
+    }
+}
+
+/// The room's relay, if it has one (for operators and tests).
+#[derive(Message)]
+#[rtype(result = "Option<Addr<Relay>>")]
+pub struct CurrentRelay;
+
+impl Handler<CurrentRelay> for Room {
+    type Result = Option<Addr<Relay>>;
+
+    fn handle(&mut self, _: CurrentRelay, _: &mut Context<Self>) -> Self::Result {
+        self.relay.clone()
     }
 }
 

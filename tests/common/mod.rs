@@ -21,6 +21,9 @@ pub const WAIT: Duration = Duration::from_secs(5);
 /// A server running on its own actix system thread; stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The server's registry (rooms, and through them relays), to reach inside in tests.
+    #[allow(dead_code)]
+    pub registry: switchboard::http::RegistryCell,
     handle: actix_web::dev::ServerHandle,
     system: actix_rt::System,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -70,17 +73,19 @@ fn spawn_server_until(
     let thread = std::thread::spawn(move || {
         let system = actix_rt::System::new();
         system.block_on(async move {
-            let server =
-                switchboard::http::run_until(listener, config, shutdown).expect("server starts");
-            tx.send((server.handle(), actix_rt::System::current()))
+            let (server, registry) =
+                switchboard::http::run_with_registry(listener, config, shutdown)
+                    .expect("server starts");
+            tx.send((server.handle(), actix_rt::System::current(), registry))
                 .unwrap();
             actix_rt::spawn(server);
         });
         let _ = system.run();
     });
-    let (handle, system) = rx.recv_timeout(WAIT).expect("server started within 5 s");
+    let (handle, system, registry) = rx.recv_timeout(WAIT).expect("server started within 5 s");
     TestServer {
         addr,
+        registry,
         handle,
         system,
         thread: Some(thread),

@@ -233,6 +233,9 @@ impl Engine {
     /// messages, and files its next deadlines.
     async fn drive(&mut self, id: ConnId) {
         let mut closed = false;
+        // Whether the relay that owns the connection is gone (its actor stopped): nobody reads
+        // its events, so the connection is let go and its member's side sees it close.
+        let mut orphaned = false;
         loop {
             let Some(conn) = self.conns.get_mut(&id) else {
                 return;
@@ -275,7 +278,7 @@ impl Engine {
                         conn.channel = Some(ch);
                         conn.connect_by = None;
                         progressed = true; // messages queued before the open can go now
-                        let _ = conn.events.send((id, EngineEvent::Open));
+                        orphaned |= conn.events.send((id, EngineEvent::Open)).is_err();
                     }
                     RTCPeerConnectionEvent::OnDataChannel(RTCDataChannelEvent::OnClose(ch))
                         if conn.channel == Some(ch) =>
@@ -291,7 +294,7 @@ impl Engine {
                         Ok(text) if msg.is_string => EngineEvent::Text(text),
                         _ => EngineEvent::Binary(msg.data.len()),
                     };
-                    let _ = conn.events.send((id, event));
+                    orphaned |= conn.events.send((id, event)).is_err();
                 }
             }
             if !progressed {
@@ -313,7 +316,10 @@ impl Engine {
                 break;
             }
         }
-        if closed {
+        if orphaned {
+            tracing::debug!(conn = id, "relay engine: the connection's relay is gone");
+            self.remove(id, None);
+        } else if closed {
             self.remove(id, Some(CloseReason::Ended));
         }
     }

@@ -16,6 +16,7 @@
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`peer`]: one WebRTC peer connection as the relay, the Rust client and the benchmark use it.
 //! - [`metrics`]: the Prometheus figures.
+//! - [`storage`]: durable chat history (the [`storage::Storage`] trait, SQLite by default).
 //! - [`client`]: the Rust client library (every topology, reconnect) behind `switchboard chat`.
 //! - [`bench`]: `switchboard bench`, the load scenarios and their report.
 
@@ -42,3 +43,4 @@ pub mod registry;
 pub mod relay;
 pub mod room;
 pub mod session;
+pub mod storage;

@@ -1,0 +1,68 @@
+//! Durable chat history. [`Storage`] is what rooms need of a store: append messages that already
+//! carry their room-scoped `seq`, read what came after a `seq`, the last few, the last `seq`, and
+//! trim by retention. [`sqlite::SqliteStorage`] is the embedded default (one file, WAL mode,
+//! group commit); a clustered backend (Redis Streams, issue 16) implements the same trait.
+//!
+//! Why `rusqlite` (bundled) and not `sqlx`: the store runs on one dedicated writer thread that
+//! batches appends into one transaction (group commit), so an async driver and its pool would add
+//! a runtime hop per call and nothing else; `bundled` compiles SQLite into the binary, so
+//! `cargo run` and the Docker image need no system library.
+
+pub mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::protocol::ChatMessage;
+
+/// What can go wrong in the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// The database could not be opened or set up (the path is named).
+    #[error("cannot open the history database {path}: {reason}")]
+    Open { path: String, reason: String },
+    /// A write failed (disk full, say); nothing of that batch was stored.
+    #[error("could not store chat history: {0}")]
+    Write(String),
+    /// A read failed.
+    #[error("could not read chat history: {0}")]
+    Read(String),
+    /// The store has shut down.
+    #[error("the history store is closed")]
+    Closed,
+}
+
+/// How much of a room's history is kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many messages (the newest); `None`: no count limit.
+    pub max_messages: Option<u64>,
+    /// Drop messages stored longer ago than this; `None`: no age limit.
+    pub max_age: Option<Duration>,
+}
+
+/// A room-scoped, durable chat history.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Stores `messages` (each with its `seq` set, increasing) for `room`. Resolves once they
+    /// are durable: the caller acks the senders only then.
+    async fn append(&self, room: &str, messages: Vec<ChatMessage>) -> Result<(), StorageError>;
+
+    /// Up to `limit` messages of `room` with `seq` greater than `after`, oldest first.
+    async fn after(
+        &self,
+        room: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StorageError>;
+
+    /// The newest `limit` messages of `room`, oldest first.
+    async fn latest(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StorageError>;
+
+    /// The highest `seq` stored for `room` (0 when it has none).
+    async fn last_seq(&self, room: &str) -> Result<u64, StorageError>;
+
+    /// Drops what `retention` does not keep of `room`; returns how many messages went.
+    async fn trim(&self, room: &str, retention: Retention) -> Result<u64, StorageError>;
+}

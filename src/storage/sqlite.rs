@@ -1,0 +1,514 @@
+//! The embedded store: one SQLite file in WAL mode, owned by one writer thread. Appends that
+//! arrive while a transaction commits wait and go together in the next one (group commit), so
+//! a busy server pays one `fsync` per batch, not per message.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use super::{Retention, Storage, StorageError};
+use crate::protocol::ChatMessage;
+
+/// Most appends committed in one transaction.
+const MAX_BATCH: usize = 4096;
+
+type Reply<T> = oneshot::Sender<Result<T, StorageError>>;
+
+/// One request to the writer thread.
+enum Op {
+    Append {
+        room: String,
+        messages: Vec<ChatMessage>,
+        reply: Reply<()>,
+    },
+    After {
+        room: String,
+        after: u64,
+        limit: usize,
+        reply: Reply<Vec<ChatMessage>>,
+    },
+    Latest {
+        room: String,
+        limit: usize,
+        reply: Reply<Vec<ChatMessage>>,
+    },
+    LastSeq {
+        room: String,
+        reply: Reply<u64>,
+    },
+    Trim {
+        room: String,
+        retention: Retention,
+        reply: Reply<u64>,
+    },
+}
+
+/// Durability of a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sync {
+    /// `fsync` at every commit: an acked message survives a power cut.
+    Full,
+    /// No `fsync` at commit (WAL): survives a crash of the server, not of the machine.
+    Normal,
+}
+
+/// The SQLite store. Cheap to clone; the writer thread ends when the last clone is dropped.
+#[derive(Clone)]
+pub struct SqliteStorage {
+    ops: mpsc::Sender<Op>,
+}
+
+impl SqliteStorage {
+    /// Opens (creating it and its directory if need be) the database at `path`, checks it and
+    /// starts the writer thread. A file that is not a database, or cannot be written, is an
+    /// error naming the path.
+    pub fn open(path: &Path, sync: Sync) -> Result<SqliteStorage, StorageError> {
+        let conn = setup(path, sync).map_err(|reason| StorageError::Open {
+            path: path.display().to_string(),
+            reason,
+        })?;
+        let (ops, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("switchboard-storage".into())
+            .spawn(move || Writer { conn }.run(rx))
+            .map_err(|e| StorageError::Open {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(SqliteStorage { ops })
+    }
+
+    async fn ask<T>(&self, op: impl FnOnce(Reply<T>) -> Op) -> Result<T, StorageError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops.send(op(reply)).map_err(|_| StorageError::Closed)?;
+        answer.await.map_err(|_| StorageError::Closed)?
+    }
+}
+
+fn setup(path: &Path, sync: Sync) -> Result<Connection, String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("cannot use WAL mode (got {mode})"));
+    }
+    let sync = match sync {
+        Sync::Full => "FULL",
+        Sync::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {sync};
+         PRAGMA busy_timeout = 5000;
+         CREATE TABLE IF NOT EXISTS messages (
+             room TEXT NOT NULL,
+             seq INTEGER NOT NULL,
+             id TEXT NOT NULL,
+             sender TEXT NOT NULL,
+             name TEXT NOT NULL,
+             text TEXT NOT NULL,
+             ts INTEGER NOT NULL,
+             stored_at INTEGER NOT NULL,
+             PRIMARY KEY (room, seq)
+         ) WITHOUT ROWID;"
+    ))
+    .map_err(|e| e.to_string())?;
+    // Read it back whole: a damaged file fails here, at start-up, not at the first message.
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if check != "ok" {
+        return Err(format!("the database is damaged: {check}"));
+    }
+    Ok(conn)
+}
+
+struct Writer {
+    conn: Connection,
+}
+
+impl Writer {
+    fn run(mut self, ops: mpsc::Receiver<Op>) {
+        while let Ok(first) = ops.recv() {
+            // Everything already waiting goes with it: appends in one transaction.
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match ops.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.serve(batch);
+        }
+    }
+
+    fn serve(&mut self, batch: Vec<Op>) {
+        let mut appends = Vec::new();
+        let mut others = Vec::new();
+        for op in batch {
+            match op {
+                Op::Append {
+                    room,
+                    messages,
+                    reply,
+                } => appends.push((room, messages, reply)),
+                other => others.push(other),
+            }
+        }
+        if !appends.is_empty() {
+            let batch: Vec<(&str, &[ChatMessage])> = appends
+                .iter()
+                .map(|(room, messages, _)| (room.as_str(), messages.as_slice()))
+                .collect();
+            if self.append_all(&batch).is_ok() {
+                for (_, _, reply) in appends {
+                    let _ = reply.send(Ok(()));
+                }
+            } else {
+                // One bad append must not fail the others it was batched with: each alone.
+                for (room, messages, reply) in appends {
+                    let _ = reply.send(self.append_all(&[(&room, &messages)]));
+                }
+            }
+        }
+        // Reads after the writes that came with them: a reader sees what was acked before it.
+        for op in others {
+            self.read(op);
+        }
+    }
+
+    /// Stores every `(room, messages)` in one transaction: all of them, or none.
+    fn append_all(&mut self, appends: &[(&str, &[ChatMessage])]) -> Result<(), StorageError> {
+        let write = |e: rusqlite::Error| StorageError::Write(e.to_string());
+        let now = now_ms();
+        let tx = self.conn.transaction().map_err(write)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO messages (room, seq, id, sender, name, text, ts, stored_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(write)?;
+            for (room, messages) in appends {
+                for m in messages.iter() {
+                    let seq = m.seq.unwrap_or(0) as i64;
+                    insert
+                        .execute(params![
+                            room,
+                            seq,
+                            m.id,
+                            m.from,
+                            m.name,
+                            m.text,
+                            m.ts as i64,
+                            now
+                        ])
+                        .map_err(write)?;
+                }
+            }
+        }
+        tx.commit().map_err(write)
+    }
+
+    fn read(&mut self, op: Op) {
+        match op {
+            Op::Append { .. } => {}
+            Op::After {
+                room,
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(self.select(
+                    "SELECT seq, id, sender, name, text, ts FROM messages
+                     WHERE room = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    params![room, after as i64, limit as i64],
+                ));
+            }
+            Op::Latest { room, limit, reply } => {
+                let newest = self.select(
+                    "SELECT seq, id, sender, name, text, ts FROM messages
+                     WHERE room = ?1 ORDER BY seq DESC LIMIT ?2",
+                    params![room, limit as i64],
+                );
+                let _ = reply.send(newest.map(|mut m| {
+                    m.reverse();
+                    m
+                }));
+            }
+            Op::LastSeq { room, reply } => {
+                let last = self
+                    .conn
+                    .query_row(
+                        "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1",
+                        params![room],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map(|s| s as u64)
+                    .map_err(|e| StorageError::Read(e.to_string()));
+                let _ = reply.send(last);
+            }
+            Op::Trim {
+                room,
+                retention,
+                reply,
+            } => {
+                let _ = reply.send(self.trim(&room, retention));
+            }
+        }
+    }
+
+    fn select(
+        &mut self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<ChatMessage>, StorageError> {
+        let read = |e: rusqlite::Error| StorageError::Read(e.to_string());
+        let mut stmt = self.conn.prepare_cached(sql).map_err(read)?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok(ChatMessage {
+                    seq: Some(r.get::<_, i64>(0)? as u64),
+                    id: r.get(1)?,
+                    from: r.get(2)?,
+                    name: r.get(3)?,
+                    text: r.get(4)?,
+                    ts: r.get::<_, i64>(5)? as u64,
+                })
+            })
+            .map_err(read)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(read)
+    }
+
+    fn trim(&mut self, room: &str, retention: Retention) -> Result<u64, StorageError> {
+        let write = |e: rusqlite::Error| StorageError::Write(e.to_string());
+        let mut removed = 0;
+        if let Some(keep) = retention.max_messages {
+            removed += self
+                .conn
+                .execute(
+                    "DELETE FROM messages WHERE room = ?1 AND seq <= (
+                         SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1) - ?2",
+                    params![room, keep as i64],
+                )
+                .map_err(write)? as u64;
+        }
+        if let Some(age) = retention.max_age {
+            let cutoff = now_ms() - age.as_millis() as i64;
+            removed += self
+                .conn
+                .execute(
+                    "DELETE FROM messages WHERE room = ?1 AND stored_at < ?2",
+                    params![room, cutoff],
+                )
+                .map_err(write)? as u64;
+        }
+        Ok(removed)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn append(&self, room: &str, messages: Vec<ChatMessage>) -> Result<(), StorageError> {
+        let room = room.to_string();
+        self.ask(|reply| Op::Append {
+            room,
+            messages,
+            reply,
+        })
+        .await
+    }
+
+    async fn after(
+        &self,
+        room: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StorageError> {
+        let room = room.to_string();
+        self.ask(|reply| Op::After {
+            room,
+            after,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    async fn latest(&self, room: &str, limit: usize) -> Result<Vec<ChatMessage>, StorageError> {
+        let room = room.to_string();
+        self.ask(|reply| Op::Latest { room, limit, reply }).await
+    }
+
+    async fn last_seq(&self, room: &str) -> Result<u64, StorageError> {
+        let room = room.to_string();
+        self.ask(|reply| Op::LastSeq { room, reply }).await
+    }
+
+    async fn trim(&self, room: &str, retention: Retention) -> Result<u64, StorageError> {
+        let room = room.to_string();
+        self.ask(|reply| Op::Trim {
+            room,
+            retention,
+            reply,
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(seq: u64, text: &str) -> ChatMessage {
+        ChatMessage {
+            id: format!("m{seq}"),
+            from: "p".into(),
+            name: "ann".into(),
+            text: text.into(),
+            ts: 1_000 + seq,
+            seq: Some(seq),
+        }
+    }
+
+    fn open(dir: &tempfile::TempDir) -> SqliteStorage {
+        SqliteStorage::open(&dir.path().join("data/h.db"), Sync::Full).unwrap()
+    }
+
+    #[tokio::test]
+    async fn what_is_appended_reads_back_in_order_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        store
+            .append("r", (1..=5).map(|s| msg(s, "hi")).collect())
+            .await
+            .unwrap();
+        store
+            .append("other", vec![msg(1, "elsewhere")])
+            .await
+            .unwrap();
+        let after: Vec<u64> = store
+            .after("r", 2, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq.unwrap())
+            .collect();
+        assert_eq!(after, [3, 4, 5]);
+        assert_eq!(store.after("r", 0, 2).await.unwrap().len(), 2);
+        let latest = store.latest("r", 2).await.unwrap();
+        assert_eq!(latest, vec![msg(4, "hi"), msg(5, "hi")]);
+        assert_eq!(store.last_seq("r").await.unwrap(), 5);
+        assert_eq!(store.last_seq("nobody").await.unwrap(), 0);
+        drop(store);
+        let again = open(&dir);
+        assert_eq!(again.last_seq("r").await.unwrap(), 5);
+        assert_eq!(
+            again.after("other", 0, 10).await.unwrap(),
+            vec![msg(1, "elsewhere")]
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_are_committed_together_and_each_is_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        let sends = (1..=2000u64).map(|s| {
+            let store = store.clone();
+            async move { store.append("r", vec![msg(s, "x")]).await }
+        });
+        for result in futures_util::future::join_all(sends).await {
+            result.unwrap();
+        }
+        assert_eq!(store.after("r", 0, 5000).await.unwrap().len(), 2000);
+    }
+
+    #[tokio::test]
+    async fn a_bad_append_fails_alone_and_stores_nothing_of_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        store.append("r", vec![msg(1, "first")]).await.unwrap();
+        let (dup, good) = tokio::join!(
+            store.append("r", vec![msg(2, "new"), msg(1, "seq 1 again")]),
+            store.append("s", vec![msg(1, "fine")]),
+        );
+        assert!(matches!(dup, Err(StorageError::Write(_))), "{dup:?}");
+        good.unwrap();
+        assert_eq!(
+            store.after("r", 0, 10).await.unwrap(),
+            vec![msg(1, "first")]
+        );
+    }
+
+    #[tokio::test]
+    async fn retention_keeps_the_newest_n_and_drops_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir);
+        store
+            .append("r", (1..=10).map(|s| msg(s, "x")).collect())
+            .await
+            .unwrap();
+        let keep = |n| Retention {
+            max_messages: Some(n),
+            max_age: None,
+        };
+        assert_eq!(store.trim("r", keep(4)).await.unwrap(), 6);
+        let left: Vec<u64> = store
+            .after("r", 0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq.unwrap())
+            .collect();
+        assert_eq!(left, [7, 8, 9, 10]);
+        assert_eq!(store.last_seq("r").await.unwrap(), 10);
+        let young = Retention {
+            max_messages: None,
+            max_age: Some(std::time::Duration::from_secs(3600)),
+        };
+        assert_eq!(store.trim("r", young).await.unwrap(), 0);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let none = Retention {
+            max_messages: None,
+            max_age: Some(std::time::Duration::ZERO),
+        };
+        assert_eq!(store.trim("r", none).await.unwrap(), 4);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let Err(err) = SqliteStorage::open(&path, Sync::Full) else {
+            panic!("opened junk");
+        };
+        let text = err.to_string();
+        assert!(text.contains("junk.db"), "{text}");
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "x").unwrap();
+        let Err(err) = SqliteStorage::open(&blocked.join("sub/h.db"), Sync::Full) else {
+            panic!("opened under a file");
+        };
+        assert!(err.to_string().contains("sub"), "{err}");
+    }
+}

@@ -159,3 +159,22 @@ fn time_to_chat_times_each_step_of_a_join() {
     let ack = r["first ack p50"].as_f64().unwrap();
     assert!(welcome > 0.0 && welcome <= open && open <= ack, "{r}");
 }
+
+#[test]
+fn storage_stores_every_append_and_resumes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = bench(&[
+        "storage",
+        "--writers",
+        "3",
+        "--messages",
+        "200",
+        "--resume",
+        "150",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r["stored"], 600, "{r}");
+    assert_eq!(r["resumed"], 150, "{r}");
+    assert!(r["stored per second"].as_f64().unwrap() > 0.0, "{r}");
+}

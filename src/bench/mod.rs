@@ -12,6 +12,7 @@ pub mod rtc;
 mod scale;
 mod sessions;
 mod signal;
+mod storage;
 mod target;
 mod time_to_chat;
 
@@ -77,6 +78,9 @@ enum Scenario {
     /// The machine's latency floor for `signal --rate`: the same pairs through a plain TCP
     /// forwarder pinned to --server-cpu (no server is used).
     Floor(floor::FloorArgs),
+    /// The history store alone (no server): group-commit throughput, append latency until
+    /// durable, and the time to read back a resume's worth of messages.
+    Storage(storage::StorageArgs),
 }
 
 impl Scenario {
@@ -140,6 +144,7 @@ impl Scenario {
     fn run_once(&self, args: &TargetArgs, runtime: &tokio::runtime::Runtime) -> Result<Report> {
         let target = match self {
             Scenario::Floor(a) => return runtime.block_on(floor::run(a, args.server_cpu)),
+            Scenario::Storage(a) => return runtime.block_on(storage::run(a)),
             scenario => args.target(scenario.topology())?,
         };
         runtime.block_on(async {
@@ -150,7 +155,9 @@ impl Scenario {
                 Scenario::RelayScale(a) => scale::run(&target, a).await,
                 Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,
                 Scenario::Churn(a) => churn::run(&target, a).await,
-                Scenario::Floor(_) => unreachable!("the floor returned above"),
+                Scenario::Floor(_) | Scenario::Storage(_) => {
+                    unreachable!("they returned above")
+                }
             }
         })
     }

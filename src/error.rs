@@ -47,7 +47,7 @@ pub enum ClientError {
     #[error("too many messages; at most {0} per second")]
     RateLimited(u32),
     /// The relay already holds this many connections from the member's address.
-    #[error("the relay already holds {0} connections from your address")]
+    #[error("the relay holds its limit of connections from your address ({0}); try again when one closes")]
     TooManyConnections(u32),
     /// The relay could not answer the member's offer or lost its connection.
     #[error("your connection to the relay failed: {0}; offer again")]

@@ -126,7 +126,7 @@ peers.addEventListener('retrying', ({ detail }) => {
 });
 
 signaling.addEventListener('error', ({ detail }) => {
-  if (detail.peer && signaling.joined) return peers.serverError(detail.peer, detail.message);
+  if (detail.peer && signaling.joined) return peers.linkFailed(detail.peer, detail.message);
   ui.setJoining(false);
   if (!signaling.joined) ui.setStatus('idle', 'Not in a room');
   ui.showError(detail.message);

@@ -125,7 +125,8 @@ export class PeerManager extends EventTarget {
     r.due = Date.now() + delay;
     r.timer = setTimeout(() => {
       r.timer = null;
-      const wanted = this.topology === 'mesh' ? this.members.has(id) : id === this.host && !this.iAmHost();
+      // In a mesh the failed link (and so offersTo) is gone: the peer must still be in the room.
+      const wanted = this.topology === 'mesh' ? this.members.has(id) : this.offersTo(id);
       if (wanted && !this.links.has(id)) this.offerTo(id).catch((err) => console.warn('offer to', id, err));
     }, delay);
     this.retries.set(id, r);
@@ -138,11 +139,6 @@ export class PeerManager extends EventTarget {
     if (!r) return;
     clearTimeout(r.timer);
     this.retries.delete(id);
-  }
-
-  // The server reported an error about the link to `id` (e.g. relay_failed).
-  serverError(id, message) {
-    this.linkFailed(id, message);
   }
 
   // Links not open within LINK_TIMEOUT_MS have failed.

@@ -24,13 +24,6 @@ fn server() -> TestServer {
     spawn_server(config)
 }
 
-fn metric(server: &TestServer, name: &str) -> f64 {
-    let (_, text) = server.get("/metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(-1.0)
-}
-
 #[tokio::test]
 async fn relay_forwards_with_seq_acks_the_sender_and_stamps_the_real_identity() {
     let server = server();
@@ -107,37 +100,19 @@ async fn next_chat(events: &mut UnboundedReceiver<Event>) -> Vec<ChatMessage> {
     }
 }
 
-async fn wait_open(events: &mut UnboundedReceiver<Event>, what: &str) {
-    loop {
-        let event = tokio::time::timeout(common::WAIT, events.recv())
-            .await
-            .unwrap_or_else(|_| panic!("{what}: no open link within 5 s"))
-            .expect("events open");
-        if let Event::Connection {
-            state: switchboard::client::LinkState::Open,
-            ..
-        } = event
-        {
-            return;
-        }
-    }
-}
-
-fn config(server: &TestServer, room: &str, name: &str) -> ClientConfig {
-    ClientConfig::new(&server.ws_url(), room, name).loopback()
-}
-
 #[tokio::test]
 async fn a_late_joiner_gets_the_history() {
     let server = server();
-    let (alice, mut alice_events) = Client::connect(config(&server, "r", "alice"))
+    let (alice, mut alice_events) = Client::connect(server.client_config("r", "alice"))
         .await
         .unwrap();
-    wait_open(&mut alice_events, "alice").await;
+    common::wait_open(&mut alice_events, "alice").await;
     for i in 0..5 {
         alice.send(&format!("line {i}"));
     }
-    let (_bob, mut bob_events) = Client::connect(config(&server, "r", "bob")).await.unwrap();
+    let (_bob, mut bob_events) = Client::connect(server.client_config("r", "bob"))
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     while seen.len() < 5 {
         seen.extend(next_chat(&mut bob_events).await);
@@ -150,12 +125,14 @@ async fn a_late_joiner_gets_the_history() {
 #[tokio::test]
 async fn a_forged_id_does_not_hide_a_members_message_from_a_rust_client() {
     let server = server();
-    let (alice, mut alice_events) = Client::connect(config(&server, "r", "alice"))
+    let (alice, mut alice_events) = Client::connect(server.client_config("r", "alice"))
         .await
         .unwrap();
-    let (_bob, mut bob_events) = Client::connect(config(&server, "r", "bob")).await.unwrap();
-    wait_open(&mut alice_events, "alice").await;
-    wait_open(&mut bob_events, "bob").await;
+    let (_bob, mut bob_events) = Client::connect(server.client_config("r", "bob"))
+        .await
+        .unwrap();
+    common::wait_open(&mut alice_events, "alice").await;
+    common::wait_open(&mut bob_events, "bob").await;
     let mut mallory = RawPeer::join(&server, "r", "mallory").await;
     alice.send("first");
     let first = next_chat(&mut bob_events).await.remove(0);
@@ -183,11 +160,17 @@ async fn a_forged_id_does_not_hide_a_members_message_from_a_rust_client() {
 #[tokio::test]
 async fn host_leaving_hands_the_room_to_the_relay_and_nothing_is_lost_or_repeated() {
     let server = server();
-    let (host, mut host_events) = Client::connect(config(&server, "h", "host")).await.unwrap();
-    let (a, mut a_events) = Client::connect(config(&server, "h", "a")).await.unwrap();
-    let (b, mut b_events) = Client::connect(config(&server, "h", "b")).await.unwrap();
-    wait_open(&mut a_events, "a").await;
-    wait_open(&mut b_events, "b").await;
+    let (host, mut host_events) = Client::connect(server.client_config("h", "host"))
+        .await
+        .unwrap();
+    let (a, mut a_events) = Client::connect(server.client_config("h", "a"))
+        .await
+        .unwrap();
+    let (b, mut b_events) = Client::connect(server.client_config("h", "b"))
+        .await
+        .unwrap();
+    common::wait_open(&mut a_events, "a").await;
+    common::wait_open(&mut b_events, "b").await;
     drop(host_events.try_recv());
     for i in 0..100 {
         a.send(&format!("a{i}"));
@@ -244,7 +227,7 @@ async fn a_member_that_never_finishes_ice_is_cleaned_up() {
     ws.signal("relay", serde_json::to_value(&offer).unwrap())
         .await;
     eventually("the relay to build a connection", || {
-        metric(&server, "switchboard_relay_peer_connections") == 1.0
+        server.metric("switchboard_relay_peer_connections") == 1.0
     })
     .await;
     // The member gets the answer, then is told of the failure, about the relay link, so it
@@ -260,7 +243,7 @@ async fn a_member_that_never_finishes_ice_is_cleaned_up() {
         .as_str()
         .unwrap()
         .contains("connect_timeout"));
-    assert_eq!(metric(&server, "switchboard_relay_peer_connections"), 0.0);
+    assert_eq!(server.metric("switchboard_relay_peer_connections"), 0.0);
     pc.close().await.unwrap();
 }
 
@@ -273,7 +256,7 @@ async fn after_200_join_leave_cycles_the_relay_holds_no_connection_and_memory_re
         async move {
             let c = ClientConfig::new(&url, "r", &format!("c{i}")).loopback();
             let (client, mut events) = Client::connect(c).await.unwrap();
-            wait_open(&mut events, "cycle").await;
+            common::wait_open(&mut events, "cycle").await;
             client.leave();
             while events.recv().await.is_some() {}
         }
@@ -289,7 +272,7 @@ async fn after_200_join_leave_cycles_the_relay_holds_no_connection_and_memory_re
         batch(b * 10).await;
     }
     eventually("0 relay connections", || {
-        metric(&server, "switchboard_relay_peer_connections") == 0.0
+        server.metric("switchboard_relay_peer_connections") == 0.0
     })
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -320,10 +303,9 @@ async fn every_message_the_relay_sends_is_counted_by_type() {
         assert_eq!(history["messages"].as_array().map(Vec::len), Some(4));
     }
     let out = |kind: &str| {
-        metric(
-            &server,
-            &format!("switchboard_relay_messages_out_total{{type=\"{kind}\"}}"),
-        )
+        server.metric(&format!(
+            "switchboard_relay_messages_out_total{{type=\"{kind}\"}}"
+        ))
     };
     eventually("the replays counted", || out("history") == 8.0).await;
     assert_eq!((out("chat"), out("ack")), (4.0, 4.0));
@@ -415,10 +397,7 @@ async fn garbage_too_large_and_too_fast_get_errors_on_the_channel_which_stays_op
         limited.len()
     );
     assert!(limited.iter().all(|id| id.starts_with("fast")));
-    let refused = metric(
-        &server,
-        "switchboard_refused_total{reason=\"bad_channel_message\"}",
-    );
+    let refused = server.metric("switchboard_refused_total{reason=\"bad_channel_message\"}");
     assert_eq!(refused, (7 + limited.len()) as f64);
 }
 
@@ -442,16 +421,13 @@ async fn one_address_holds_at_most_max_members_per_address_relay_connections() {
         "{message}"
     );
     assert_eq!(
-        metric(
-            &server,
-            "switchboard_refused_total{reason=\"too_many_connections\"}"
-        ),
+        server.metric("switchboard_refused_total{reason=\"too_many_connections\"}"),
         1.0
     );
     // When one leaves, its place is free again.
     first.member.leave().await;
     eventually("the relay to let go of the first member", || {
-        metric(&server, "switchboard_relay_peer_connections") == 1.0
+        server.metric("switchboard_relay_peer_connections") == 1.0
     })
     .await;
     let _third = RawPeer::join(&server, "r", "four").await;

@@ -7,11 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::{config_with_rooms, spawn_server, TestServer};
-use switchboard::client::{Client, ClientConfig, Event, LinkState};
+use switchboard::client::{Client, Event};
 use switchboard::registry::FindRoom;
 use switchboard::relay::StopRelay;
 use switchboard::room::CurrentRelay;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const ROOMS: &str = "[[rooms]]\nname = \"r\"\ntopology = \"relay\"";
 
@@ -21,47 +20,17 @@ fn server() -> TestServer {
     spawn_server(config)
 }
 
-fn metric(server: &TestServer, name: &str) -> f64 {
-    let (_, text) = server.get("/metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(-1.0)
-}
-
-fn config(server: &TestServer, room: &str, name: &str) -> ClientConfig {
-    ClientConfig::new(&server.ws_url(), room, name).loopback()
-}
-
-fn config_for(server: &TestServer, name: &str) -> ClientConfig {
-    config(server, "r", name)
-}
-
-async fn wait_open(events: &mut UnboundedReceiver<Event>, what: &str) {
-    loop {
-        let event = tokio::time::timeout(common::WAIT, events.recv())
-            .await
-            .unwrap_or_else(|_| panic!("{what}: no open link in time"))
-            .expect("events open");
-        if let Event::Connection {
-            state: LinkState::Open,
-            ..
-        } = event
-        {
-            return;
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_refused_relay_link_is_shown_and_retried_until_the_cause_is_gone() {
     let mut config = config_with_rooms(ROOMS);
     config.relay.max_members_per_address = 1;
     let server = spawn_server(config);
-    let (alice, mut alice_events) = Client::connect(config_for(&server, "alice")).await.unwrap();
-    wait_open(&mut alice_events, "alice").await;
+    let (alice, _alice_events) = server.open_client("r", "alice").await;
     // Bob's offer is refused (one relay connection per address): he is told, about the relay,
     // and tries again with backoff.
-    let (bob, mut bob_events) = Client::connect(config_for(&server, "bob")).await.unwrap();
+    let (bob, mut bob_events) = Client::connect(server.client_config("r", "bob"))
+        .await
+        .unwrap();
     let mut told = false;
     loop {
         let event = tokio::time::timeout(common::WAIT, bob_events.recv())
@@ -90,13 +59,15 @@ async fn a_refused_relay_link_is_shown_and_retried_until_the_cause_is_gone() {
     }
     // The cause goes away: bob's next try gets through, and he chats.
     alice.leave();
-    wait_open(&mut bob_events, "bob after alice left").await;
+    common::wait_open(&mut bob_events, "bob after alice left").await;
     bob.send("made it");
     // Once bob has gone (freeing the slot), carol finds his message in the history.
     tokio::time::sleep(Duration::from_millis(300)).await;
     bob.leave();
     while bob_events.recv().await.is_some() {}
-    let (_carol, mut carol_events) = Client::connect(config_for(&server, "carol")).await.unwrap();
+    let (_carol, mut carol_events) = Client::connect(server.client_config("r", "carol"))
+        .await
+        .unwrap();
     loop {
         match tokio::time::timeout(common::WAIT, carol_events.recv()).await {
             Ok(Some(Event::History { messages })) => {
@@ -112,12 +83,8 @@ async fn a_refused_relay_link_is_shown_and_retried_until_the_cause_is_gone() {
 #[tokio::test]
 async fn a_relay_that_stops_is_started_again_and_its_members_reconnect() {
     let server = server();
-    let (alice, mut alice_events) = Client::connect(config(&server, "r", "alice"))
-        .await
-        .unwrap();
-    wait_open(&mut alice_events, "alice").await;
-    let (bob, mut bob_events) = Client::connect(config(&server, "r", "bob")).await.unwrap();
-    wait_open(&mut bob_events, "bob").await;
+    let (alice, mut alice_events) = server.open_client("r", "alice").await;
+    let (bob, mut bob_events) = server.open_client("r", "bob").await;
 
     // Kill the room's relay actor from outside, as a crash would.
     let registry = server.registry.get().expect("the registry runs");
@@ -146,11 +113,11 @@ async fn a_relay_that_stops_is_started_again_and_its_members_reconnect() {
                 break;
             }
         }
-        wait_open(events, who).await;
+        common::wait_open(events, who).await;
     }
     let fresh = room.send(CurrentRelay).await.unwrap().expect("a new relay");
     assert!(fresh.connected() && !relay.connected());
-    assert_eq!(metric(&server, "switchboard_relay_restarts_total"), 1.0);
+    assert_eq!(server.metric("switchboard_relay_restarts_total"), 1.0);
 
     alice.send("after the restart");
     loop {

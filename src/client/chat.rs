@@ -17,7 +17,7 @@ impl Engine {
             return;
         };
         link.opened();
-        self.retries.succeeded(&peer);
+        self.retries.forget(&peer);
         for msg in resend {
             link.send(ChannelMessage::Chat(msg).encode());
         }

@@ -232,11 +232,11 @@ impl Engine {
                 let about = peer.clone();
                 self.emit(Event::ServerError {
                     code,
-                    message: message.clone(),
+                    message,
                     peer,
                 });
                 if let Some(peer) = about {
-                    self.link_failed(&peer, &message);
+                    self.link_failed(&peer, "the server reported an error about it");
                 }
             }
             ServerMessage::Pong => {}

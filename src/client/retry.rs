@@ -42,15 +42,11 @@ impl Retries {
         (*failures, delay)
     }
 
-    /// `peer`'s channel opened: the next failure starts from the first delay again.
-    pub fn succeeded(&mut self, peer: &PeerId) {
+    /// `peer`'s channel opened, or it is gone (or no longer ours to offer to): no retry is
+    /// due, and a next failure starts from the first delay again.
+    pub fn forget(&mut self, peer: &PeerId) {
         self.failures.remove(peer);
         self.due.remove(peer);
-    }
-
-    /// `peer` is gone (or no longer ours to offer to).
-    pub fn forget(&mut self, peer: &PeerId) {
-        self.succeeded(peer);
     }
 
     /// Everything is forgotten (the socket was lost; the rejoin offers afresh).
@@ -124,9 +120,10 @@ impl Engine {
             self.link_failed(&peer, "not open in time");
         }
         for peer in self.retries.take_due(now) {
+            // In a mesh the failed link (and so `offers_to`) is gone: the peer must still be in.
             let wanted = match self.topology {
                 Topology::Mesh => self.members.contains_key(&peer),
-                _ => self.hosted_by(&peer) && !self.i_host(),
+                _ => self.offers_to(&peer),
             };
             if wanted && !self.links.contains_key(&peer) {
                 self.offer_to(peer).await;
@@ -151,7 +148,7 @@ mod tests {
         }
         assert!(r.take_due(now).is_empty());
         assert_eq!(r.take_due(now + Duration::from_secs(40)), vec![p.clone()]);
-        r.succeeded(&p);
+        r.forget(&p);
         assert!(r.failed(&p, now).1 < Duration::from_millis(1200));
     }
 }

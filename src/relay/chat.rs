@@ -144,8 +144,6 @@ impl Relay {
     }
 }
 
-/// The history as `history` messages of at most ~12 KiB each (data-channel messages above
-/// 16 KiB are not safe everywhere).
 /// Checks what the relay keeps of a chat message: a non-empty `id` and a `text` within the
 /// configured bounds (`from` and `name` are replaced by the sender's roster entry). The refusal
 /// names the message's id when that id is itself acceptable.
@@ -179,6 +177,8 @@ fn within_bounds(
     Ok(())
 }
 
+/// The history as `history` messages of at most ~12 KiB each (data-channel messages above
+/// 16 KiB are not safe everywhere).
 fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut batch = Vec::new();

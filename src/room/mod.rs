@@ -251,10 +251,8 @@ impl Room {
             return;
         }
         let error = ClientError::RelayFailed("the relay restarted".into());
-        let frame = error.to_message_about(PeerId::relay());
         for (id, member) in self.members.iter() {
-            self.ctx.metrics.error(error.code());
-            self.send_to(&member.outbox, id, &frame, OutKind::Error, ctx);
+            self.send_relay_error(&member.outbox, id, &error, ctx);
         }
     }
 
@@ -272,10 +270,21 @@ impl Room {
     /// Tells a member the relay refused its signal.
     fn relay_refused(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
         if let Some(member) = self.members.get(&msg.to) {
-            self.ctx.metrics.error(msg.error.code());
-            let error = msg.error.to_message_about(PeerId::relay());
-            self.send_to(&member.outbox, &msg.to, &error, OutKind::Error, ctx);
+            self.send_relay_error(&member.outbox, &msg.to, &msg.error, ctx);
         }
+    }
+
+    /// Tells member `id` of an error about its link to the relay (and counts it).
+    fn send_relay_error(
+        &self,
+        outbox: &Outbox,
+        id: &PeerId,
+        err: &ClientError,
+        ctx: &mut Context<Self>,
+    ) {
+        self.ctx.metrics.error(err.code());
+        let msg = err.to_message_about(PeerId::relay());
+        self.send_to(outbox, id, &msg, OutKind::Error, ctx);
     }
 
     /// Tells member `id` of an error (and counts it).

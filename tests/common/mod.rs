@@ -11,7 +11,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
+use switchboard::client::{Client, ClientConfig, Event, LinkState};
 use switchboard::config::Config;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 pub use ws::WsClient;
 
@@ -106,6 +108,47 @@ impl TestServer {
     /// `GET path` → (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
         http_get(self.addr, path)
+    }
+
+    /// The value of one unlabelled `/metrics` series (`name` with its labels, if any), or -1.
+    pub fn metric(&self, name: &str) -> f64 {
+        let (_, text) = self.get("/metrics");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(-1.0)
+    }
+
+    /// A Rust client config for `room` as `name`, on loopback with no ICE servers.
+    pub fn client_config(&self, room: &str, name: &str) -> ClientConfig {
+        ClientConfig::new(&self.ws_url(), room, name).loopback()
+    }
+}
+
+impl TestServer {
+    /// A Rust client in `room` as `name` whose first link is open.
+    pub async fn open_client(&self, room: &str, name: &str) -> (Client, UnboundedReceiver<Event>) {
+        let (client, mut events) = Client::connect(self.client_config(room, name))
+            .await
+            .unwrap_or_else(|e| panic!("{name} cannot join {room}: {e}"));
+        wait_open(&mut events, name).await;
+        (client, events)
+    }
+}
+
+/// Waits until a Rust client's link opens (any peer).
+pub async fn wait_open(events: &mut UnboundedReceiver<Event>, what: &str) {
+    loop {
+        let event = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no open link within 5 s"))
+            .expect("events open");
+        if let Event::Connection {
+            state: LinkState::Open,
+            ..
+        } = event
+        {
+            return;
+        }
     }
 }
 

@@ -18,6 +18,9 @@ WORKDIR /app
 COPY --from=build /src/target/release/switchboard /usr/local/bin/switchboard
 COPY static ./static
 COPY config ./config
+# Chat history (config: [storage] path = "../data/switchboard.db"); compose mounts a volume here.
+RUN mkdir -p /app/data && chown switchboard /app/data
+VOLUME /app/data
 USER switchboard
 # Logs at info, the WebRTC stack's internals kept quiet; RUST_LOG replaces that filter.
 ENV SWITCHBOARD_CONFIG=/app/config/switchboard.toml

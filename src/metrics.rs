@@ -136,6 +136,8 @@ pub struct Metrics {
     pub relay_slow_members: Counter,
     /// Relays a room found stopped and started again.
     pub relay_restarts: Counter,
+    /// Chat messages the relay could not store (their senders got `storage_failed`).
+    pub storage_failures: Counter,
     /// Datagrams on the relay's UDP port from addresses no connection expects (dropped).
     pub relay_unknown_datagrams: Counter,
     /// Relay connections freed because their channel was not open within `connect_timeout`.
@@ -244,6 +246,11 @@ impl Metrics {
             relay_restarts: counter(
                 "switchboard_relay_restarts_total",
                 "Relays a room found stopped unexpectedly and started again.",
+                vec![],
+            ),
+            storage_failures: counter(
+                "switchboard_storage_failures_total",
+                "Chat messages the relay could not store (their senders got storage_failed).",
                 vec![],
             ),
             relay_unknown_datagrams: counter(

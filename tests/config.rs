@@ -55,6 +55,12 @@ fn invalid_values_exit_non_zero_naming_the_key() {
             "[[rooms]]\nname = \"x\"\ntopology = \"mesh\"\non_host_leave = \"relay\"",
             "rooms[0].on_host_leave",
         ),
+        (
+            "[[rooms]]\nname = \"x\"\nhistory_max_age = \"0s\"",
+            "rooms[0].history_max_age",
+        ),
+        ("[storage]\nbackend = \"postgres\"", "sqlite | none"),
+        ("[dynamic_rooms]\nhistory = -1", "dynamic_rooms.history"),
     ];
     assert_each_refused(&cases);
 }
@@ -164,6 +170,48 @@ fn a_relay_port_that_is_taken_stops_the_server_at_start_naming_it() {
         "{stderr}"
     );
     assert!(stderr.contains("in use"), "{stderr}");
+}
+
+/// A deployment with a relay room whose history is at `path` (as written in the file).
+fn deployment_with_history(path: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (root, config) = deployment("../static");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let extra = format!(
+        "[relay]\nudp_bind = \"127.0.0.1\"\nudp_port = 0\n[storage]\npath = {path:?}\n\
+         [[rooms]]\nname = \"hall\"\ntopology = \"relay\"\n"
+    );
+    std::fs::write(&config, text + &extra).unwrap();
+    (root, config)
+}
+
+#[test]
+fn a_damaged_history_database_stops_the_server_at_start_naming_it() {
+    let (root, config) = deployment_with_history("../data/h.db");
+    let db = root.path().join("data/h.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    std::fs::write(
+        &db,
+        b"this is not an SQLite database, but it is long enough to look like one. ".repeat(64),
+    )
+    .unwrap();
+    let (code, stderr) = run_file(&config, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the history database"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("data/h.db"), "the path is named: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_unwritable_history_directory_stops_the_server_at_start_naming_it() {
+    let (root, config) = deployment_with_history("../data/h.db");
+    // A file where the directory should be: it cannot be created, whoever runs the test.
+    std::fs::write(root.path().join("data"), b"").unwrap();
+    let (code, stderr) = run_file(&config, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("data/h.db"), "{stderr}");
 }
 
 #[test]

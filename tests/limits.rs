@@ -210,6 +210,8 @@ async fn relay_room() -> (ServerProcess, common::WsClient) {
 #[tokio::test]
 async fn junk_offers_to_the_relay_cost_no_connection_and_one_log_line_each() {
     let (server, mut c) = relay_room().await;
+    // The relay has started (and loaded its room's history): what follows is the offers' doing.
+    server.wait_for_log(&["relay history loaded"]);
     let lines_before = server.log_lines(&[]).len();
     let junk = [
         serde_json::json!({"type": "offer", "sdp": "junk"}),

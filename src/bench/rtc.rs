@@ -14,7 +14,7 @@ use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDes
 
 use super::conn;
 use crate::peer::{self, ChannelEvent, PeerEvent, PeerSettings};
-use crate::protocol::{HostRef, PeerId, ServerMessage};
+use crate::protocol::{ChannelMessage, ChatMessage, HostRef, PeerId, ServerMessage};
 
 /// How long one member may take from connect to an open channel.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,17 +45,45 @@ pub struct RelayMember {
     pub inbox: mpsc::UnboundedReceiver<String>,
     /// How long each step of the join took.
     pub times: JoinTimes,
+    /// The recent messages the relay replayed on joining (the first `history` message; a
+    /// longer replay's further parts arrive in `inbox`). Empty after [`RelayMember::join_after`].
+    pub replayed: Vec<ChatMessage>,
 }
 
 impl RelayMember {
-    /// Connects to `url`, joins `room` (which the relay must host) and opens the channel.
+    /// Connects to `url`, joins `room` (which the relay must host), opens the channel and asks
+    /// for the recent messages; returns once they arrived (in [`RelayMember::replayed`]): the
+    /// member is live then.
     pub async fn join(url: &str, room: &str, name: &str) -> Result<RelayMember> {
-        tokio::time::timeout(JOIN_TIMEOUT, Self::join_inner(url, room, name))
+        let joining = async {
+            let mut member = Self::join_inner(url, room, name, None).await?;
+            loop {
+                let text = member.inbox.recv().await.context("channel closed")?;
+                if let Ok(ChannelMessage::History { messages }) = serde_json::from_str(&text) {
+                    member.replayed = messages;
+                    return Ok(member);
+                }
+            }
+        };
+        tokio::time::timeout(JOIN_TIMEOUT, joining)
             .await
             .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
     }
 
-    async fn join_inner(url: &str, room: &str, name: &str) -> Result<RelayMember> {
+    /// Like [`RelayMember::join`], but resumes after `seq`: what it missed arrives in `inbox`
+    /// (as `history` messages), then live chat. Returns once the channel is open.
+    pub async fn join_after(url: &str, room: &str, name: &str, seq: u64) -> Result<RelayMember> {
+        tokio::time::timeout(JOIN_TIMEOUT, Self::join_inner(url, room, name, Some(seq)))
+            .await
+            .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
+    }
+
+    async fn join_inner(
+        url: &str,
+        room: &str,
+        name: &str,
+        after: Option<u64>,
+    ) -> Result<RelayMember> {
         let start = Instant::now();
         let ws = conn::connect(url).await?;
         let connected = start.elapsed();
@@ -120,6 +148,8 @@ impl RelayMember {
             }
         }
         let open = start.elapsed();
+        let resume = ChannelMessage::Resume { after }.encode();
+        channel.send_text(&resume).await?;
         Ok(RelayMember {
             peer_id,
             socket: conn::Member {
@@ -135,6 +165,7 @@ impl RelayMember {
                 welcomed,
                 open,
             },
+            replayed: Vec::new(),
         })
     }
 

@@ -18,6 +18,11 @@ impl Engine {
         };
         link.opened();
         self.retries.forget(&peer);
+        if peer.is_relay() {
+            // First thing on the channel: where to resume (the relay waits for it).
+            let after = self.resume.last();
+            link.send(ChannelMessage::Resume { after }.encode());
+        }
         for msg in resend {
             link.send(ChannelMessage::Chat(msg).encode());
         }
@@ -55,6 +60,9 @@ impl Engine {
                     msg.from = from.to_string();
                     msg.name = self.members.get(from).cloned().unwrap_or_default();
                 }
+                if let (true, Some(seq)) = (from.is_relay(), msg.seq) {
+                    self.resume.saw(seq);
+                }
                 if self.store.first_sight(&msg.from, &msg.id) {
                     self.emit(Event::Chat { message: msg });
                 }
@@ -64,6 +72,12 @@ impl Engine {
                 tracing::debug!(%from, "history from a member that does not host the room: ignored");
             }
             Ok(ChannelMessage::History { messages }) => {
+                if from.is_relay() {
+                    let newest = messages.iter().filter_map(|m| m.seq).max();
+                    if let Some(seq) = newest {
+                        self.resume.saw(seq);
+                    }
+                }
                 let fresh: Vec<ChatMessage> = messages
                     .into_iter()
                     .filter(|m| self.store.first_sight(&m.from, &m.id))
@@ -79,6 +93,9 @@ impl Engine {
                 message,
                 peer: None,
             }),
+            Ok(ChannelMessage::Resume { .. }) => {
+                tracing::debug!(%from, "resume is for the relay: ignored");
+            }
             Err(e) => tracing::debug!(error = %e, "unreadable channel message"),
         }
     }

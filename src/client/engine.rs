@@ -13,6 +13,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
 use super::links::{Link, LinkEvent, LinkEventKind};
+use super::resume::ResumePoint;
 use super::retry::Retries;
 use super::store::ChatStore;
 use super::{ClientConfig, Command, ConnectError, Event, LinkState};
@@ -37,6 +38,8 @@ pub struct Engine {
     link_rx: mpsc::UnboundedReceiver<LinkEvent>,
     next_conn: u64,
     pub(super) retries: Retries,
+    /// Where to resume the relay's chat.
+    pub(super) resume: ResumePoint,
 }
 
 impl Engine {
@@ -46,6 +49,7 @@ impl Engine {
         events: mpsc::UnboundedSender<Event>,
     ) -> Result<Engine, ConnectError> {
         let (link_tx, link_rx) = mpsc::unbounded_channel();
+        let resume = ResumePoint::load(&config.room, config.resume_file.clone());
         let mut engine = Engine {
             peer_settings: PeerSettings {
                 ice_servers: config.ice_servers.clone().unwrap_or_default(),
@@ -64,6 +68,7 @@ impl Engine {
             link_rx,
             next_conn: 0,
             retries: Retries::default(),
+            resume,
         };
         engine.connect().await?;
         Ok(engine)

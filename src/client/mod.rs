@@ -20,11 +20,13 @@ mod ask;
 mod chat;
 mod engine;
 mod links;
+mod resume;
 mod retry;
 mod store;
 pub mod terminal;
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -57,6 +59,9 @@ pub struct ClientConfig {
     pub backoff: Duration,
     /// Longest reconnect delay.
     pub max_backoff: Duration,
+    /// A file that keeps where to resume the relay's chat (the last `seq` seen) across runs;
+    /// without it the point is kept in memory only.
+    pub resume_file: Option<PathBuf>,
 }
 
 impl ClientConfig {
@@ -72,6 +77,7 @@ impl ClientConfig {
             reconnect: true,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
+            resume_file: None,
         }
     }
 

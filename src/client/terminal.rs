@@ -40,6 +40,10 @@ pub struct ChatArgs {
     /// Use no STUN/TURN servers (instead of the server's list).
     #[arg(long)]
     pub no_ice_servers: bool,
+    /// Keep where you left a relay room's chat in this file, so the next run shows exactly
+    /// what you missed (created if need be).
+    #[arg(long)]
+    pub resume_file: Option<std::path::PathBuf>,
 }
 
 /// Runs the terminal chat; the exit code is non-zero when the join is refused.
@@ -51,6 +55,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
         args.password.clone()
     };
     config.bind = args.bind;
+    config.resume_file = args.resume_file.clone();
     if args.no_ice_servers {
         config.ice_servers = Some(Vec::new());
     }

@@ -30,6 +30,7 @@ impl Config {
             .map_err(Error::Config)?
             .to_string_lossy()
             .into_owned();
+        config.storage.resolve(path);
         Ok(config)
     }
 
@@ -99,9 +100,11 @@ fn worded(e: &config::ConfigError) -> String {
 /// Rewrites `enum Topology does not have variant constructor star for key `x`` as
 /// `x: "star" is not one of mesh | host | relay`.
 fn enum_variant(text: &str) -> Option<String> {
-    const ENUMS: [(&str, &str); 2] = [
+    const ENUMS: [(&str, &str); 4] = [
         ("Topology", "mesh | host | relay"),
         ("OnHostLeave", "elect | relay"),
+        ("Backend", "sqlite | none"),
+        ("Sync", "full | normal"),
     ];
     let rest = text.split("enum ").nth(1)?;
     let (name, rest) = rest.split_once(" does not have variant constructor ")?;

@@ -2,6 +2,7 @@
 //! overrides, and validation whose every error names the offending key.
 
 mod load;
+mod storage;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -13,6 +14,9 @@ use crate::attempts::Policy;
 use crate::password::Password;
 
 use crate::protocol::{IceServer, Topology};
+use crate::storage::Retention;
+
+pub use self::storage::{Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY, DEFAULT_ROOM_HISTORY};
 
 /// Everything the server reads from `config/switchboard.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -32,6 +36,8 @@ pub struct Config {
     pub relay: RelayConfig,
     /// How failed room passwords are limited.
     pub password_attempts: PasswordAttemptsConfig,
+    /// Where chat history is kept.
+    pub storage: StorageConfig,
 }
 
 /// `[password_attempts]`: failed passwords of rooms that have one, limited per address (IPv6:
@@ -166,6 +172,18 @@ pub struct DynamicRoomsConfig {
     pub topology: Topology,
     /// Member limit of dynamic rooms.
     pub max_peers: usize,
+    /// Chat messages a dynamic room keeps (0: none).
+    pub history: u64,
+    /// Stored messages older than this are dropped.
+    #[serde(with = "humantime_serde")]
+    pub history_max_age: Option<Duration>,
+}
+
+impl DynamicRoomsConfig {
+    /// How much history a dynamic room keeps.
+    pub fn retention(&self) -> Retention {
+        storage::retention(self.history, self.history_max_age)
+    }
 }
 
 impl Default for DynamicRoomsConfig {
@@ -174,6 +192,8 @@ impl Default for DynamicRoomsConfig {
             enabled: true,
             topology: Topology::Mesh,
             max_peers: 16,
+            history: DEFAULT_DYNAMIC_HISTORY,
+            history_max_age: None,
         }
     }
 }
@@ -207,6 +227,23 @@ pub struct RoomConfig {
     /// Failover policy of `host` rooms.
     #[serde(default)]
     pub on_host_leave: OnHostLeave,
+    /// Chat messages the room keeps (0: none).
+    #[serde(default = "default_history")]
+    pub history: u64,
+    /// Stored messages older than this are dropped.
+    #[serde(default, with = "humantime_serde")]
+    pub history_max_age: Option<Duration>,
+}
+
+impl RoomConfig {
+    /// How much history the room keeps.
+    pub fn retention(&self) -> Retention {
+        storage::retention(self.history, self.history_max_age)
+    }
+}
+
+fn default_history() -> u64 {
+    DEFAULT_ROOM_HISTORY
 }
 
 fn default_topology() -> Topology {
@@ -337,6 +374,11 @@ impl Config {
             .per_room
             .validate()
             .map_err(|e| format!("password_attempts.per_room.{e}"))?;
+        storage::validate_max_age(
+            "dynamic_rooms.history_max_age",
+            self.dynamic_rooms.history_max_age,
+        )?;
+        self.storage.validate()?;
         self.relay.validate()
     }
 }
@@ -390,6 +432,7 @@ impl RoomConfig {
                 self.topology
             ));
         }
+        storage::validate_max_age("history_max_age", self.history_max_age)?;
         Ok(())
     }
 }

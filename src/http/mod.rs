@@ -129,11 +129,14 @@ fn serve(
     for note in config.relay.deprecations() {
         tracing::warn!("{note}");
     }
-    let relay = Arc::new(if checks::relay_in_use(&config) {
-        RelaySettings::start(&config.relay, metrics.clone())?
+    let relay = if checks::relay_in_use(&config) {
+        let storage = crate::storage::open(&config.storage)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        RelaySettings::start(&config.relay, metrics.clone())?.with_storage(storage)
     } else {
         RelaySettings::idle(&config.relay, metrics.clone())
-    });
+    };
+    let relay = Arc::new(relay);
     let registry = registry.0;
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();

@@ -18,7 +18,13 @@ pub enum ChannelMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<u64>,
     },
-    /// The relay's recent messages, sent when a member's channel opens.
+    /// A member tells the relay, first thing on its channel, the last `seq` it has: it gets
+    /// exactly the messages after it, then live chat. No `after`: the recent messages.
+    Resume {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
+    },
+    /// Messages a member missed or the recent ones, oldest first: the answer to `resume`.
     History { messages: Vec<ChatMessage> },
     /// The relay refused what the member sent on the channel (the channel stays open); `id` names
     /// the refused chat message when it could be read.

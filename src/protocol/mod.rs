@@ -171,13 +171,16 @@ pub enum ErrorCode {
     RelayFailed,
     /// The relay holds `[relay] max_members_per_address` connections from this address.
     TooManyConnections,
+    /// The relay could not store your chat message (disk full, say): it was not delivered and
+    /// nothing stored was lost; send it again later.
+    StorageFailed,
     /// The server failed; retry later.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -192,6 +195,7 @@ impl ErrorCode {
         ErrorCode::TooLarge,
         ErrorCode::RelayFailed,
         ErrorCode::TooManyConnections,
+        ErrorCode::StorageFailed,
         ErrorCode::Internal,
     ];
 
@@ -212,6 +216,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::RelayFailed => "relay_failed",
             ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::StorageFailed => "storage_failed",
             ErrorCode::Internal => "internal",
         }
     }

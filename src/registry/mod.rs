@@ -111,6 +111,7 @@ impl Registry {
             locked: false,
             on_host_leave: OnHostLeave::Elect,
             dynamic: true,
+            retention: d.retention(),
         }
     }
 
@@ -182,6 +183,7 @@ fn settings_of(room: &RoomConfig) -> RoomSettings {
         locked: room.password.is_some(),
         on_host_leave: room.on_host_leave,
         dynamic: false,
+        retention: room.retention(),
     }
 }
 

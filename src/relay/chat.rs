@@ -1,12 +1,16 @@
-//! The relay's chat path: a member's channel opens (history first), its messages get a room-wide
-//! `seq`, are fanned out to every other open member and acked to the sender.
+//! The relay's chat path: a member's channel opens (it says where to resume), its messages get a
+//! room-wide `seq`, are committed (stored, with a store: see [`super::history`]), then fanned out
+//! to every other member that is up to date and acked to the sender.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use actix::prelude::*;
+
 use super::engine::ConnId;
+use super::history::RESUME_WAIT;
 use super::log::Accepted;
-use super::member::{Link, RelayMember};
+use super::member::{Feed, Link, RelayMember};
 use super::Relay;
 use crate::config::RelayConfig;
 use crate::metrics::{Refusal, RelayOutKind};
@@ -16,21 +20,19 @@ use crate::protocol::{ChannelMessage, ChatMessage, ErrorCode, PeerId};
 const HISTORY_CHUNK_BYTES: usize = 12 * 1024;
 
 impl Relay {
-    /// `peer`'s chat channel opened: it gets the history, then live chat.
-    pub(super) fn channel_open(&mut self, peer: &PeerId, conn: ConnId) {
+    /// `peer`'s chat channel opened: it gets history once it says where to resume (or after
+    /// [`RESUME_WAIT`]), then live chat.
+    pub(super) fn channel_open(&mut self, peer: &PeerId, conn: ConnId, ctx: &mut Context<Self>) {
         let Some(member) = self.members.get_mut(peer) else {
             return;
         };
         member.link = Link::Open(conn);
-        let history = self.log.history();
-        let replayed = history.len() as u64;
-        let mut bytes = 0;
-        for chunk in history_chunks(history) {
-            bytes += chunk.len() as u64;
-            self.send_to(conn, chunk.into());
-        }
+        member.feed = Feed::Waiting;
         tracing::debug!(room = %self.room, peer = %peer, "relay channel open");
-        self.count_out(RelayOutKind::History, replayed, bytes);
+        let peer = peer.clone();
+        ctx.run_later(RESUME_WAIT, move |act, ctx| {
+            act.resume_timeout(&peer, conn, ctx)
+        });
     }
 
     /// A binary message: the relay takes only chat (JSON text).
@@ -43,7 +45,7 @@ impl Relay {
 
     /// Forwards one chat message from `peer` to every other open member and acks it; anything
     /// else, too big, or over the member's rate gets an error back on its channel.
-    pub(super) fn chat(&mut self, peer: &PeerId, text: &str) {
+    pub(super) fn chat(&mut self, peer: &PeerId, text: &str, ctx: &mut Context<Self>) {
         let metrics = &self.settings.metrics;
         metrics.relay_messages_in.increment(1);
         metrics.relay_bytes_in.increment(text.len() as u64);
@@ -58,6 +60,7 @@ impl Relay {
         }
         let mut msg = match serde_json::from_str::<ChannelMessage>(text) {
             Ok(ChannelMessage::Chat(msg)) => msg,
+            Ok(ChannelMessage::Resume { after }) => return self.resume(peer, after, ctx),
             Ok(_) => {
                 let why = "the relay takes only chat messages".to_string();
                 return self.refuse_message(peer, ErrorCode::BadRequest, None, why);
@@ -69,6 +72,14 @@ impl Relay {
         };
         if let Err((code, id, why)) = within_bounds(&msg, config) {
             return self.refuse_message(peer, code, id, why);
+        }
+        if self
+            .members
+            .get(peer)
+            .is_some_and(|m| m.feed == Feed::Waiting)
+        {
+            // Chat before `resume`: it resumes from the recent messages.
+            self.resume(peer, None, ctx);
         }
         let Some(sender) = self.members.get_mut(peer) else {
             return;
@@ -83,21 +94,26 @@ impl Relay {
         msg.from = peer.to_string();
         msg.name = sender.name.clone();
         let id = msg.id.clone();
-        let seq = match self.log.accept(msg) {
-            Accepted::New(msg) => {
-                let seq = msg.seq;
-                self.fan_out(peer, ChannelMessage::Chat(msg));
-                seq
+        match self.log.accept(msg) {
+            Accepted::New(msg) => self.commit_or_queue(peer, msg, ctx),
+            // Not committed yet: its ack comes when it is.
+            Accepted::Duplicate(seq) if !self.log.is_committed(seq) => {}
+            Accepted::Duplicate(seq) => {
+                let ack = ChannelMessage::Ack { id, seq: Some(seq) };
+                self.send_ack(peer, ack.encode());
             }
-            Accepted::Duplicate(seq) => Some(seq),
-        };
-        let ack = ChannelMessage::Ack { id, seq }.encode();
-        self.send_ack(peer, ack);
+        }
     }
 
     /// Tells `peer` on its channel that what it sent was refused (its channel stays open), logs
     /// it at debug and counts it.
-    fn refuse_message(&self, peer: &PeerId, code: ErrorCode, id: Option<String>, message: String) {
+    pub(super) fn refuse_message(
+        &self,
+        peer: &PeerId,
+        code: ErrorCode,
+        id: Option<String>,
+        message: String,
+    ) {
         tracing::debug!(room = %self.room, %peer, code = code.as_str(), %message, "relay refused a channel message");
         self.settings.metrics.error(code);
         self.settings.metrics.refused(Refusal::BadChannelMessage);
@@ -108,13 +124,14 @@ impl Relay {
         }
     }
 
-    fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
+    /// Sends `msg` to every member that is up to date, but `except`.
+    pub(super) fn fan_out(&self, except: &PeerId, msg: ChannelMessage) {
         let frame = msg.encode();
         let conns: Vec<ConnId> = self
             .members
             .iter()
             .filter(|(id, _)| *id != except)
-            .filter_map(|(_, member)| member.open())
+            .filter_map(|(_, member)| member.live())
             .collect();
         let sent = conns.len() as u64;
         if let Some(engine) = &self.settings.engine {
@@ -123,21 +140,21 @@ impl Relay {
         self.count_out(RelayOutKind::Chat, sent, sent * frame.len() as u64);
     }
 
-    fn send_ack(&self, peer: &PeerId, frame: Arc<str>) {
+    pub(super) fn send_ack(&self, peer: &PeerId, frame: Arc<str>) {
         if let Some(conn) = self.members.get(peer).and_then(RelayMember::open) {
             self.count_out(RelayOutKind::Ack, 1, frame.len() as u64);
             self.send_to(conn, frame);
         }
     }
 
-    fn send_to(&self, conn: ConnId, frame: Arc<str>) {
+    pub(super) fn send_to(&self, conn: ConnId, frame: Arc<str>) {
         if let Some(engine) = &self.settings.engine {
             engine.send(conn, frame);
         }
     }
 
     /// Counts `messages` sent, `bytes` in all.
-    fn count_out(&self, kind: RelayOutKind, messages: u64, bytes: u64) {
+    pub(super) fn count_out(&self, kind: RelayOutKind, messages: u64, bytes: u64) {
         let metrics = &self.settings.metrics;
         metrics.relay_out(kind, messages);
         metrics.relay_bytes_out.increment(bytes);
@@ -179,7 +196,7 @@ fn within_bounds(
 
 /// The history as `history` messages of at most ~12 KiB each (data-channel messages above
 /// 16 KiB are not safe everywhere).
-fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
+pub(super) fn history_chunks(messages: Vec<ChatMessage>) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut batch = Vec::new();
     let mut size = 0;

@@ -29,6 +29,24 @@ pub struct RelayMember {
     pub _slot: AddressSlot,
     /// How many chat messages it may send now.
     pub bucket: TokenBucket,
+    /// What of the room's chat it has been sent.
+    pub feed: Feed,
+}
+
+/// What of the room's chat a member with an open channel has been sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feed {
+    /// Nothing yet: the relay waits for its `resume` (or its first chat, or a short while).
+    Waiting,
+    /// Catching up on what came after `cursor`; `reading` while the store is being read;
+    /// `sent` once some history went out.
+    CatchingUp {
+        cursor: u64,
+        reading: bool,
+        sent: bool,
+    },
+    /// Up to date: it gets every message as it is committed.
+    Live,
 }
 
 impl RelayMember {
@@ -38,6 +56,11 @@ impl RelayMember {
             Link::Answering { .. } => None,
             Link::Connecting(conn) | Link::Open(conn) => Some(conn),
         }
+    }
+
+    /// Its connection, if the chat channel is open and it is up to date.
+    pub fn live(&self) -> Option<ConnId> {
+        self.open().filter(|_| self.feed == Feed::Live)
     }
 
     /// Its connection, if the chat channel is open.

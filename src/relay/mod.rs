@@ -7,6 +7,7 @@ mod chat;
 pub mod checks;
 pub mod demux;
 pub mod engine;
+mod history;
 mod log;
 mod member;
 mod offer;
@@ -22,14 +23,16 @@ use tokio::sync::mpsc;
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCSessionDescription};
 
 use self::engine::{CloseReason, ConnId, EngineEvent, Events};
+use self::history::RoomHistory;
 use self::log::ChatLog;
-use self::member::{Link, RelayMember};
+use self::member::{Feed, Link, RelayMember};
 use self::offer::{BadSignal, RelaySignal};
 pub use self::settings::RelaySettings;
 use crate::error::ClientError;
 use crate::metrics::Refusal;
 use crate::protocol::{LeaveReason, PeerId, SignalData};
 use crate::rate::TokenBucket;
+use crate::storage::Retention;
 
 /// Where the relay sends what is meant for members: the room's inbox.
 #[derive(Clone)]
@@ -52,6 +55,8 @@ pub struct Relay {
     /// Engine connection → its member.
     conns: HashMap<ConnId, PeerId>,
     log: ChatLog,
+    /// The room's stored history and the appends under way.
+    history: RoomHistory,
     next_attempt: u64,
     /// Where the engine reports this relay's connections (the receiver is the actor's stream).
     events: Events,
@@ -59,12 +64,22 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// A relay for `room` with no connections yet.
-    pub fn new(room: String, settings: Arc<RelaySettings>, outbox: RelayOutbox) -> Relay {
+    /// A relay for `room` (which keeps history as `retention` says) with no connections yet.
+    pub fn new(
+        room: String,
+        retention: Retention,
+        settings: Arc<RelaySettings>,
+        outbox: RelayOutbox,
+    ) -> Relay {
         let (events, events_rx) = mpsc::unbounded_channel();
+        let kept = match retention.max_messages {
+            Some(n) => settings.config.history.min(n as usize),
+            None => settings.config.history,
+        };
         Relay {
             room,
-            log: ChatLog::new(settings.config.history),
+            log: ChatLog::new(kept),
+            history: RoomHistory::new(settings.storage.clone(), retention),
             settings,
             outbox,
             members: HashMap::new(),
@@ -134,6 +149,7 @@ impl Relay {
                 },
                 _slot: slot,
                 bucket: TokenBucket::new(config.messages_per_second, config.burst),
+                feed: Feed::Waiting,
             },
         );
         let events = self.events.clone();
@@ -207,13 +223,13 @@ impl Relay {
     }
 
     /// Handles what the engine reports about one of this relay's connections.
-    fn engine_event(&mut self, conn: ConnId, event: EngineEvent) {
+    fn engine_event(&mut self, conn: ConnId, event: EngineEvent, ctx: &mut Context<Self>) {
         let Some(peer) = self.conns.get(&conn).cloned() else {
             return; // a connection this relay already let go of
         };
         match event {
-            EngineEvent::Open => self.channel_open(&peer, conn),
-            EngineEvent::Text(text) => self.chat(&peer, &text),
+            EngineEvent::Open => self.channel_open(&peer, conn, ctx),
+            EngineEvent::Text(text) => self.chat(&peer, &text, ctx),
             EngineEvent::Binary(len) => self.binary(&peer, len),
             EngineEvent::Closed(reason) => self.closed(peer, conn, reason),
         }
@@ -273,13 +289,8 @@ impl Actor for Relay {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        if let Some(rx) = self.events_rx.take() {
-            let events = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|event| (event, rx))
-            });
-            ctx.add_stream(events);
-        }
         tracing::info!(room = %self.room, "relay started");
+        self.load(ctx);
     }
 
     fn stopping(&mut self, _: &mut Self::Context) -> Running {
@@ -292,9 +303,21 @@ impl Actor for Relay {
     }
 }
 
+impl Relay {
+    /// Starts taking the engine's events (they wait in the channel until then).
+    fn take_events(&mut self, ctx: &mut Context<Self>) {
+        if let Some(rx) = self.events_rx.take() {
+            let events = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|event| (event, rx))
+            });
+            ctx.add_stream(events);
+        }
+    }
+}
+
 impl StreamHandler<(ConnId, EngineEvent)> for Relay {
-    fn handle(&mut self, (conn, event): (ConnId, EngineEvent), _: &mut Context<Self>) {
-        self.engine_event(conn, event)
+    fn handle(&mut self, (conn, event): (ConnId, EngineEvent), ctx: &mut Context<Self>) {
+        self.engine_event(conn, event, ctx)
     }
 
     fn finished(&mut self, _: &mut Context<Self>) {

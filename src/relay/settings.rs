@@ -9,6 +9,7 @@ use super::engine::{self, EngineHandle, EngineOptions, EngineTask};
 use super::slots::AddressSlots;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
+use crate::storage::Storage;
 
 /// Bytes a relayed chat message may grow by over what its sender sent (`from`, `name`, `seq`).
 const ENVELOPE_BYTES: usize = 1024;
@@ -23,6 +24,8 @@ pub struct RelaySettings {
     pub addresses: Arc<AddressSlots>,
     /// The engine, when some room can use the relay.
     pub engine: Option<EngineHandle>,
+    /// Where relayed chat is stored durably (`None`: memory only).
+    pub storage: Option<Arc<dyn Storage>>,
     /// The engine's task until it is spawned (by the registry, on its own thread).
     task: Mutex<Option<EngineTask>>,
 }
@@ -35,8 +38,15 @@ impl RelaySettings {
             metrics,
             addresses: Arc::default(),
             engine: None,
+            storage: None,
             task: Mutex::new(None),
         }
+    }
+
+    /// The same settings, storing relayed chat in `storage`.
+    pub fn with_storage(mut self, storage: Option<Arc<dyn Storage>>) -> RelaySettings {
+        self.storage = storage;
+        self
     }
 
     /// Runs the engine on the calling thread's `LocalSet`, once (see

@@ -25,6 +25,7 @@ use crate::relay::{
     SignalToRelay, StopRelay,
 };
 use crate::session::{Evict, Outbox, PushError, Session};
+use crate::storage::Retention;
 
 /// What a room is, fixed when it is created.
 #[derive(Clone, Debug)]
@@ -41,6 +42,8 @@ pub struct RoomSettings {
     pub on_host_leave: OnHostLeave,
     /// Created on first join and stopped when empty.
     pub dynamic: bool,
+    /// How much chat history the room keeps (while the relay hosts it).
+    pub retention: Retention,
 }
 
 /// Where a room reports to: the registry's inbox for room facts.
@@ -228,7 +231,12 @@ impl Room {
             drop: ctx.address().recipient(),
             refused: ctx.address().recipient(),
         };
-        let relay = Relay::new(self.settings.name.clone(), self.ctx.relay.clone(), outbox);
+        let relay = Relay::new(
+            self.settings.name.clone(),
+            self.settings.retention,
+            self.ctx.relay.clone(),
+            outbox,
+        );
         self.relay = Some(relay.start());
         if !self.watching_relay {
             self.watching_relay = true;

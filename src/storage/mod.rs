@@ -10,11 +10,25 @@
 
 pub mod sqlite;
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::config::{Backend, StorageConfig};
 use crate::protocol::ChatMessage;
+
+/// Opens the store `[storage]` names; `None` for `backend = "none"`.
+pub fn open(config: &StorageConfig) -> Result<Option<Arc<dyn Storage>>, StorageError> {
+    match config.backend {
+        Backend::None => Ok(None),
+        Backend::Sqlite => {
+            let store = sqlite::SqliteStorage::open(Path::new(&config.path), config.sync)?;
+            Ok(Some(Arc::new(store)))
+        }
+    }
+}
 
 /// What can go wrong in the store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +54,13 @@ pub struct Retention {
     pub max_messages: Option<u64>,
     /// Drop messages stored longer ago than this; `None`: no age limit.
     pub max_age: Option<Duration>,
+}
+
+impl Retention {
+    /// Whether anything is kept (`history = 0` opts a room out).
+    pub fn keeps_any(&self) -> bool {
+        self.max_messages != Some(0)
+    }
 }
 
 /// A room-scoped, durable chat history.

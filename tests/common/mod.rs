@@ -29,9 +29,13 @@ pub struct TestServer {
     handle: actix_web::dev::ServerHandle,
     system: actix_rt::System,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Where a relative `[storage] path` is put (removed with the server).
+    _data: tempfile::TempDir,
 }
 
-/// A config for tests: loopback, no ICE servers, one worker, the repo's static files.
+/// A config for tests: loopback, no ICE servers, one worker, the repo's static files, history
+/// in a temporary directory of the server's own (an absolute `[storage] path` is kept as is, for
+/// tests that restart a server on the same history).
 pub fn test_config() -> Config {
     let mut config = Config::from_toml("").expect("defaults are valid");
     config.server.bind = "127.0.0.1:0".into();
@@ -66,9 +70,14 @@ pub fn spawn_server_with_shutdown(
 }
 
 fn spawn_server_until(
-    config: Config,
+    mut config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> TestServer {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    if std::path::Path::new(&config.storage.path).is_relative() {
+        let path = data.path().join(&config.storage.path);
+        config.storage.path = path.to_string_lossy().into_owned();
+    }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -91,6 +100,7 @@ fn spawn_server_until(
         handle,
         system,
         thread: Some(thread),
+        _data: data,
     }
 }
 

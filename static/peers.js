@@ -12,6 +12,8 @@
 // Only the offering side retries (members to the host or relay, the later joiner in a mesh).
 
 const RELAY = 'relay';
+
+const resumeKey = (room) => `switchboard:resume:${room}`;
 export const LINK_TIMEOUT_MS = 20000;
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30000;
@@ -23,6 +25,9 @@ export class PeerManager extends EventTarget {
     this.store = store;
     store.present = (id) => id === this.me || this.members.has(id);
     this.links = new Map(); // peer id -> {pc, dc, state, outbox, pending, remoteSet}
+    // Room -> the last relay seq this page has seen there (where to resume after a reconnect).
+    this.resumePoints = new Map();
+    this.room = null;
     this.reset();
     // Own messages written out and never confirmed turn into failed ones (while the server can be
     // reached; while it cannot, they wait as pending).
@@ -61,6 +66,7 @@ export class PeerManager extends EventTarget {
   // already shown.
   welcome(w, name) {
     this.reset();
+    this.room = w.room;
     this.me = w.peer_id;
     this.name = name;
     this.topology = w.topology;
@@ -232,6 +238,11 @@ export class PeerManager extends EventTarget {
       if (this.links.get(id) !== link) return;
       link.state = 'connected';
       this.forgetRetry(id);
+      if (id === RELAY) {
+        // First on the channel: where to resume; the relay sends what came after, then live chat.
+        const after = this.resumePoint();
+        dc.send(JSON.stringify(after === null ? { type: 'resume' } : { type: 'resume', after }));
+      }
       for (const frame of link.outbox.splice(0)) dc.send(frame);
       if (this.confirmsOwn()) this.flushOwn();
       else if (id === this.host) this.sendToHost(this.store.pending());
@@ -329,10 +340,12 @@ export class PeerManager extends EventTarget {
       this.dropped(from, `${msg.type} from a member that is not the host`);
     } else if (msg.type === 'chat') {
       this.addStamped(msg);
+      if (from === RELAY) this.sawSeq(msg.seq);
     } else if (msg.type === 'ack') {
       this.store.acked(msg.id, msg.seq);
     } else if (msg.type === 'history' && Array.isArray(msg.messages)) {
       for (const m of msg.messages) this.addStamped(m);
+      if (from === RELAY) for (const m of msg.messages) this.sawSeq(m?.seq);
     } else if (msg.type === 'error') {
       // The relay refused something we sent (too large, too fast): that message failed.
       if (typeof msg.id === 'string') this.store.refused(msg.id);
@@ -340,6 +353,32 @@ export class PeerManager extends EventTarget {
       this.dispatchEvent(new CustomEvent('refused', { detail: { code: String(msg.code), message } }));
     } else {
       this.dropped(from, `unknown frame ${msg.type}`);
+    }
+  }
+
+  // Where this page resumes the relay's chat in this room: what it saw itself, or on a fresh page
+  // what the last page of this room saw (localStorage, so a reload resumes). null: nothing.
+  resumePoint() {
+    if (this.resumePoints.has(this.room)) return this.resumePoints.get(this.room);
+    let saved = null;
+    try {
+      saved = Number.parseInt(localStorage.getItem(resumeKey(this.room)) ?? '', 10);
+    } catch {
+      saved = null; // storage disabled
+    }
+    return Number.isSafeInteger(saved) && saved >= 0 ? saved : null;
+  }
+
+  // The relay delivered message `seq` in this room.
+  sawSeq(seq) {
+    if (!Number.isSafeInteger(seq) || seq < 0) return;
+    const last = this.resumePoint();
+    if (last !== null && last >= seq) return;
+    this.resumePoints.set(this.room, seq);
+    try {
+      localStorage.setItem(resumeKey(this.room), String(seq));
+    } catch {
+      // storage disabled or full: this page still resumes from memory
     }
   }
 

@@ -1,16 +1,21 @@
-// Rooms hosted by the server's relay, in real Chromium pages: chat, history for a late joiner,
-// and a host room that fails over to the relay when its hosting page closes.
+// Rooms hosted by the server's relay, in real Chromium pages: chat, history for a late joiner, a
+// reload that resumes with exactly what was missed, and a host room that fails over to the relay
+// when its hosting page closes.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  serverAndBrowser, enter, say, messages, members,
+  serverAndBrowser, enter, join, say, messages, members,
   waitForTexts, waitForConnected, assertShownOnce, screenshot,
 } from './helpers.mjs';
 
 const env = serverAndBrowser(`
 [[rooms]]
 name = "served"
+topology = "relay"
+
+[[rooms]]
+name = "reload"
 topology = "relay"
 
 [[rooms]]
@@ -93,4 +98,38 @@ test('host room with on_host_leave = relay: the hosting page closes and nothing 
   await screenshot(bob, 'chat-failover.png');
   await bob.context().close();
   await carol.context().close();
+});
+
+test('a reloaded page resumes with exactly what it missed, nothing twice', async () => {
+  const alice = await enter(env.browser, env.server, 'reload', 'alice');
+  const bob = await enter(env.browser, env.server, 'reload', 'bob');
+  for (const page of [alice, bob]) {
+    await page.waitForSelector('#members li[data-peer="relay"] .state[data-state="connected"]', { timeout: 15000 });
+  }
+  const before = ['one', 'two', 'three'];
+  for (const text of before) await say(alice, text);
+  await waitForTexts(bob, before);
+  const point = await bob.evaluate(() => localStorage.getItem('switchboard:resume:reload'));
+  assert.equal(point, '3', 'the page keeps the last relay seq it saw');
+
+  // Bob reloads; alice talks while he is away.
+  await bob.goto('about:blank');
+  await alice.waitForFunction(
+    () => ![...document.querySelectorAll('#members li .name')].some((e) => e.textContent.includes('bob')),
+    null,
+    { timeout: 15000 },
+  );
+  const missed = ['four', 'five'];
+  for (const text of missed) await say(alice, text);
+  await alice.waitForFunction(() => document.querySelectorAll('#messages li.pending').length === 0);
+  await bob.goto(env.server.url);
+  await join(bob, 'reload', 'bob');
+  await waitForTexts(bob, missed);
+  await say(alice, 'six');
+  await waitForTexts(bob, ['six']);
+  const shown = (await messages(bob)).map((m) => m.text);
+  assert.deepEqual(shown, [...missed, 'six'], 'exactly the missed messages, then live');
+  await screenshot(bob, 'chat-reload-resume.png');
+  await alice.context().close();
+  await bob.context().close();
 });

@@ -38,18 +38,21 @@ enum Command {
     Chat(switchboard::client::terminal::ChatArgs),
     /// Load-test a server and print the figures (see docs/BENCHMARKS.md).
     Bench(switchboard::bench::BenchArgs),
+    /// Print a room's stored chat history (`--json`: export as JSON lines).
+    History(switchboard::storage::cli::HistoryArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Some(Command::Chat(_)) | Some(Command::Bench(_))
+        Some(Command::Chat(_)) | Some(Command::Bench(_)) | Some(Command::History(_))
     );
     init_logging(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config),
         Command::Chat(args) => chat(args),
+        Command::History(args) => history(&cli.config, &args),
         Command::Bench(args) => match switchboard::bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -86,6 +89,24 @@ fn chat(args: switchboard::client::terminal::ChatArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard chat: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn history(path: &std::path::Path, args: &switchboard::storage::cli::HistoryArgs) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("switchboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout();
+    match switchboard::storage::cli::run(&config, args, &mut stdout.lock()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard history: {e:#}");
             ExitCode::from(1)
         }
     }

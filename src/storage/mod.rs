@@ -8,6 +8,7 @@
 //! a runtime hop per call and nothing else; `bundled` compiles SQLite into the binary, so
 //! `cargo run` and the Docker image need no system library.
 
+pub mod cli;
 pub mod sqlite;
 
 use std::path::Path;

@@ -90,6 +90,45 @@ impl SqliteStorage {
     }
 }
 
+/// Calls `each` with every stored message of `room` after `since`, oldest first, reading the
+/// file at `path` read-only (a running server may be writing it meanwhile: WAL readers see the
+/// last commit). A missing file is an error naming it.
+pub fn export(
+    path: &Path,
+    room: &str,
+    since: u64,
+    mut each: impl FnMut(ChatMessage) -> std::io::Result<()>,
+) -> Result<u64, StorageError> {
+    let open = |reason: String| StorageError::Open {
+        path: path.display().to_string(),
+        reason,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open(e.to_string()))?;
+    let read = |e: rusqlite::Error| StorageError::Read(e.to_string());
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, id, sender, name, text, ts FROM messages
+             WHERE room = ?1 AND seq > ?2 ORDER BY seq",
+        )
+        .map_err(|e| open(e.to_string()))?;
+    let mut rows = stmt.query(params![room, since as i64]).map_err(read)?;
+    let mut count = 0;
+    while let Some(r) = rows.next().map_err(read)? {
+        let msg = ChatMessage {
+            seq: Some(r.get::<_, i64>(0).map_err(read)? as u64),
+            id: r.get(1).map_err(read)?,
+            from: r.get(2).map_err(read)?,
+            name: r.get(3).map_err(read)?,
+            text: r.get(4).map_err(read)?,
+            ts: r.get::<_, i64>(5).map_err(read)? as u64,
+        };
+        each(msg).map_err(|e| StorageError::Read(format!("cannot write the output: {e}")))?;
+        count += 1;
+    }
+    Ok(count)
+}
+
 fn setup(path: &Path, sync: Sync) -> Result<Connection, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

@@ -107,6 +107,12 @@ impl ServerProcess {
         }
     }
 
+    /// Kills the server with SIGKILL (no shutdown of any kind) and waits for it to be gone.
+    pub fn kill_9(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        let _ = self.child.wait();
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

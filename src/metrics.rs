@@ -30,6 +30,7 @@ pub enum OutKind {
     Signal,
     Error,
     Pong,
+    ServerShutdown,
 }
 
 /// Why the server closed a socket or refused a request for what a client sent, for
@@ -94,7 +95,7 @@ pub enum RelayOutKind {
 const RELAY_OUT_KINDS: [&str; 4] = ["chat", "ack", "history", "error"];
 
 const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
-const OUT_KINDS: [&str; 7] = [
+const OUT_KINDS: [&str; 8] = [
     "welcome",
     "peer_joined",
     "peer_left",
@@ -102,6 +103,7 @@ const OUT_KINDS: [&str; 7] = [
     "signal",
     "error",
     "pong",
+    "server_shutdown",
 ];
 
 /// The figures one server exports at `GET /metrics`.

@@ -131,3 +131,7 @@ signaling.addEventListener('error', ({ detail }) => {
   if (!signaling.joined) ui.setStatus('idle', 'Not in a room');
   ui.showError(detail.message);
 });
+
+signaling.addEventListener('server_shutdown', () => {
+  store.notice('The server is restarting; reconnecting by itself.');
+});

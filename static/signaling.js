@@ -85,6 +85,10 @@ export class Signaling extends EventTarget {
         return;
       }
       if (msg.type === 'welcome') this.joined = true;
+      if (msg.type === 'server_shutdown' && Number.isSafeInteger(msg.retry_after_ms)) {
+        // The socket closes next: the first reconnect waits at least what the server asked.
+        this.retryAfter = Math.min(Math.max(msg.retry_after_ms, 0), 60000);
+      }
       if (msg.type === 'error' && !this.joined && this.joinRequest) {
         // A refused join is final until the user tries again.
         this.joinRequest = null;
@@ -103,7 +107,8 @@ export class Signaling extends EventTarget {
       }
       // Backoff with jitter: 0.5 s, 1 s, then 2 s (±20 %) for as long as the server is away, so
       // a page is back within a few seconds of the server.
-      const base = Math.min(2000, 500 * 2 ** this.attempt);
+      const base = Math.max(Math.min(2000, 500 * 2 ** this.attempt), this.retryAfter ?? 0);
+      this.retryAfter = null;
       const delay = Math.round(base * (0.8 + Math.random() * 0.4));
       this.attempt += 1;
       this.emit('status', { state: 'reconnecting', delay, wasJoined });

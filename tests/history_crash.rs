@@ -12,13 +12,19 @@ use common::process::ServerProcess;
 use common::WAIT;
 use serde_json::{json, Value};
 use switchboard::bench::rtc::RelayMember;
+use switchboard::client::{Client, ClientConfig, Event};
 use switchboard::protocol::ChatMessage;
 
 /// A config file in `dir` for a relay room `r` whose history is in `dir/history.db`.
 fn config(dir: &Path) -> std::path::PathBuf {
+    config_on(dir, 0)
+}
+
+/// The same, listening on `port`.
+fn config_on(dir: &Path, port: u16) -> std::path::PathBuf {
     let path = dir.join("switchboard.toml");
     let text = format!(
-        "[server]\nbind = \"127.0.0.1:0\"\nstatic_dir = \"{}/static\"\nworkers = 1\n\
+        "[server]\nbind = \"127.0.0.1:{port}\"\nstatic_dir = \"{}/static\"\nworkers = 1\n\
          [ice]\nservers = []\n\
          [relay]\nudp_bind = \"127.0.0.1\"\nudp_port = 0\nmessages_per_second = 10000\nburst = 10000\n\
          [storage]\npath = \"history.db\"\n\
@@ -125,4 +131,93 @@ async fn kill_9_in_a_burst_loses_no_acked_message_and_history_exports_them_in_or
         }
     }
     assert_eq!(resumed, seqs[100..]);
+}
+
+#[tokio::test]
+async fn sigterm_in_a_burst_loses_no_acked_message_and_clients_come_back_by_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    // One port for both runs, so the clients find the server again.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = config_on(dir.path(), port);
+    let mut server = ServerProcess::start(&config, dir.path());
+    let url = format!("ws://127.0.0.1:{port}/ws");
+    let mut bob_config = ClientConfig::new(&url, "r", "bob").loopback();
+    bob_config.backoff = std::time::Duration::from_millis(100);
+    let (_bob, mut bob_events) = Client::connect(bob_config).await.unwrap();
+    common::wait_open(&mut bob_events, "bob").await;
+
+    let mut alice = RelayMember::join(&url, "r", "alice").await.unwrap();
+    for i in 0..400 {
+        let msg = json!({"type": "chat", "id": format!("m{i}"), "from": "", "name": "", "text": format!("burst {i}"), "ts": 1});
+        alice.channel.send_text(&msg.to_string()).await.unwrap();
+    }
+    let mut acked: HashMap<String, u64> = HashMap::new();
+    while acked.len() < 100 {
+        let text = tokio::time::timeout(WAIT, alice.inbox.recv())
+            .await
+            .expect("acks within 5 s")
+            .unwrap();
+        let msg: Value = serde_json::from_str(&text).unwrap();
+        if msg["type"] == "ack" {
+            acked.insert(
+                msg["id"].as_str().unwrap().into(),
+                msg["seq"].as_u64().unwrap(),
+            );
+        }
+    }
+    let status = server.terminate(std::time::Duration::from_secs(10));
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    server.wait_for_log(&["chat history flushed"]);
+    while let Ok(text) = alice.inbox.try_recv() {
+        let msg: Value = serde_json::from_str(&text).unwrap();
+        if msg["type"] == "ack" {
+            acked.insert(
+                msg["id"].as_str().unwrap().into(),
+                msg["seq"].as_u64().unwrap(),
+            );
+        }
+    }
+    let stored = exported(&config, 0);
+    let by_id: HashMap<&str, u64> = stored
+        .iter()
+        .map(|m| (m.id.as_str(), m.seq.unwrap()))
+        .collect();
+    for (id, seq) in &acked {
+        assert_eq!(
+            by_id.get(id.as_str()),
+            Some(seq),
+            "acked {id} (seq {seq}) is stored"
+        );
+    }
+
+    let _server = ServerProcess::start(&config, dir.path());
+    // Bob was told, reconnects by himself and resumes: every stored message, once.
+    let mut seen: Vec<u64> = Vec::new();
+    let mut told = false;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while seen.len() < stored.len() {
+        let event = tokio::time::timeout_at(deadline, bob_events.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "bob has {} of {} messages after 20 s",
+                    seen.len(),
+                    stored.len()
+                )
+            })
+            .expect("bob's events");
+        match event {
+            Event::ServerShutdown { .. } => told = true,
+            Event::Chat { message } => seen.push(message.seq.unwrap()),
+            Event::History { messages } => seen.extend(messages.iter().map(|m| m.seq.unwrap())),
+            _ => {}
+        }
+    }
+    assert!(told, "bob got server_shutdown");
+    let want: Vec<u64> = stored.iter().map(|m| m.seq.unwrap()).collect();
+    assert_eq!(seen, want, "every stored message once, in order");
 }

@@ -237,12 +237,17 @@ async fn ping_gets_pong() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_every_session_with_going_away_then_stops() {
+async fn shutdown_tells_every_session_then_closes_it_with_going_away_then_stops() {
     let (server, stop) = common::spawn_server_with_shutdown(common::test_config());
     let mut joined = server.client().await;
     joined.join("lobby", "alice").await;
     let mut lobby = server.client().await;
     stop.send(()).unwrap();
+    for client in [&mut joined, &mut lobby] {
+        let notice = client.expect("server_shutdown").await;
+        assert_eq!(notice["retry_after_ms"], 1000, "{notice}");
+        assert!(notice["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
     assert_eq!(joined.expect_close().await, CloseCode::Away);
     assert_eq!(lobby.expect_close().await, CloseCode::Away);
     // Then the listener goes away.
@@ -264,8 +269,9 @@ async fn at_shutdown_members_are_not_told_that_the_others_left() {
     for client in [&mut alice, &mut bob] {
         let (frames, end) = client.read_to_end().await;
         // Their pages keep their links to each other until they are back: no peer_left, no
-        // host_changed, just the close.
-        assert!(frames.is_empty(), "{frames:?}");
+        // host_changed, just the notice and the close.
+        let types: Vec<&str> = frames.iter().filter_map(|f| f["type"].as_str()).collect();
+        assert_eq!(types, ["server_shutdown"], "{frames:?}");
         assert!(matches!(end, Some(Ok(_))), "{end:?}");
     }
 }

@@ -40,6 +40,8 @@ pub struct Engine {
     pub(super) retries: Retries,
     /// Where to resume the relay's chat.
     pub(super) resume: ResumePoint,
+    /// How long the server asked to wait before reconnecting (`server_shutdown`).
+    retry_after: Option<std::time::Duration>,
 }
 
 impl Engine {
@@ -69,6 +71,7 @@ impl Engine {
             next_conn: 0,
             retries: Retries::default(),
             resume,
+            retry_after: None,
         };
         engine.connect().await?;
         Ok(engine)
@@ -166,7 +169,10 @@ impl Engine {
         if !self.config.reconnect {
             return false;
         }
-        let mut delay = self.config.backoff;
+        let mut delay = self
+            .retry_after
+            .take()
+            .map_or(self.config.backoff, |after| after.max(self.config.backoff));
         for attempt in 1.. {
             let jitter = delay.mul_f64(rand::random::<f64>() * 0.2);
             self.emit(Event::Reconnecting {
@@ -245,6 +251,17 @@ impl Engine {
                 }
             }
             ServerMessage::Pong => {}
+            ServerMessage::ServerShutdown {
+                reason,
+                retry_after_ms,
+            } => {
+                // The socket closes next: the first reconnect waits at least this long.
+                self.retry_after = Some(std::time::Duration::from_millis(retry_after_ms));
+                self.emit(Event::ServerShutdown {
+                    reason,
+                    retry_after_ms,
+                });
+            }
         }
     }
 

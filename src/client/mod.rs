@@ -144,6 +144,8 @@ pub enum Event {
         attempt: u32,
         delay_ms: u64,
     },
+    /// The server is shutting down; the client reconnects after about `retry_after_ms`.
+    ServerShutdown { reason: String, retry_after_ms: u64 },
     /// The socket was lost; reconnecting after `delay_ms`.
     Reconnecting { attempt: u32, delay_ms: u64 },
     /// The client left (or gave up); no more events follow.

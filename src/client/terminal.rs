@@ -185,6 +185,7 @@ fn status_line(event: &Event) -> Option<String> {
             attempt,
             delay_ms,
         } => format!("* connecting to {peer} again in {delay_ms} ms (attempt {attempt})"),
+        Event::ServerShutdown { reason, .. } => format!("* {}", printable(reason)),
         Event::Reconnecting { attempt, delay_ms } => {
             format!("* connection lost; reconnecting in {delay_ms} ms (attempt {attempt})")
         }

@@ -72,16 +72,31 @@ pub fn run_with_registry(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<(Server, RegistryCell)> {
     let (going_away, away) = watch::channel(false);
-    let grace = config.server.shutdown_timeout.min(CLOSE_GRACE);
+    let timeout = config.server.shutdown_timeout;
+    let grace = timeout.min(CLOSE_GRACE);
     check_relay_network(&config);
+    let storage = if checks::relay_in_use(&config) {
+        crate::storage::open(&config.storage).map_err(|e| std::io::Error::other(e.to_string()))?
+    } else {
+        None
+    };
     let registry = RegistryCell::default();
-    let server = serve(listener, config, away, registry.clone())?;
+    let server = serve(listener, config, away, registry.clone(), storage.clone())?;
     let handle = server.handle();
     actix_rt::spawn(async move {
         shutdown.await;
-        tracing::info!("shutting down: closing every session");
+        tracing::info!("shutting down: telling every session, then closing it");
         let _ = going_away.send(true);
         actix_rt::time::sleep(grace).await;
+        // Sessions are closed: what the relays were storing is committed now, before the
+        // process can end (it ends when the server below has stopped).
+        if let Some(storage) = storage {
+            match actix_rt::time::timeout(timeout, storage.flush()).await {
+                Ok(Ok(())) => tracing::info!("chat history flushed"),
+                Ok(Err(e)) => tracing::error!(error = %e, "cannot flush chat history"),
+                Err(_) => tracing::error!("chat history not flushed within shutdown_timeout"),
+            }
+        }
         handle.stop(true).await;
     });
     Ok((server, registry))
@@ -123,6 +138,7 @@ fn serve(
     config: Config,
     going_away: watch::Receiver<bool>,
     registry: RegistryCell,
+    storage: Option<Arc<dyn crate::storage::Storage>>,
 ) -> std::io::Result<Server> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
@@ -130,8 +146,6 @@ fn serve(
         tracing::warn!("{note}");
     }
     let relay = if checks::relay_in_use(&config) {
-        let storage = crate::storage::open(&config.storage)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
         RelaySettings::start(&config.relay, metrics.clone())?.with_storage(storage)
     } else {
         RelaySettings::idle(&config.relay, metrics.clone())

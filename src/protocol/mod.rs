@@ -305,6 +305,9 @@ pub enum ServerMessage {
     },
     /// Answer to `ping`.
     Pong,
+    /// The server is stopping (SIGTERM): the socket closes next. Reconnect after about
+    /// `retry_after_ms`, with backoff, and resume.
+    ServerShutdown { reason: String, retry_after_ms: u64 },
 }
 
 impl ServerMessage {

@@ -7,7 +7,7 @@ mod writer;
 use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_http::ws::{CloseCode, CloseReason, ProtocolError};
@@ -28,6 +28,10 @@ use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalD
 use crate::rate::TokenBucket;
 use crate::registry::{OpenRoom, Registry};
 use crate::room::{Forward, Join, Leave, Room};
+
+/// When `server_shutdown` tells clients to reconnect (a restart takes about this long; clients
+/// back off from there).
+const SHUTDOWN_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Where a session is in its life.
 enum State {
@@ -109,6 +113,11 @@ impl Session {
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
         let shutdown = shutdown.into_actor(&session).map(|(), act, ctx| {
             act.going_away = true;
+            let notice = ServerMessage::ServerShutdown {
+                reason: "the server is shutting down".into(),
+                retry_after_ms: SHUTDOWN_RETRY_AFTER.as_millis() as u64,
+            };
+            act.reply(&notice, OutKind::ServerShutdown, ctx);
             act.close(CloseCode::Away, "server shutting down", ctx)
         });
         Session::create(|ctx| {

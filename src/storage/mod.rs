@@ -87,4 +87,7 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Drops what `retention` does not keep of `room`; returns how many messages went.
     async fn trim(&self, room: &str, retention: Retention) -> Result<u64, StorageError>;
+
+    /// Resolves once everything asked before is done and on disk (at shutdown).
+    async fn flush(&self) -> Result<(), StorageError>;
 }

@@ -45,6 +45,9 @@ enum Op {
         retention: Retention,
         reply: Reply<u64>,
     },
+    Flush {
+        reply: Reply<()>,
+    },
 }
 
 /// Durability of a commit.
@@ -306,6 +309,15 @@ impl Writer {
             } => {
                 let _ = reply.send(self.trim(&room, retention));
             }
+            Op::Flush { reply } => {
+                // Everything before it is committed (ops are served in order); moving the WAL
+                // into the database file leaves one file to back up or copy.
+                let done = self
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .map_err(|e| StorageError::Write(e.to_string()));
+                let _ = reply.send(done);
+            }
         }
     }
 
@@ -411,6 +423,10 @@ impl Storage for SqliteStorage {
             reply,
         })
         .await
+    }
+
+    async fn flush(&self) -> Result<(), StorageError> {
+        self.ask(|reply| Op::Flush { reply }).await
     }
 }
 

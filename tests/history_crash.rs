@@ -221,3 +221,87 @@ async fn sigterm_in_a_burst_loses_no_acked_message_and_clients_come_back_by_them
     let want: Vec<u64> = stored.iter().map(|m| m.seq.unwrap()).collect();
     assert_eq!(seen, want, "every stored message once, in order");
 }
+
+#[tokio::test]
+async fn a_full_disk_fails_the_send_with_storage_failed_and_loses_nothing_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    // Files the server writes may not grow past 256 KiB (SIGXFSZ ignored, so a write past it
+    // fails as on a full disk instead of killing the process).
+    let wrapper = [
+        "bash",
+        "-c",
+        "trap '' XFSZ; exec prlimit --fsize=262144 -- \"$@\"",
+        "limited",
+    ];
+    let server = ServerProcess::start_wrapped(&wrapper, &config, dir.path());
+    let url = format!("ws://{}/ws", server.addr);
+    let mut alice = RelayMember::join(&url, "r", "alice").await.unwrap();
+    let text = "x".repeat(4000);
+    let mut acked: HashMap<String, u64> = HashMap::new();
+    let mut failed = None;
+    for i in 0..400 {
+        let msg = json!({"type": "chat", "id": format!("m{i}"), "from": "", "name": "", "text": text, "ts": 1});
+        alice.channel.send_text(&msg.to_string()).await.unwrap();
+        let text = tokio::time::timeout(WAIT, alice.inbox.recv())
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        match answer["type"].as_str() {
+            Some("ack") => {
+                acked.insert(format!("m{i}"), answer["seq"].as_u64().unwrap());
+            }
+            Some("error") => {
+                failed = Some(answer);
+                break;
+            }
+            _ => panic!("unexpected {answer}"),
+        }
+    }
+    let failed = failed.expect("the disk filled up within 400 messages of 4 KB");
+    assert_eq!(failed["code"], "storage_failed", "{failed}");
+    assert!(
+        failed["id"].as_str().is_some(),
+        "names the message: {failed}"
+    );
+    assert!(acked.len() > 10, "some fit first: {}", acked.len());
+    // The server stays up, says so in a counter, and answers the next send the same way.
+    assert!(server.metric("switchboard_storage_failures_total") >= 1.0);
+    let again =
+        json!({"type": "chat", "id": "after", "from": "", "name": "", "text": "hi", "ts": 1});
+    alice.channel.send_text(&again.to_string()).await.unwrap();
+    loop {
+        let text = tokio::time::timeout(WAIT, alice.inbox.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        if answer["id"] == "after" {
+            assert!(
+                answer["type"] == "error" || answer["type"] == "ack",
+                "{answer}"
+            );
+            break;
+        }
+    }
+    drop(alice);
+    drop(server);
+
+    let stored = exported(&config, 0);
+    let by_id: HashMap<&str, u64> = stored
+        .iter()
+        .map(|m| (m.id.as_str(), m.seq.unwrap()))
+        .collect();
+    for (id, seq) in &acked {
+        assert_eq!(
+            by_id.get(id.as_str()),
+            Some(seq),
+            "acked {id} (seq {seq}) is stored"
+        );
+    }
+    assert!(
+        !by_id.contains_key(failed["id"].as_str().unwrap()),
+        "the failed one is not"
+    );
+}

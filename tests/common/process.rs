@@ -64,7 +64,22 @@ impl ServerProcess {
     /// Starts the server binary with the config file at `config` (as it is), in the working
     /// directory `cwd`.
     pub fn start(config: &Path, cwd: &Path) -> ServerProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        ServerProcess::start_wrapped(&[], config, cwd)
+    }
+
+    /// Like [`ServerProcess::start`], run through `wrapper` (a program and its arguments, which
+    /// gets the server's command line after them), e.g. to limit its resources.
+    pub fn start_wrapped(wrapper: &[&str], config: &Path, cwd: &Path) -> ServerProcess {
+        let bin = env!("CARGO_BIN_EXE_switchboard");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .arg("--config")
             .arg(config)
             .arg("serve")

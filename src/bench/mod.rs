@@ -48,6 +48,10 @@ struct TargetArgs {
     /// With --spawn: pin the server to this CPU (taskset).
     #[arg(long, global = true)]
     server_cpu: Option<usize>,
+    /// With --spawn: where the server keeps relayed chat (`sqlite`: durable, in the run's
+    /// temporary directory; `none`: memory only), to measure what storage costs.
+    #[arg(long, global = true, default_value = "sqlite", value_parser = ["sqlite", "none"])]
+    storage: String,
     /// Print one JSON object instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -131,7 +135,8 @@ impl TargetArgs {
             (Some(url), _) => Target::remote(url),
             (None, true) => {
                 let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
-                Target::spawn(&bench_config(topology, static_dir), self.server_cpu)
+                let config = bench_config(topology, static_dir, &self.storage);
+                Target::spawn(&config, self.server_cpu)
             }
             (None, false) => anyhow::bail!("give --server ws://HOST:PORT/ws or --spawn"),
         }

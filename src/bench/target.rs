@@ -19,7 +19,7 @@ pub struct Target {
 
 /// The configuration a spawned server runs with: loopback, no ICE servers, one worker, no rate
 /// limit, big rooms.
-pub fn bench_config(topology: &str, static_dir: &str) -> String {
+pub fn bench_config(topology: &str, static_dir: &str, storage: &str) -> String {
     format!(
         r#"[server]
 bind = "127.0.0.1:0"
@@ -43,6 +43,8 @@ udp_port = 0
 messages_per_second = 100000000
 burst = 100000000
 max_members_per_address = 100000
+[storage]
+backend = "{storage}"
 "#
     )
 }

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::rtc::RawPeer;
+use common::rtc::{history_of, RawPeer};
 use common::{config_with_rooms, spawn_server, TestServer, WAIT};
 use serde_json::{json, Value};
 use switchboard::bench::rtc::RelayMember;
@@ -41,23 +41,6 @@ async fn send_acked(peer: &mut RawPeer, prefix: &str, n: usize) -> Vec<u64> {
         seqs.push(ack["seq"].as_u64().expect("ack carries seq"));
     }
     seqs
-}
-
-/// Reads `history` messages from a member until it holds `n` messages (no more may follow).
-async fn history_of(member: &mut RelayMember, n: usize) -> Vec<ChatMessage> {
-    let mut got = Vec::new();
-    while got.len() < n {
-        let text = tokio::time::timeout(WAIT, member.inbox.recv())
-            .await
-            .unwrap_or_else(|_| panic!("history: {} of {n} messages within 5 s", got.len()))
-            .expect("channel open");
-        let msg: Value = serde_json::from_str(&text).unwrap();
-        if msg["type"] == "history" {
-            let part: Vec<ChatMessage> = serde_json::from_value(msg["messages"].clone()).unwrap();
-            got.extend(part);
-        }
-    }
-    got
 }
 
 fn seqs(messages: &[ChatMessage]) -> Vec<u64> {

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::process::ServerProcess;
+use common::rtc::history_of;
 use common::WAIT;
 use serde_json::{json, Value};
 use switchboard::bench::rtc::RelayMember;
@@ -55,6 +56,44 @@ fn exported(config: &Path, since: u64) -> Vec<ChatMessage> {
         .collect()
 }
 
+/// Sends `n` chat messages `m{i}` ("burst {i}") without waiting for acks.
+async fn burst(member: &RelayMember, n: usize) {
+    for i in 0..n {
+        let msg = json!({"type": "chat", "id": format!("m{i}"), "from": "", "name": "", "text": format!("burst {i}"), "ts": 1});
+        member.channel.send_text(&msg.to_string()).await.unwrap();
+    }
+}
+
+/// Records `text` in `acked` (id → seq) if it is an ack.
+fn note_ack(text: &str, acked: &mut HashMap<String, u64>) {
+    let msg: Value = serde_json::from_str(text).unwrap();
+    if msg["type"] == "ack" {
+        acked.insert(
+            msg["id"].as_str().unwrap().into(),
+            msg["seq"].as_u64().unwrap(),
+        );
+    }
+}
+
+/// Asserts every acked message is among `stored` with its seq; returns stored id → seq.
+fn assert_acked_stored<'a>(
+    acked: &HashMap<String, u64>,
+    stored: &'a [ChatMessage],
+) -> HashMap<&'a str, u64> {
+    let by_id: HashMap<&str, u64> = stored
+        .iter()
+        .map(|m| (m.id.as_str(), m.seq.unwrap()))
+        .collect();
+    for (id, seq) in acked {
+        assert_eq!(
+            by_id.get(id.as_str()),
+            Some(seq),
+            "acked {id} (seq {seq}) is stored"
+        );
+    }
+    by_id
+}
+
 #[tokio::test]
 async fn kill_9_in_a_burst_loses_no_acked_message_and_history_exports_them_in_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,50 +101,25 @@ async fn kill_9_in_a_burst_loses_no_acked_message_and_history_exports_them_in_or
     let mut server = ServerProcess::start(&config, dir.path());
     let url = format!("ws://{}/ws", server.addr);
     let mut alice = RelayMember::join(&url, "r", "alice").await.unwrap();
-    for i in 0..400 {
-        let msg = json!({"type": "chat", "id": format!("m{i}"), "from": "", "name": "", "text": format!("burst {i}"), "ts": 1});
-        alice.channel.send_text(&msg.to_string()).await.unwrap();
-    }
+    burst(&alice, 400).await;
     let mut acked: HashMap<String, u64> = HashMap::new();
     while acked.len() < 150 {
         let text = tokio::time::timeout(WAIT, alice.inbox.recv())
             .await
             .expect("acks within 5 s")
             .unwrap();
-        let msg: Value = serde_json::from_str(&text).unwrap();
-        if msg["type"] == "ack" {
-            acked.insert(
-                msg["id"].as_str().unwrap().into(),
-                msg["seq"].as_u64().unwrap(),
-            );
-        }
+        note_ack(&text, &mut acked);
     }
     server.kill_9();
     // Acks that were already on their way count too.
     while let Ok(text) = alice.inbox.try_recv() {
-        let msg: Value = serde_json::from_str(&text).unwrap();
-        if msg["type"] == "ack" {
-            acked.insert(
-                msg["id"].as_str().unwrap().into(),
-                msg["seq"].as_u64().unwrap(),
-            );
-        }
+        note_ack(&text, &mut acked);
     }
 
     let stored = exported(&config, 0);
     let seqs: Vec<u64> = stored.iter().map(|m| m.seq.unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
-    let by_id: HashMap<&str, u64> = stored
-        .iter()
-        .map(|m| (m.id.as_str(), m.seq.unwrap()))
-        .collect();
-    for (id, seq) in &acked {
-        assert_eq!(
-            by_id.get(id.as_str()),
-            Some(seq),
-            "acked {id} (seq {seq}) is stored"
-        );
-    }
+    assert_acked_stored(&acked, &stored);
     assert!(stored
         .iter()
         .all(|m| m.name == "alice" && m.text.starts_with("burst ")));
@@ -117,19 +131,8 @@ async fn kill_9_in_a_burst_loses_no_acked_message_and_history_exports_them_in_or
     let mut bob = RelayMember::join_after(&url, "r", "bob", 100)
         .await
         .unwrap();
-    let mut resumed = Vec::new();
-    while resumed.len() < stored.len() - 100 {
-        let text = tokio::time::timeout(WAIT, bob.inbox.recv())
-            .await
-            .expect("history within 5 s")
-            .unwrap();
-        let msg: Value = serde_json::from_str(&text).unwrap();
-        if msg["type"] == "history" {
-            for m in msg["messages"].as_array().unwrap() {
-                resumed.push(m["seq"].as_u64().unwrap());
-            }
-        }
-    }
+    let resumed = history_of(&mut bob, stored.len() - 100).await;
+    let resumed: Vec<u64> = resumed.iter().map(|m| m.seq.unwrap()).collect();
     assert_eq!(resumed, seqs[100..]);
 }
 
@@ -151,48 +154,23 @@ async fn sigterm_in_a_burst_loses_no_acked_message_and_clients_come_back_by_them
     common::wait_open(&mut bob_events, "bob").await;
 
     let mut alice = RelayMember::join(&url, "r", "alice").await.unwrap();
-    for i in 0..400 {
-        let msg = json!({"type": "chat", "id": format!("m{i}"), "from": "", "name": "", "text": format!("burst {i}"), "ts": 1});
-        alice.channel.send_text(&msg.to_string()).await.unwrap();
-    }
+    burst(&alice, 400).await;
     let mut acked: HashMap<String, u64> = HashMap::new();
     while acked.len() < 100 {
         let text = tokio::time::timeout(WAIT, alice.inbox.recv())
             .await
             .expect("acks within 5 s")
             .unwrap();
-        let msg: Value = serde_json::from_str(&text).unwrap();
-        if msg["type"] == "ack" {
-            acked.insert(
-                msg["id"].as_str().unwrap().into(),
-                msg["seq"].as_u64().unwrap(),
-            );
-        }
+        note_ack(&text, &mut acked);
     }
     let status = server.terminate(std::time::Duration::from_secs(10));
     assert!(status.success(), "exit status after SIGTERM: {status}");
     server.wait_for_log(&["chat history flushed"]);
     while let Ok(text) = alice.inbox.try_recv() {
-        let msg: Value = serde_json::from_str(&text).unwrap();
-        if msg["type"] == "ack" {
-            acked.insert(
-                msg["id"].as_str().unwrap().into(),
-                msg["seq"].as_u64().unwrap(),
-            );
-        }
+        note_ack(&text, &mut acked);
     }
     let stored = exported(&config, 0);
-    let by_id: HashMap<&str, u64> = stored
-        .iter()
-        .map(|m| (m.id.as_str(), m.seq.unwrap()))
-        .collect();
-    for (id, seq) in &acked {
-        assert_eq!(
-            by_id.get(id.as_str()),
-            Some(seq),
-            "acked {id} (seq {seq}) is stored"
-        );
-    }
+    assert_acked_stored(&acked, &stored);
 
     let _server = ServerProcess::start(&config, dir.path());
     // Bob was told, reconnects by himself and resumes: every stored message, once.
@@ -289,17 +267,7 @@ async fn a_full_disk_fails_the_send_with_storage_failed_and_loses_nothing_stored
     drop(server);
 
     let stored = exported(&config, 0);
-    let by_id: HashMap<&str, u64> = stored
-        .iter()
-        .map(|m| (m.id.as_str(), m.seq.unwrap()))
-        .collect();
-    for (id, seq) in &acked {
-        assert_eq!(
-            by_id.get(id.as_str()),
-            Some(seq),
-            "acked {id} (seq {seq}) is stored"
-        );
-    }
+    let by_id = assert_acked_stored(&acked, &stored);
     assert!(
         !by_id.contains_key(failed["id"].as_str().unwrap()),
         "the failed one is not"

@@ -118,18 +118,23 @@ pub fn export(
     let mut rows = stmt.query(params![room, since as i64]).map_err(read)?;
     let mut count = 0;
     while let Some(r) = rows.next().map_err(read)? {
-        let msg = ChatMessage {
-            seq: Some(r.get::<_, i64>(0).map_err(read)? as u64),
-            id: r.get(1).map_err(read)?,
-            from: r.get(2).map_err(read)?,
-            name: r.get(3).map_err(read)?,
-            text: r.get(4).map_err(read)?,
-            ts: r.get::<_, i64>(5).map_err(read)? as u64,
-        };
-        each(msg).map_err(|e| StorageError::Read(format!("cannot write the output: {e}")))?;
+        each(message(r).map_err(read)?)
+            .map_err(|e| StorageError::Read(format!("cannot write the output: {e}")))?;
         count += 1;
     }
     Ok(count)
+}
+
+/// A row of `SELECT seq, id, sender, name, text, ts` as a chat message.
+fn message(r: &rusqlite::Row) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        seq: Some(r.get::<_, i64>(0)? as u64),
+        id: r.get(1)?,
+        from: r.get(2)?,
+        name: r.get(3)?,
+        text: r.get(4)?,
+        ts: r.get::<_, i64>(5)? as u64,
+    })
 }
 
 fn setup(path: &Path, sync: Sync) -> Result<Connection, String> {
@@ -328,18 +333,7 @@ impl Writer {
     ) -> Result<Vec<ChatMessage>, StorageError> {
         let read = |e: rusqlite::Error| StorageError::Read(e.to_string());
         let mut stmt = self.conn.prepare_cached(sql).map_err(read)?;
-        let rows = stmt
-            .query_map(args, |r| {
-                Ok(ChatMessage {
-                    seq: Some(r.get::<_, i64>(0)? as u64),
-                    id: r.get(1)?,
-                    from: r.get(2)?,
-                    name: r.get(3)?,
-                    text: r.get(4)?,
-                    ts: r.get::<_, i64>(5)? as u64,
-                })
-            })
-            .map_err(read)?;
+        let rows = stmt.query_map(args, message).map_err(read)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(read)
     }
 

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use switchboard::bench::rtc::RelayMember;
+use switchboard::protocol::ChatMessage;
 
 use super::{TestServer, WAIT};
 
@@ -58,4 +59,22 @@ impl RawPeer {
             }
         }
     }
+}
+
+/// Reads `history` messages from a member until it holds `n` messages, skipping anything else.
+pub async fn history_of(member: &mut RelayMember, n: usize) -> Vec<ChatMessage> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let text = tokio::time::timeout(WAIT, member.inbox.recv())
+            .await
+            .unwrap_or_else(|_| panic!("history: {} of {n} messages within 5 s", got.len()))
+            .expect("channel open");
+        let msg: Value = serde_json::from_str(&text).expect("JSON channel message");
+        if msg["type"] == "history" {
+            let part: Vec<ChatMessage> =
+                serde_json::from_value(msg["messages"].clone()).expect("history messages");
+            got.extend(part);
+        }
+    }
+    got
 }

@@ -30,6 +30,9 @@ pub enum ClientError {
         room: String,
         retry_after: std::time::Duration,
     },
+    /// Too many invalid resume tokens from this address lately.
+    #[error("too many invalid resume tokens from your address; try again in {} s", retry_after.as_secs().max(1))]
+    TooManyResumeAttempts { retry_after: std::time::Duration },
     /// Name in use in the room (case-insensitively).
     #[error("the name {0:?} is already taken in this room")]
     NameTaken(String),
@@ -52,6 +55,15 @@ pub enum ClientError {
     /// The relay could not answer the member's offer or lost its connection.
     #[error("your connection to the relay failed: {0}; offer again")]
     RelayFailed(String),
+    /// The resume token is malformed or forged.
+    #[error("this resume token was not made by this server; join without it")]
+    ResumeInvalid,
+    /// The membership the token resumes no longer exists.
+    #[error("the membership in room {0:?} this token resumes has ended; join again")]
+    ResumeExpired(String),
+    /// The token resumes a membership of another room.
+    #[error("this resume token is for room {token_room:?}, not {room:?}")]
+    ResumeWrongRoom { room: String, token_room: String },
     /// The server could not complete the request.
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,13 +79,18 @@ impl ClientError {
             ClientError::RoomNotFound(_) => ErrorCode::RoomNotFound,
             ClientError::RoomFull { .. } => ErrorCode::RoomFull,
             ClientError::Unauthorized(_) => ErrorCode::Unauthorized,
-            ClientError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            ClientError::TooManyAttempts { .. } | ClientError::TooManyResumeAttempts { .. } => {
+                ErrorCode::TooManyAttempts
+            }
             ClientError::NameTaken(_) => ErrorCode::NameTaken,
             ClientError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             ClientError::SignalNotAllowed { .. } => ErrorCode::SignalNotAllowed,
             ClientError::RateLimited(_) => ErrorCode::RateLimited,
             ClientError::TooManyConnections(_) => ErrorCode::TooManyConnections,
             ClientError::RelayFailed(_) => ErrorCode::RelayFailed,
+            ClientError::ResumeInvalid => ErrorCode::ResumeInvalid,
+            ClientError::ResumeExpired(_) => ErrorCode::ResumeExpired,
+            ClientError::ResumeWrongRoom { .. } => ErrorCode::ResumeWrongRoom,
             ClientError::Internal(_) => ErrorCode::Internal,
         }
     }

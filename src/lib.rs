@@ -11,6 +11,7 @@
 //!   straight into each member's outbox, which its session's writer drains).
 //! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms, room
 //!   passwords.
+//! - [`resume`]: resume tokens (`welcome.resume`), which hand a member's seat to a new socket.
 //! - [`password`]: [`password::Password`], a room password that `Debug` never shows.
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
@@ -41,6 +42,7 @@ pub mod protocol;
 pub mod rate;
 pub mod registry;
 pub mod relay;
+pub mod resume;
 pub mod room;
 pub mod session;
 pub mod storage;

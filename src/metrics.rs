@@ -31,6 +31,7 @@ pub enum OutKind {
     Error,
     Pong,
     ServerShutdown,
+    PeerReconnected,
 }
 
 /// Why the server closed a socket or refused a request for what a client sent, for
@@ -78,6 +79,32 @@ pub enum PasswordScope {
     Room,
 }
 
+/// How a `join` with a resume token ended, for `switchboard_resumes_total{result}`.
+#[derive(Clone, Copy, Debug)]
+pub enum ResumeResult {
+    /// The member's seat was free (its socket lost) and the new socket took it.
+    Resumed,
+    /// The seat's old socket was still open: it was closed with `replaced`.
+    Replaced,
+    /// The seat is gone (`resume_expired`).
+    Expired,
+    /// Not a token of this server (`resume_invalid`).
+    Invalid,
+    /// A token of another room (`resume_wrong_room`).
+    WrongRoom,
+    /// Refused unchecked: too many invalid tokens from the address (`too_many_attempts`).
+    Limited,
+}
+
+const RESUME_RESULTS: [&str; 6] = [
+    "resumed",
+    "replaced",
+    "expired",
+    "invalid",
+    "wrong_room",
+    "limited",
+];
+
 /// Kinds of data-channel messages the relay sends, for
 /// `switchboard_relay_messages_out_total{type}`.
 #[derive(Clone, Copy, Debug)]
@@ -95,7 +122,7 @@ pub enum RelayOutKind {
 const RELAY_OUT_KINDS: [&str; 4] = ["chat", "ack", "history", "error"];
 
 const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
-const OUT_KINDS: [&str; 8] = [
+const OUT_KINDS: [&str; 9] = [
     "welcome",
     "peer_joined",
     "peer_left",
@@ -104,6 +131,7 @@ const OUT_KINDS: [&str; 8] = [
     "error",
     "pong",
     "server_shutdown",
+    "peer_reconnected",
 ];
 
 /// The figures one server exports at `GET /metrics`.
@@ -125,6 +153,9 @@ pub struct Metrics {
     password_blocks: Vec<Counter>,
     /// Sockets closed because their outbound queue overflowed.
     pub slow_sockets: Counter,
+    resumes: Vec<Counter>,
+    /// Members whose socket is lost and whose seat is held for a resume.
+    pub seats_held: Gauge,
     /// Relay peer connections currently open.
     pub relay_peer_connections: Gauge,
     /// Data-channel messages the relay received.
@@ -215,6 +246,16 @@ impl Metrics {
                 "Sockets closed because their outbound queue overflowed.",
                 vec![],
             ),
+            resumes: labelled(
+                "switchboard_resumes_total",
+                "Joins with a resume token, by result.",
+                "result",
+                &RESUME_RESULTS,
+            ),
+            seats_held: gauge(
+                "switchboard_seats_held",
+                "Members whose socket is lost and whose seat is held for a resume now.",
+            ),
             relay_peer_connections: gauge(
                 "switchboard_relay_peer_connections",
                 "Relay peer connections open now.",
@@ -303,6 +344,11 @@ impl Metrics {
     /// Counts one socket closed or request refused for what the client sent.
     pub fn refused(&self, why: Refusal) {
         self.refused[why as usize].increment(1);
+    }
+
+    /// Counts one `join` with a resume token.
+    pub fn resume(&self, result: ResumeResult) {
+        self.resumes[result as usize].increment(1);
     }
 
     /// Counts a block of password attempts.

@@ -96,12 +96,14 @@ async fn churn(
         let (url, errors) = (target.ws_url.clone(), errors.clone());
         let progress = progress.cloned();
         let room = format!("bench-churn-{nonce}-{}", w % args.rooms.max(1));
+        // Names are new every cycle and phase: a dropped socket's seat stays held (resume_window).
+        let phase = if progress.is_some() { "run" } else { "warm" };
         workers.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 n += 1;
                 let polite = n.is_multiple_of(2);
-                if let Err(e) = cycle(&url, &room, &format!("w{w}-{n}"), polite).await {
+                if let Err(e) = cycle(&url, &room, &format!("{phase}{w}-{n}"), polite).await {
                     tracing::warn!(error = %e, "churn cycle failed");
                     errors.fetch_add(1, Ordering::Relaxed);
                 }

@@ -19,6 +19,7 @@ use super::store::ChatStore;
 use super::{ClientConfig, Command, ConnectError, Event, LinkState};
 use crate::peer::{ChannelEvent, PeerEvent, PeerSettings};
 use crate::protocol::{HostRef, PeerId, ServerMessage, SignalData, Topology};
+use crate::session::REPLACED;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -26,7 +27,7 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct Engine {
     pub(super) config: ClientConfig,
     events: mpsc::UnboundedSender<Event>,
-    ws: Option<Ws>,
+    pub(super) ws: Option<Ws>,
     pub(super) me: PeerId,
     pub(super) topology: Topology,
     host: Option<HostRef>,
@@ -42,6 +43,12 @@ pub struct Engine {
     pub(super) resume: ResumePoint,
     /// How long the server asked to wait before reconnecting (`server_shutdown`).
     retry_after: Option<std::time::Duration>,
+    /// The resume token of the last `welcome` (see `seat.rs`).
+    pub(super) seat: Option<String>,
+    /// When the socket was lost, until the next `welcome`.
+    pub(super) lost_at: Option<tokio::time::Instant>,
+    /// When the socket last delivered a frame (see `liveness.rs`).
+    pub(super) last_heard: tokio::time::Instant,
 }
 
 impl Engine {
@@ -72,6 +79,9 @@ impl Engine {
             retries: Retries::default(),
             resume,
             retry_after: None,
+            seat: None,
+            lost_at: None,
+            last_heard: tokio::time::Instant::now(),
         };
         engine.connect().await?;
         Ok(engine)
@@ -79,19 +89,16 @@ impl Engine {
 
     /// Opens the socket, sends `join` and waits for `welcome`.
     async fn connect(&mut self) -> Result<(), ConnectError> {
+        let url = self.config.url.clone();
         let unreachable = |reason: String| ConnectError::Unreachable {
-            url: self.config.url.clone(),
+            url: url.clone(),
             reason,
         };
         let (mut ws, _) =
             tokio_tungstenite::connect_async_with_config(&self.config.url, None, true)
                 .await
                 .map_err(|e| unreachable(e.to_string()))?;
-        let mut join = json!({"type": "join", "room": self.config.room, "name": self.config.name});
-        if let Some(password) = &self.config.password {
-            join["password"] = json!(password);
-        }
-        ws.send(Message::text(join.to_string()))
+        ws.send(Message::text(self.join_frame().to_string()))
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         while let Some(frame) = ws.next().await {
@@ -99,11 +106,17 @@ impl Engine {
                 continue;
             };
             match serde_json::from_str::<ServerMessage>(&text) {
+                Ok(ServerMessage::Error { code, .. }) if self.token_refused(code) => {
+                    ws.send(Message::text(self.join_frame().to_string()))
+                        .await
+                        .map_err(|e| unreachable(e.to_string()))?;
+                }
                 Ok(ServerMessage::Error { code, message, .. }) => {
                     return Err(ConnectError::Refused { code, message })
                 }
                 Ok(welcome @ ServerMessage::Welcome { .. }) => {
                     self.ws = Some(ws);
+                    self.last_heard = tokio::time::Instant::now();
                     self.welcome(welcome).await;
                     return Ok(());
                 }
@@ -117,6 +130,8 @@ impl Engine {
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut probes = tokio::time::interval(self.config.silence_timeout / 4);
+        probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let Some(ws) = self.ws.as_mut() else {
                 if !self.reconnect().await {
@@ -125,11 +140,19 @@ impl Engine {
                 continue;
             };
             tokio::select! {
-                frame = ws.next() => match frame {
-                    Some(Ok(Message::Text(text))) => self.on_server(&text).await,
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) | None => self.lost(),
+                frame = ws.next() => {
+                    self.last_heard = tokio::time::Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => self.on_server(&text).await,
+                        Some(Ok(Message::Close(Some(close)))) if u16::from(close.code) == REPLACED => {
+                            self.replaced();
+                            break;
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => self.lost(),
+                    }
                 },
+                _ = probes.tick() => self.probe().await,
                 cmd = commands.recv() => match cmd {
                     Some(Command::Send(text)) => self.send_chat(&text),
                     Some(Command::Leave) | None => break,
@@ -152,16 +175,11 @@ impl Engine {
         self.emit(Event::Left);
     }
 
-    fn lost(&mut self) {
+    /// The socket is gone; open links stay (see `seat.rs`).
+    pub(super) fn lost(&mut self) {
         self.ws = None;
-        self.retries.clear();
-        for (peer, link) in self.links.drain() {
-            link.close();
-            let _ = self.events.send(Event::Connection {
-                peer,
-                state: LinkState::Closed,
-            });
-        }
+        self.mark_lost();
+        self.keep_open_links();
     }
 
     /// Reconnects with exponential backoff; false when reconnecting is off.
@@ -183,12 +201,16 @@ impl Engine {
             match self.connect().await {
                 Ok(()) => return true,
                 Err(ConnectError::Refused { code, message }) => {
+                    let again = self.retry_refusal(code);
                     self.emit(Event::ServerError {
                         code,
                         message,
                         peer: None,
                     });
-                    return false;
+                    if !again {
+                        return false;
+                    }
+                    delay = (delay * 2).min(self.config.max_backoff);
                 }
                 Err(_) => delay = (delay * 2).min(self.config.max_backoff),
             }
@@ -200,7 +222,7 @@ impl Engine {
         let _ = self.events.send(event);
     }
 
-    async fn send_ws(&mut self, value: serde_json::Value) {
+    pub(super) async fn send_ws(&mut self, value: serde_json::Value) {
         if let Some(ws) = self.ws.as_mut() {
             if ws.send(Message::text(value.to_string())).await.is_err() {
                 self.lost();
@@ -250,6 +272,7 @@ impl Engine {
                     self.link_failed(&peer, "the server reported an error about it");
                 }
             }
+            ServerMessage::PeerReconnected { peer_id } => self.peer_reconnected(peer_id).await,
             ServerMessage::Pong => {}
             ServerMessage::ServerShutdown {
                 reason,
@@ -273,10 +296,15 @@ impl Engine {
             host,
             peers,
             ice_servers,
+            resume,
+            resumed,
         } = msg
         else {
             return;
         };
+        let resumed = resumed && peer_id == self.me;
+        self.seat = Some(resume);
+        self.lost_at = None;
         if self.config.ice_servers.is_none() {
             self.peer_settings.ice_servers = ice_servers;
         }
@@ -292,17 +320,10 @@ impl Engine {
             peer_id,
             topology,
             host,
-            members: peers.clone(),
+            members: peers,
         });
-        match (topology, self.host_id()) {
-            (Topology::Mesh, _) => {
-                for peer in peers {
-                    self.offer_to(peer.id).await;
-                }
-            }
-            (_, Some(host)) if host != self.me => self.offer_to(host).await,
-            _ => {}
-        }
+        self.settle_links(resumed);
+        self.offer_missing().await;
     }
 
     /// The host's peer id (`relay` for the relay), if the room has one.
@@ -417,7 +438,7 @@ impl Engine {
         }
     }
 
-    fn drop_link(&mut self, peer: &PeerId) {
+    pub(super) fn drop_link(&mut self, peer: &PeerId) {
         if let Some(link) = self.links.remove(peer) {
             link.close();
             self.emit(Event::Connection {

@@ -20,8 +20,10 @@ mod ask;
 mod chat;
 mod engine;
 mod links;
+mod liveness;
 mod resume;
 mod retry;
+mod seat;
 mod store;
 pub mod terminal;
 
@@ -62,6 +64,9 @@ pub struct ClientConfig {
     /// A file that keeps where to resume the relay's chat (the last `seq` seen) across runs;
     /// without it the point is kept in memory only.
     pub resume_file: Option<PathBuf>,
+    /// A socket that delivers nothing for this long is taken for dead: the client drops it,
+    /// reconnects and resumes its seat. It sends `ping` after a quarter of it.
+    pub silence_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -78,6 +83,7 @@ impl ClientConfig {
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
             resume_file: None,
+            silence_timeout: Duration::from_secs(15),
         }
     }
 
@@ -148,6 +154,8 @@ pub enum Event {
     ServerShutdown { reason: String, retry_after_ms: u64 },
     /// The socket was lost; reconnecting after `delay_ms`.
     Reconnecting { attempt: u32, delay_ms: u64 },
+    /// Another connection resumed this membership (the same resume token): this client stops.
+    Replaced,
     /// The client left (or gave up); no more events follow.
     Left,
 }

@@ -189,6 +189,9 @@ fn status_line(event: &Event) -> Option<String> {
         Event::Reconnecting { attempt, delay_ms } => {
             format!("* connection lost; reconnecting in {delay_ms} ms (attempt {attempt})")
         }
+        Event::Replaced => {
+            "! this membership was resumed by another connection (the same client elsewhere); stopping".into()
+        }
         Event::Connection {
             state: LinkState::Failed,
             peer,

@@ -125,6 +125,16 @@ pub struct SessionConfig {
     pub burst: u32,
     /// Outbound frames queued for one socket before it counts as a slow consumer and is closed.
     pub max_queued_frames: usize,
+    /// How long a member whose socket was lost (no `leave`) keeps its seat for a `join` with
+    /// its resume token, counted from the last frame heard on that socket. Until then the room
+    /// still lists it; after it, the room is told `peer_left`.
+    #[serde(with = "humantime_serde")]
+    pub resume_window: Duration,
+    /// The same for a socket the client closed (a close frame, as a page sends when it is
+    /// closed or reloaded): long enough for a reload to resume, short enough that a closed tab
+    /// leaves the roster soon. At most `resume_window`.
+    #[serde(with = "humantime_serde")]
+    pub resume_after_close: Duration,
 }
 
 impl Default for SessionConfig {
@@ -138,6 +148,8 @@ impl Default for SessionConfig {
             messages_per_second: 50,
             burst: 100,
             max_queued_frames: 1024,
+            resume_window: Duration::from_secs(30),
+            resume_after_close: Duration::from_secs(5),
         }
     }
 }
@@ -390,6 +402,12 @@ impl SessionConfig {
         }
         if self.client_timeout <= self.heartbeat_interval {
             return Err("session.client_timeout: must be longer than heartbeat_interval".into());
+        }
+        if self.resume_window > Duration::from_secs(3600) {
+            return Err("session.resume_window: must be at most 1h".into());
+        }
+        if self.resume_after_close > self.resume_window {
+            return Err("session.resume_after_close: must be at most resume_window".into());
         }
         if self.max_frame_bytes < 1024 {
             return Err("session.max_frame_bytes: must be at least 1024".into());

@@ -77,6 +77,7 @@ struct Frame<'a> {
     room: Option<String>,
     name: Option<String>,
     password: Option<Password>,
+    resume: Option<String>,
     to: Option<PeerId>,
     data: Option<Box<RawValue>>,
 }
@@ -94,6 +95,7 @@ impl<'de> Deserialize<'de> for ClientMessage {
                 room: need(f.room, "room")?,
                 name: need(f.name, "name")?,
                 password: f.password,
+                resume: f.resume,
             },
             "signal" => ClientMessage::Signal {
                 to: need(f.to, "to")?,

@@ -174,13 +174,20 @@ pub enum ErrorCode {
     /// The relay could not store your chat message (disk full, say): it was not delivered and
     /// nothing stored was lost; send it again later.
     StorageFailed,
+    /// The resume token is not one this server made (malformed or forged).
+    ResumeInvalid,
+    /// The membership the token resumes is gone (its window passed, it left, or the server
+    /// restarted): join afresh.
+    ResumeExpired,
+    /// The resume token belongs to another room.
+    ResumeWrongRoom,
     /// The server failed; retry later.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -196,6 +203,9 @@ impl ErrorCode {
         ErrorCode::RelayFailed,
         ErrorCode::TooManyConnections,
         ErrorCode::StorageFailed,
+        ErrorCode::ResumeInvalid,
+        ErrorCode::ResumeExpired,
+        ErrorCode::ResumeWrongRoom,
         ErrorCode::Internal,
     ];
 
@@ -217,6 +227,9 @@ impl ErrorCode {
             ErrorCode::RelayFailed => "relay_failed",
             ErrorCode::TooManyConnections => "too_many_connections",
             ErrorCode::StorageFailed => "storage_failed",
+            ErrorCode::ResumeInvalid => "resume_invalid",
+            ErrorCode::ResumeExpired => "resume_expired",
+            ErrorCode::ResumeWrongRoom => "resume_wrong_room",
             ErrorCode::Internal => "internal",
         }
     }
@@ -227,12 +240,16 @@ impl ErrorCode {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
-    /// Enter a room under a display name (password only if the room has one).
+    /// Enter a room under a display name (password only if the room has one). With `resume`
+    /// (the token of an earlier `welcome`), take over that membership instead: same peer id,
+    /// name, host role and place in the room.
     Join {
         room: String,
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<Password>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// Pass `data` (an SDP or ICE candidate object) to another member of the room, or to `relay`.
     Signal { to: PeerId, data: SignalData },
@@ -275,7 +292,9 @@ impl<'de> Deserialize<'de> for HostRef {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
-    /// Answer to `join`: your id, the room's topology and host, who is already there, ICE servers.
+    /// Answer to `join`: your id, the room's topology and host, who is already there, ICE
+    /// servers, and the token that resumes this membership after a lost socket. `resumed` says
+    /// the join took over an existing membership (the lists are the room as it is now).
     Welcome {
         room: String,
         peer_id: PeerId,
@@ -283,6 +302,8 @@ pub enum ServerMessage {
         host: Option<HostRef>,
         peers: Vec<PeerInfo>,
         ice_servers: Vec<IceServer>,
+        resume: String,
+        resumed: bool,
     },
     /// Sent to members when someone joins their room.
     PeerJoined { peer: PeerInfo },
@@ -291,6 +312,9 @@ pub enum ServerMessage {
         peer_id: PeerId,
         reason: LeaveReason,
     },
+    /// Sent to members when another member came back on a new socket (it resumed): links to it
+    /// that died are negotiated again, by the side that offers them.
+    PeerReconnected { peer_id: PeerId },
     /// Sent to members when the room's host changes; non-hosts offer to the new host.
     HostChanged { host: HostRef },
     /// Signaling data from another member (or the relay); `from` is stamped by the server.
@@ -381,12 +405,12 @@ mod tests {
 
     #[test]
     fn every_documented_client_message_round_trips() {
-        round_trips::<ClientMessage>("client", 4);
+        round_trips::<ClientMessage>("client", 5);
     }
 
     #[test]
     fn every_documented_server_message_round_trips() {
-        round_trips::<ServerMessage>("server", 8);
+        round_trips::<ServerMessage>("server", 9);
     }
 
     #[test]

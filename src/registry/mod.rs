@@ -3,6 +3,7 @@
 //! checks room passwords (see [`passwords`]).
 
 mod passwords;
+mod resumes;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,10 +17,11 @@ use crate::config::{Config, OnHostLeave, RoomConfig};
 use crate::error::ClientError;
 use crate::metrics::Metrics;
 use crate::password::Password;
-use crate::protocol::Topology;
+use crate::protocol::{PeerId, Topology};
 use crate::relay::RelaySettings;
 use crate::room::{Room, RoomContext, RoomSettings};
 use passwords::Passwords;
+use resumes::Resumes;
 
 /// How often forgotten password failures are swept away.
 const SWEEP_PASSWORDS: Duration = Duration::from_secs(60);
@@ -53,6 +55,7 @@ pub struct Registry {
     next_generation: u64,
     relay: Arc<RelaySettings>,
     passwords: Passwords,
+    resumes: Resumes,
 }
 
 impl Registry {
@@ -62,6 +65,10 @@ impl Registry {
         Registry {
             relay,
             passwords: Passwords::new(&config.password_attempts, metrics.clone()),
+            resumes: Resumes::new(
+                config.password_attempts.per_address.clone(),
+                metrics.clone(),
+            ),
             config,
             metrics,
             rooms: HashMap::new(),
@@ -124,6 +131,7 @@ impl Registry {
             ice_servers: Arc::new(self.config.ice.servers.clone()),
             metrics: self.metrics.clone(),
             relay: self.relay.clone(),
+            resume_key: self.resumes.key(),
         };
         let summary = RoomSummary {
             name: settings.name.clone(),
@@ -198,7 +206,8 @@ impl Actor for Registry {
         }
         tracing::info!(rooms = self.rooms.len(), "registry started");
         ctx.run_interval(SWEEP_PASSWORDS, |act, _| {
-            act.passwords.forget_old(Instant::now())
+            act.passwords.forget_old(Instant::now());
+            act.resumes.forget_old(Instant::now());
         });
     }
 }
@@ -220,6 +229,37 @@ impl Handler<OpenRoom> for Registry {
 
     fn handle(&mut self, msg: OpenRoom, ctx: &mut Context<Self>) -> Self::Result {
         self.open_for(&msg, ctx)
+    }
+}
+
+/// The running room and the seat a `join` with a resume token asks for (the room is not
+/// created, and no password is asked: the token proves the member was let in).
+#[derive(Clone, Message)]
+#[rtype(result = "Result<(Addr<Room>, PeerId), ClientError>")]
+pub struct FindSeat {
+    /// Room name (already validated).
+    pub room: String,
+    /// The token from the member's last `welcome`.
+    pub token: String,
+    /// Where the member connects from.
+    pub address: IpAddr,
+}
+
+impl Handler<FindSeat> for Registry {
+    type Result = Result<(Addr<Room>, PeerId), ClientError>;
+
+    fn handle(&mut self, msg: FindSeat, _: &mut Context<Self>) -> Self::Result {
+        let peer = self
+            .resumes
+            .check(&msg.token, &msg.room, msg.address, Instant::now())?;
+        let room = self.rooms.get(&msg.room).map(|e| e.addr.clone());
+        match room.filter(Addr::connected) {
+            Some(room) => Ok((room, peer)),
+            None => {
+                self.metrics.resume(crate::metrics::ResumeResult::Expired);
+                Err(ClientError::ResumeExpired(msg.room))
+            }
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! The members of one room, in join order, with case-insensitive name lookup.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use actix::Addr;
 use indexmap::IndexMap;
 
-use crate::protocol::{PeerId, PeerInfo};
+use crate::protocol::{LeaveReason, PeerId, PeerInfo};
 use crate::session::{Outbox, Session};
 
 /// One member of a room.
@@ -20,6 +21,17 @@ pub struct Member {
     pub outbox: Outbox,
     /// Where it connects from.
     pub address: IpAddr,
+    /// Set while its socket is lost and its seat held for a resume.
+    pub away: Option<Away>,
+}
+
+/// A member whose socket is lost: the seat is held until `until`, then it leaves for `reason`.
+#[derive(Clone, Copy, Debug)]
+pub struct Away {
+    /// When the seat is given up.
+    pub until: Instant,
+    /// What `peer_left` will say.
+    pub reason: LeaveReason,
 }
 
 /// Members by peer id, iterated in join order (earliest first). Hashed with foldhash: every
@@ -46,8 +58,14 @@ impl Members {
             session,
             outbox,
             address,
+            away: None,
         };
         self.by_id.insert(info.id, member);
+    }
+
+    /// The member with this id, to change.
+    pub fn get_mut(&mut self, id: &PeerId) -> Option<&mut Member> {
+        self.by_id.get_mut(id)
     }
 
     /// Removes a member, keeping the join order of the rest.
@@ -71,10 +89,11 @@ impl Members {
         self.by_id.keys().next()
     }
 
-    /// Everyone, as `welcome.peers` lists them.
-    pub fn infos(&self) -> Vec<PeerInfo> {
+    /// Everyone, as `welcome.peers` lists them (`except` one: the member being welcomed).
+    pub fn infos(&self, except: Option<&PeerId>) -> Vec<PeerInfo> {
         self.by_id
             .iter()
+            .filter(|(id, _)| Some(*id) != except)
             .map(|(id, m)| PeerInfo {
                 id: id.clone(),
                 name: m.name.clone(),

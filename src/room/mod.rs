@@ -3,6 +3,7 @@
 
 mod host;
 mod members;
+mod seat;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use bytestring::ByteString;
 
 pub use self::host::HostState;
 use self::members::Members;
+pub use self::seat::{Replaced, Resume};
 use crate::config::OnHostLeave;
 use crate::error::ClientError;
 use crate::metrics::{Metrics, OutKind};
@@ -24,6 +26,7 @@ use crate::relay::{
     DropMember, MemberLeft, Relay, RelayOutbox, RelayRefused, RelaySettings, SignalFromRelay,
     SignalToRelay, StopRelay,
 };
+use crate::resume::ResumeKey;
 use crate::session::{Evict, Outbox, PushError, Session};
 use crate::storage::Retention;
 
@@ -59,6 +62,8 @@ pub struct RoomContext {
     pub metrics: Arc<Metrics>,
     /// How a relay for this room is set up.
     pub relay: Arc<RelaySettings>,
+    /// Signs the resume tokens `welcome` hands out.
+    pub resume_key: Arc<ResumeKey>,
 }
 
 /// How often a room that has a relay checks that it is still running.
@@ -99,14 +104,7 @@ impl Room {
             name: join.name,
         };
         self.host.on_join(self.settings.topology, &id);
-        let welcome = ServerMessage::Welcome {
-            room: self.settings.name.clone(),
-            peer_id: id.clone(),
-            topology: self.settings.topology,
-            host: self.host.as_ref(),
-            peers: self.members.infos(),
-            ice_servers: self.ctx.ice_servers.to_vec(),
-        };
+        let welcome = self.welcome(&id, false);
         self.send_to(&join.outbox, &id, &welcome, OutKind::Welcome, ctx);
         self.broadcast(
             &ServerMessage::PeerJoined { peer: info.clone() },
@@ -118,6 +116,20 @@ impl Room {
         self.ctx.metrics.members.increment(1.0);
         self.report();
         Ok(id)
+    }
+
+    /// The `welcome` of member `id` (`resumed`: it took over its seat on a new socket).
+    fn welcome(&self, id: &PeerId, resumed: bool) -> ServerMessage {
+        ServerMessage::Welcome {
+            room: self.settings.name.clone(),
+            peer_id: id.clone(),
+            topology: self.settings.topology,
+            host: self.host.as_ref(),
+            peers: self.members.infos(Some(id)),
+            ice_servers: self.ctx.ice_servers.to_vec(),
+            resume: self.ctx.resume_key.issue(&self.settings.name, id),
+            resumed,
+        }
     }
 
     fn admit(&self, join: &Join) -> Result<(), ClientError> {
@@ -144,8 +156,11 @@ impl Room {
         quiet: bool,
         ctx: &mut Context<Self>,
     ) {
-        if self.members.remove(peer_id).is_none() {
+        let Some(member) = self.members.remove(peer_id) else {
             return;
+        };
+        if member.away.is_some() {
+            self.ctx.metrics.seats_held.decrement(1.0);
         }
         if let Some(relay) = &self.relay {
             relay.do_send(MemberLeft {
@@ -327,16 +342,33 @@ impl Room {
 
     /// Queues `msg` for every member.
     fn broadcast(&self, msg: &ServerMessage, kind: OutKind, ctx: &mut Context<Self>) {
-        if self.members.is_empty() {
+        self.broadcast_except(None, msg, kind, ctx)
+    }
+
+    /// Queues `msg` for every member but `except`. Members whose socket is lost are skipped:
+    /// their `welcome` tells them the room as it is when they resume.
+    fn broadcast_except(
+        &self,
+        except: Option<&PeerId>,
+        msg: &ServerMessage,
+        kind: OutKind,
+        ctx: &mut Context<Self>,
+    ) {
+        let mut to = self
+            .members
+            .iter()
+            .filter(|(id, m)| Some(*id) != except && m.away.is_none())
+            .peekable();
+        if to.peek().is_none() {
             return;
         }
         let frame = ByteString::from(msg.to_json());
-        for (id, member) in self.members.iter() {
+        let mut sent = 0;
+        for (id, member) in to {
             push(&member.outbox, id, frame.clone(), ctx);
+            sent += 1;
         }
-        self.ctx
-            .metrics
-            .message_out(kind, self.members.len() as u64);
+        self.ctx.metrics.message_out(kind, sent);
     }
 
     fn report(&self) {
@@ -391,6 +423,12 @@ impl Actor for Room {
             .metrics
             .members
             .decrement(self.members.len() as f64);
+        let held = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.away.is_some())
+            .count();
+        self.ctx.metrics.seats_held.decrement(held as f64);
         self.ctx.closed.do_send(RoomClosed {
             name: self.settings.name.clone(),
             generation: self.generation,
@@ -425,23 +463,29 @@ impl Handler<Join> for Room {
     }
 }
 
-/// Remove member `peer_id`, telling the others why.
+/// Session `session` is done with member `peer_id`: remove it, telling the others why, or
+/// (socket lost) hold its seat for a resume until `hold_until`. Ignored when the member has
+/// moved to another session meanwhile.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Leave {
     /// The member leaving.
     pub peer_id: PeerId,
+    /// The session that held it.
+    pub session: Addr<Session>,
     /// Why it left.
     pub reason: LeaveReason,
     /// The server is shutting down: tell the others nothing.
     pub quiet: bool,
+    /// The socket was lost, not left: keep the seat until then.
+    pub hold_until: Option<std::time::Instant>,
 }
 
 impl Handler<Leave> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
-        self.leave(&msg.peer_id, msg.reason, msg.quiet, ctx)
+        self.depart(msg, ctx)
     }
 }
 

@@ -26,8 +26,8 @@ use crate::metrics::{InKind, Metrics, OutKind, Refusal};
 use crate::password::Password;
 use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
 use crate::rate::TokenBucket;
-use crate::registry::{OpenRoom, Registry};
-use crate::room::{Forward, Join, Leave, Room};
+use crate::registry::{FindSeat, OpenRoom, Registry};
+use crate::room::{Forward, Join, Leave, Replaced, Resume, Room};
 
 /// When `server_shutdown` tells clients to reconnect (a restart takes about this long; clients
 /// back off from there).
@@ -73,6 +73,8 @@ pub struct Session {
     limit: Rc<FrameLimit>,
     bucket: TokenBucket,
     close_reason: LeaveReason,
+    /// The client sent a close frame (it said goodbye: a closed or reloaded page).
+    said_goodbye: bool,
 }
 
 impl Session {
@@ -109,6 +111,7 @@ impl Session {
             last_seen: Instant::now(),
             limit,
             close_reason: LeaveReason::Closed,
+            said_goodbye: false,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
         let shutdown = shutdown.into_actor(&session).map(|(), act, ctx| {
@@ -189,7 +192,8 @@ impl Session {
                 room,
                 name,
                 password,
-            } => self.join(room, name, password, ctx),
+                resume,
+            } => self.join(room, name, password, resume, ctx),
             ClientMessage::Signal { to, data } => self.signal(to, data, ctx),
             ClientMessage::Leave => self.leave(ctx),
             ClientMessage::Ping => self.ping(ctx),
@@ -201,6 +205,7 @@ impl Session {
         room: String,
         name: String,
         password: Option<Password>,
+        resume: Option<String>,
         ctx: &mut Context<Self>,
     ) {
         self.metrics.message_in(InKind::Join);
@@ -213,6 +218,9 @@ impl Session {
             Err(err) => return self.reply_error(err, ctx),
         };
         self.membership += 1;
+        if let Some(token) = resume {
+            return self.resume(room, token, ctx);
+        }
         let join = Join {
             name,
             session: ctx.address(),
@@ -235,6 +243,38 @@ impl Session {
         ctx.wait(fut);
     }
 
+    /// Takes over the seat `token` names in `room` (a `join` with `resume`).
+    fn resume(&mut self, room: String, token: String, ctx: &mut Context<Self>) {
+        let find = FindSeat {
+            room,
+            token,
+            address: self.address,
+        };
+        let outbox = Outbox::new(self.out.clone(), self.membership);
+        let (session, address) = (ctx.address(), self.address);
+        let registry = self.registry.clone();
+        let resuming = async move {
+            let internal = |e: MailboxError| ClientError::Internal(e.to_string());
+            let (room, peer_id) = registry.send(find).await.map_err(internal)??;
+            let resume = Resume {
+                peer_id: peer_id.clone(),
+                session,
+                outbox,
+                address,
+            };
+            match room.send(resume).await {
+                Ok(resumed) => resumed.map(|()| (room, peer_id)),
+                Err(MailboxError::Closed) => Err(ClientError::ResumeExpired(String::new())),
+                Err(e) => Err(internal(e)),
+            }
+        };
+        let fut = resuming.into_actor(self).map(|res, act, ctx| match res {
+            Ok((room, peer_id)) => act.joined(room, peer_id),
+            Err(err) => act.reply_error(err, ctx),
+        });
+        ctx.wait(fut);
+    }
+
     fn signal(&mut self, to: PeerId, data: SignalData, ctx: &mut Context<Self>) {
         self.metrics.message_in(InKind::Signal);
         match &self.state {
@@ -253,8 +293,10 @@ impl Session {
             State::Joined { room, peer_id } => {
                 room.do_send(Leave {
                     peer_id,
+                    session: ctx.address(),
                     reason: LeaveReason::Left,
                     quiet: false,
+                    hold_until: None,
                 });
                 self.queue(Outbound::Left(self.membership), ctx);
                 self.limit.set_joined(false);
@@ -343,14 +385,16 @@ impl Actor for Session {
         });
     }
 
-    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+    fn stopping(&mut self, ctx: &mut Self::Context) -> Running {
         self.metrics.sessions.decrement(1.0);
         if let State::Joined { room, peer_id } = std::mem::replace(&mut self.state, State::lobby())
         {
             room.do_send(Leave {
                 peer_id,
+                session: ctx.address(),
                 reason: self.close_reason,
                 quiet: self.going_away,
+                hold_until: self.hold_seat_until(),
             });
         }
         self.queue_close(None);
@@ -374,7 +418,10 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Session {
                     ctx,
                 )
             }
-            Ok(Inbound::Close(_)) => self.close(CloseCode::Normal, "bye", ctx),
+            Ok(Inbound::Close(_)) => {
+                self.said_goodbye = true;
+                self.close(CloseCode::Normal, "bye", ctx)
+            }
             Err(ProtocolError::Overflow) => {
                 let limit = self.limit.get();
                 tracing::debug!(limit, "closing a socket that sent a frame past its limit");
@@ -421,7 +468,37 @@ impl Handler<Evict> for Session {
     }
 }
 
+impl Handler<Replaced> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Replaced, ctx: &mut Context<Self>) {
+        if matches!(&self.state, State::Joined { peer_id, .. } if *peer_id == msg.member) {
+            tracing::debug!(peer = %msg.member, "a newer socket resumed this member");
+            self.state = State::lobby();
+            self.close(CloseCode::Other(REPLACED), "replaced", ctx);
+        }
+    }
+}
+
+/// The close code of a socket whose member a newer socket resumed (reason `replaced`): the
+/// client must not reconnect by itself, or two sockets would take the seat from each other.
+pub const REPLACED: u16 = 4001;
+
 impl Session {
+    /// Until when the room holds this session's seat after the socket ended: none when the
+    /// member left or was dropped, `resume_after_close` after a close frame, otherwise
+    /// `resume_window` after the last frame heard.
+    fn hold_seat_until(&self) -> Option<Instant> {
+        let c = &self.config;
+        match self.close_reason {
+            LeaveReason::Left | LeaveReason::SlowConsumer => None,
+            LeaveReason::Closed | LeaveReason::Timeout if self.said_goodbye => {
+                Some(Instant::now() + c.resume_after_close)
+            }
+            LeaveReason::Closed | LeaveReason::Timeout => Some(self.last_seen + c.resume_window),
+        }
+    }
+
     /// Ends the membership the room dropped, and the socket with it.
     fn evict(&mut self, msg: Evict, ctx: &mut Context<Self>) {
         if matches!(&self.state, State::Joined { peer_id, .. } if *peer_id == msg.member) {

@@ -2,6 +2,7 @@
 //! speaks protocol v1, and bounded waits that say what they waited for.
 #![allow(dead_code)]
 
+pub mod blip;
 pub mod process;
 pub mod raw;
 pub mod rtc;
@@ -44,6 +45,9 @@ pub fn test_config() -> Config {
     config.ice.servers.clear();
     config.relay.udp_bind = "127.0.0.1".into();
     config.relay.udp_port = Some(0);
+    // A lost socket's member leaves at once, as without resume; tests of resume set their own.
+    config.session.resume_window = Duration::ZERO;
+    config.session.resume_after_close = Duration::ZERO;
     config
 }
 

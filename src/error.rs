@@ -36,6 +36,12 @@ pub enum ClientError {
     /// Name in use in the room (case-insensitively).
     #[error("the name {0:?} is already taken in this room")]
     NameTaken(String),
+    /// Name of a member whose socket was lost and whose seat is held for a resume.
+    #[error("the name {name:?} is held for a member whose connection dropped; it is free again in {} s unless they come back", free_in.as_secs().max(1))]
+    NameHeld {
+        name: String,
+        free_in: std::time::Duration,
+    },
     /// `to` is not a member of the sender's room.
     #[error("no peer {0:?} in this room")]
     UnknownPeer(String),
@@ -82,7 +88,7 @@ impl ClientError {
             ClientError::TooManyAttempts { .. } | ClientError::TooManyResumeAttempts { .. } => {
                 ErrorCode::TooManyAttempts
             }
-            ClientError::NameTaken(_) => ErrorCode::NameTaken,
+            ClientError::NameTaken(_) | ClientError::NameHeld { .. } => ErrorCode::NameTaken,
             ClientError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             ClientError::SignalNotAllowed { .. } => ErrorCode::SignalNotAllowed,
             ClientError::RateLimited(_) => ErrorCode::RateLimited,

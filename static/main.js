@@ -42,6 +42,24 @@ ui.onJoin(({ room, name, password }) => {
 });
 
 ui.onSend((text) => peers.send(text));
+
+// The room this tab is in (sessionStorage): a reload joins it again and, within the server's
+// resume window, takes back the same seat without anyone seeing a leave.
+const CURRENT_KEY = 'switchboard:current';
+function remember(room, name) {
+  try {
+    if (room) sessionStorage.setItem(CURRENT_KEY, JSON.stringify({ room, name }));
+    else sessionStorage.removeItem(CURRENT_KEY);
+  } catch {}
+}
+function remembered() {
+  try {
+    const c = JSON.parse(sessionStorage.getItem(CURRENT_KEY) ?? 'null');
+    return typeof c?.room === 'string' && typeof c?.name === 'string' ? c : null;
+  } catch {
+    return null;
+  }
+}
 ui.onRetry((id) => peers.retry(id));
 
 // People who were in the room when we lost the server come back with new ids after it returns;
@@ -50,6 +68,7 @@ const REJOIN_GRACE_MS = 60000;
 const returning = new Map(); // lowercased name -> until when it is not news
 
 ui.onLeave(() => {
+  remember(null);
   signaling.leave();
   peers.reset();
   store.clear();
@@ -75,6 +94,15 @@ signaling.addEventListener('status', ({ detail }) => {
 });
 
 signaling.addEventListener('welcome', ({ detail: w }) => {
+  if (w.resumed && joinedOnce && peers.me === w.peer_id) {
+    // The same seat on a new socket: nobody left, nothing to announce but that we are back.
+    peers.welcome(w, current?.name ?? '');
+    ui.setJoining(false);
+    ui.setStatus('connected', `Connected as ${current?.name}`);
+    store.notice('Reconnected.');
+    return;
+  }
+  remember(w.room, current?.name);
   if (joinedOnce) {
     const until = Date.now() + REJOIN_GRACE_MS;
     for (const name of peers.members.values()) returning.set(name.toLowerCase(), until);
@@ -98,6 +126,17 @@ signaling.addEventListener('peer_joined', ({ detail }) => {
   const back = (returning.get(key) ?? 0) > Date.now();
   returning.delete(key);
   if (!back) store.notice(`${detail.peer.name} joined.`);
+});
+
+signaling.addEventListener('peer_reconnected', ({ detail }) => peers.peerReconnected(detail.peer_id));
+
+signaling.addEventListener('replaced', () => {
+  current = null;
+  peers.reset();
+  remember(null);
+  ui.showJoin();
+  ui.setStatus('closed', 'Opened in another tab');
+  ui.showError('This chat was opened in another tab (or window) with the same seat, so this one stopped. Join again to take it back.');
 });
 
 signaling.addEventListener('peer_left', ({ detail }) => {
@@ -128,10 +167,22 @@ peers.addEventListener('retrying', ({ detail }) => {
 signaling.addEventListener('error', ({ detail }) => {
   if (detail.peer && signaling.joined) return peers.linkFailed(detail.peer, detail.message);
   ui.setJoining(false);
-  if (!signaling.joined) ui.setStatus('idle', 'Not in a room');
+  if (!signaling.joined) {
+    ui.setStatus('idle', 'Not in a room');
+    remember(null);
+  }
   ui.showError(detail.message);
 });
 
 signaling.addEventListener('server_shutdown', () => {
   store.notice('The server is restarting; reconnecting by itself.');
 });
+
+// A reload of a tab that was in a room rejoins it (and resumes the seat).
+const again = remembered();
+if (again) {
+  ui.fillJoin(again.room, again.name);
+  current = { room: again.room, name: again.name };
+  ui.setJoining(true);
+  signaling.join(again.room, again.name);
+}

@@ -65,6 +65,7 @@ export class PeerManager extends EventTarget {
   // (re)join, to the host or to every member as the topology wants; receivers drop ids they have
   // already shown.
   welcome(w, name) {
+    if (w.resumed && w.peer_id === this.me && w.room === this.room) return this.resumed(w);
     this.reset();
     this.room = w.room;
     this.me = w.peer_id;
@@ -78,6 +79,40 @@ export class PeerManager extends EventTarget {
       for (const p of w.peers) this.offerTo(p.id);
     } else if (this.host && this.host !== this.me) {
       this.offerTo(this.host);
+    }
+    this.changed();
+  }
+
+  // Our seat came back on a new socket (same id, name, host role): the links that are open stay
+  // (chat went on over them), the rest are dropped and, where we offer, offered again: in a mesh
+  // to every member, else to the host.
+  resumed(w) {
+    this.topology = w.topology;
+    this.host = w.host;
+    this.iceServers = w.ice_servers || [];
+    this.members = new Map(w.peers.map((p) => [p.id, p.name]));
+    for (const [id, link] of [...this.links]) {
+      const here = this.members.has(id) || id === this.host;
+      if (!here || link.state !== 'connected') {
+        this.closeLink(id);
+        this.forgetRetry(id);
+      }
+    }
+    const mine = this.topology === 'mesh' ? [...this.members.keys()] : this.host && this.host !== this.me ? [this.host] : [];
+    for (const id of mine) if (!this.links.has(id)) this.offerTo(id).catch((err) => console.warn('offer to', id, err));
+    if (this.confirmsOwn()) this.flushOwn();
+    else this.sendToHost(this.store.pending());
+    this.changed();
+  }
+
+  // Member `id` resumed on a new socket: a link to it that is not open is dead. We offer it
+  // again if it hosts and we are a member; otherwise it offers to us.
+  peerReconnected(id) {
+    if (this.links.get(id)?.state === 'connected') return;
+    this.closeLink(id);
+    this.forgetRetry(id);
+    if (this.topology !== 'mesh' && id === this.host && !this.iAmHost()) {
+      this.offerTo(id).catch((err) => console.warn('offer to', id, err));
     }
     this.changed();
   }

@@ -57,6 +57,12 @@ export class Ui {
     };
   }
 
+  // Puts a room and name into the join form (a reload that rejoins shows what it joins).
+  fillJoin(room, name) {
+    $('room-input').value = room;
+    $('name-input').value = name;
+  }
+
   // Calls back with the text when the composer is submitted (Enter or the button).
   onSend(callback) {
     $('composer').onsubmit = (e) => {

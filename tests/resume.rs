@@ -129,11 +129,12 @@ async fn without_the_token_the_name_stays_taken_while_the_seat_is_held() {
     // Before and after the server notices the dead socket, "bob" is bob's. (alice and the
     // impostor keep reading, so they answer the server's pings.)
     let mut impostor = server.client().await;
-    for _ in 0..2 {
+    for noticed in [false, true] {
         impostor
             .send(json!({"type": "join", "room": "m", "name": "BOB"}))
             .await;
-        impostor.expect_error("name_taken").await;
+        let message = impostor.expect_error("name_taken").await;
+        assert_eq!(message.contains("connection dropped"), noticed, "{message}");
         let quiet = Duration::from_millis(600);
         tokio::join!(alice.expect_silence(quiet), impostor.expect_silence(quiet));
     }

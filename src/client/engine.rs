@@ -321,6 +321,7 @@ impl Engine {
             topology,
             host,
             members: peers,
+            resumed,
         });
         self.settle_links(resumed);
         self.offer_missing().await;

@@ -113,13 +113,15 @@ pub enum LinkState {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// Joined (also after each reconnect): own id, topology, host, the others.
+    /// Joined (also after each reconnect): own id, topology, host, the others. `resumed`: the
+    /// same membership came back after a lost socket (same id; nobody saw it leave).
     Joined {
         room: String,
         peer_id: PeerId,
         topology: Topology,
         host: Option<HostRef>,
         members: Vec<PeerInfo>,
+        resumed: bool,
     },
     /// Someone joined.
     MemberJoined { peer: PeerInfo },

@@ -159,6 +159,11 @@ fn status_line(event: &Event) -> Option<String> {
     let line = match event {
         Event::Joined {
             room,
+            resumed: true,
+            ..
+        } => format!("* back in {room}"),
+        Event::Joined {
+            room,
             topology,
             members,
             ..

@@ -78,10 +78,10 @@ impl Members {
         self.by_id.get(id)
     }
 
-    /// Whether a member already uses `name`, ignoring case.
-    pub fn name_taken(&self, name: &str) -> bool {
+    /// The member that already uses `name`, ignoring case.
+    pub fn named(&self, name: &str) -> Option<&Member> {
         let key = name.to_lowercase();
-        self.by_id.values().any(|m| m.key == key)
+        self.by_id.values().find(|m| m.key == key)
     }
 
     /// The member who joined earliest.

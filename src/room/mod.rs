@@ -140,8 +140,16 @@ impl Room {
                 max_peers: s.max_peers,
             });
         }
-        if self.members.name_taken(&join.name) {
-            return Err(ClientError::NameTaken(join.name.clone()));
+        match self.members.named(&join.name).map(|m| m.away) {
+            Some(Some(away)) => {
+                let free_in = away
+                    .until
+                    .saturating_duration_since(std::time::Instant::now());
+                let name = join.name.clone();
+                return Err(ClientError::NameHeld { name, free_in });
+            }
+            Some(None) => return Err(ClientError::NameTaken(join.name.clone())),
+            None => {}
         }
         Ok(())
     }

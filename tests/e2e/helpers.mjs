@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
@@ -305,4 +306,59 @@ export function startRustClient(server, room, name, extra = []) {
     },
   };
   return client;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the server, for network blips. `cut()` is the network
+ * going away: every connection it carries goes silent (no close, no FIN: both ends stay open and
+ * hear nothing, as when a phone changes network) and new ones are refused; `restore()` brings it
+ * back for new connections (the silenced ones stay dead). `url` is the server's URL through it.
+ */
+export async function startBlip(server) {
+  const target = new URL(server.url);
+  const carried = new Set();
+  const silenced = [];
+  let down = false;
+  const proxy = net.createServer((client) => {
+    if (down) return client.destroy();
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const pair = { client, upstream };
+    carried.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const forget = () => {
+      carried.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', forget);
+    upstream.on('error', forget);
+    client.on('close', forget);
+    upstream.on('close', forget);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}`,
+    cut() {
+      down = true;
+      for (const pair of carried) {
+        pair.client.unpipe();
+        pair.upstream.unpipe();
+        pair.client.pause();
+        pair.upstream.pause();
+        silenced.push(pair);
+      }
+      carried.clear();
+    },
+    restore() {
+      down = false;
+    },
+    async close() {
+      for (const { client, upstream } of silenced) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise((r) => proxy.close(r));
+    },
+  };
 }

@@ -108,12 +108,12 @@ test('the example bot (examples/echo_bot.rs) answers a page', async () => {
       bot.stdout.once('data', resolve);
       bot.once('exit', (code) => reject(new Error(`echo_bot exited with ${code}`)));
     });
-    const alice = await enter(env.browser, env.server, 'rc-relay', 'alice');
-    await waitForConnected(alice, 1);
-    await waitForTexts(alice, ['welcome, alice!']);
-    await say(alice, '!echo is anybody there?');
-    await waitForTexts(alice, ['alice said: is anybody there?']);
-    await alice.context().close();
+    const ava = await enter(env.browser, env.server, 'rc-relay', 'ava');
+    await waitForConnected(ava, 1);
+    await waitForTexts(ava, ['welcome, ava!']);
+    await say(ava, '!echo is anybody there?');
+    await waitForTexts(ava, ['ava said: is anybody there?']);
+    await ava.context().close();
   } finally {
     bot.kill('SIGINT');
   }

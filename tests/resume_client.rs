@@ -160,3 +160,73 @@ async fn a_host_that_blips_stays_host_and_its_members_keep_chatting() {
         }
     }
 }
+
+/// Every frame `socket` has queued within `limit`, as JSON.
+async fn frames_within(
+    socket: &mut switchboard::bench::conn::Member,
+    limit: Duration,
+) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt;
+    let mut frames = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, socket.rx.next()).await {
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            frames.push(serde_json::from_str(&text).expect("JSON frame"));
+        }
+    }
+    frames
+}
+
+#[tokio::test]
+async fn a_relay_member_whose_link_died_too_gets_exactly_what_it_missed_after_the_resume() {
+    use common::rtc::RawPeer;
+    use switchboard::bench::rtc::RelayMember;
+
+    let server = server();
+    let mut alice = RawPeer::join(&server, "r", "alice").await;
+    let mut bob = RawPeer::join(&server, "r", "bob").await;
+    let chat = |id: &str, text: &str| {
+        serde_json::json!({"type": "chat", "id": id, "from": "", "name": "", "text": text, "ts": 1})
+            .to_string()
+    };
+    bob.send(&chat("b1", "one")).await;
+    let seen = alice.expect("chat").await["seq"].as_u64().unwrap();
+
+    // Alice's network goes: her socket falls silent and her link to the relay dies.
+    alice.member.pc.close().await.unwrap();
+    for (id, text) in [("b2", "two"), ("b3", "three")] {
+        bob.send(&chat(id, text)).await;
+        bob.expect("ack").await;
+    }
+
+    // She comes back on a new socket and a new link, resuming her seat and the chat after `seen`.
+    let token = alice.member.resume.clone();
+    let mut back = RelayMember::resume(&server.ws_url(), "r", "alice", &token, seen)
+        .await
+        .unwrap();
+    assert_eq!(back.peer_id.as_str(), alice.id, "the same peer id");
+    let missed = common::rtc::history_of(&mut back, 2).await;
+    let texts: Vec<&str> = missed.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["two", "three"], "exactly what she missed");
+    bob.send(&chat("b4", "four")).await;
+    let live = tokio::time::timeout(common::WAIT, back.inbox.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let live: serde_json::Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(
+        (live["type"].as_str(), live["text"].as_str()),
+        (Some("chat"), Some("four"))
+    );
+
+    // Bob saw her come back, never leave or join.
+    let frames = frames_within(&mut bob.member.socket, Duration::from_millis(300)).await;
+    let kinds: Vec<&str> = frames.iter().filter_map(|f| f["type"].as_str()).collect();
+    assert!(kinds.contains(&"peer_reconnected"), "{kinds:?}");
+    assert!(
+        !kinds
+            .iter()
+            .any(|k| *k == "peer_left" || *k == "peer_joined"),
+        "{kinds:?}"
+    );
+}

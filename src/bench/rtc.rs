@@ -35,6 +35,8 @@ pub struct JoinTimes {
 pub struct RelayMember {
     /// Its id in the room.
     pub peer_id: PeerId,
+    /// The resume token of its `welcome`.
+    pub resume: String,
     /// The signaling socket (kept open: closing it leaves the room).
     pub socket: conn::Member,
     /// The peer connection to the relay.
@@ -56,7 +58,7 @@ impl RelayMember {
     /// member is live then.
     pub async fn join(url: &str, room: &str, name: &str) -> Result<RelayMember> {
         let joining = async {
-            let mut member = Self::join_inner(url, room, name, None).await?;
+            let mut member = Self::join_inner(url, room, name, None, None).await?;
             loop {
                 let text = member.inbox.recv().await.context("channel closed")?;
                 if let Ok(ChannelMessage::History { messages }) = serde_json::from_str(&text) {
@@ -73,7 +75,23 @@ impl RelayMember {
     /// Like [`RelayMember::join`], but resumes after `seq`: what it missed arrives in `inbox`
     /// (as `history` messages), then live chat. Returns once the channel is open.
     pub async fn join_after(url: &str, room: &str, name: &str, seq: u64) -> Result<RelayMember> {
-        tokio::time::timeout(JOIN_TIMEOUT, Self::join_inner(url, room, name, Some(seq)))
+        let joining = Self::join_inner(url, room, name, None, Some(seq));
+        tokio::time::timeout(JOIN_TIMEOUT, joining)
+            .await
+            .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
+    }
+
+    /// Like [`RelayMember::join_after`] on a new socket that resumes the seat of `token` (a
+    /// member back after a network blip); the join must resume it.
+    pub async fn resume(
+        url: &str,
+        room: &str,
+        name: &str,
+        token: &str,
+        seq: u64,
+    ) -> Result<RelayMember> {
+        let joining = Self::join_inner(url, room, name, Some(token), Some(seq));
+        tokio::time::timeout(JOIN_TIMEOUT, joining)
             .await
             .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
     }
@@ -82,23 +100,36 @@ impl RelayMember {
         url: &str,
         room: &str,
         name: &str,
+        token: Option<&str>,
         after: Option<u64>,
     ) -> Result<RelayMember> {
         let start = Instant::now();
         let ws = conn::connect(url).await?;
         let connected = start.elapsed();
         let (mut tx, mut rx) = ws.split();
-        let join = json!({"type": "join", "room": room, "name": name});
+        let mut join = json!({"type": "join", "room": room, "name": name});
+        if let Some(token) = token {
+            join["resume"] = json!(token);
+        }
         tx.send(Message::text(join.to_string())).await?;
-        let peer_id = loop {
+        let (peer_id, seat) = loop {
             let frame = rx.next().await.context("socket closed before welcome")??;
             let Message::Text(text) = frame else { continue };
             match serde_json::from_str::<ServerMessage>(&text)? {
-                ServerMessage::Welcome { host, peer_id, .. } => {
+                ServerMessage::Welcome {
+                    host,
+                    peer_id,
+                    resume,
+                    resumed,
+                    ..
+                } => {
                     if host != Some(HostRef::Relay) {
                         bail!("room {room:?} is not hosted by the relay");
                     }
-                    break peer_id;
+                    if token.is_some() && !resumed {
+                        bail!("the join did not resume the seat");
+                    }
+                    break (peer_id, resume);
                 }
                 ServerMessage::Error { message, .. } => bail!("join refused: {message}"),
                 _ => {}
@@ -152,6 +183,7 @@ impl RelayMember {
         channel.send_text(&resume).await?;
         Ok(RelayMember {
             peer_id,
+            resume: seat,
             socket: conn::Member {
                 tx,
                 rx,

@@ -70,6 +70,24 @@ pub enum ClientError {
     /// The token resumes a membership of another room.
     #[error("this resume token is for room {token_room:?}, not {room:?}")]
     ResumeWrongRoom { room: String, token_room: String },
+    /// A token room, and the `join` has no `token`.
+    #[error("room {0:?} needs a join token")]
+    TokenRequired(String),
+    /// The join token has expired.
+    #[error("the join token has expired; get a new one")]
+    TokenExpired,
+    /// The join token is malformed or not signed with the server's key.
+    #[error("the join token is not valid: {0}")]
+    TokenInvalid(String),
+    /// The join token is for another room.
+    #[error("the join token is for {pattern:?}, not room {room:?}")]
+    TokenWrongRoom { room: String, pattern: String },
+    /// Another member of the room has this identity.
+    #[error("{0:?} is already in this room")]
+    IdentityTaken(String),
+    /// The member's token does not grant this.
+    #[error("your join token does not allow this: {0}")]
+    Forbidden(&'static str),
     /// The server could not complete the request.
     #[error("internal error: {0}")]
     Internal(String),
@@ -97,6 +115,12 @@ impl ClientError {
             ClientError::ResumeInvalid => ErrorCode::ResumeInvalid,
             ClientError::ResumeExpired(_) => ErrorCode::ResumeExpired,
             ClientError::ResumeWrongRoom { .. } => ErrorCode::ResumeWrongRoom,
+            ClientError::TokenRequired(_) => ErrorCode::TokenRequired,
+            ClientError::TokenExpired => ErrorCode::TokenExpired,
+            ClientError::TokenInvalid(_) => ErrorCode::TokenInvalid,
+            ClientError::TokenWrongRoom { .. } => ErrorCode::TokenWrongRoom,
+            ClientError::IdentityTaken(_) => ErrorCode::NameTaken,
+            ClientError::Forbidden(_) => ErrorCode::Forbidden,
             ClientError::Internal(_) => ErrorCode::Internal,
         }
     }

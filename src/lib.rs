@@ -13,6 +13,7 @@
 //!   passwords.
 //! - [`resume`]: resume tokens (`welcome.resume`), which hand a member's seat to a new socket.
 //! - [`password`]: [`password::Password`], a room password that `Debug` never shows.
+//! - [`auth`]: join tokens (JWT: HS256 or Ed25519) and `switchboard token`.
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`peer`]: one WebRTC peer connection as the relay, the Rust client and the benchmark use it.
@@ -30,6 +31,7 @@ pub const QUIET_WEBRTC_LOGS: &str = "rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_s
     webrtc=warn,webrtc::peer_connection::transport::stun_gatherer=off";
 
 pub mod attempts;
+pub mod auth;
 pub mod bench;
 pub mod client;
 pub mod config;

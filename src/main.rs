@@ -40,19 +40,25 @@ enum Command {
     Bench(switchboard::bench::BenchArgs),
     /// Print a room's stored chat history (`--json`: export as JSON lines).
     History(switchboard::storage::cli::HistoryArgs),
+    /// Mint a join token (signed with `[auth] secret`, or `--ed25519-key`), or `--keygen`.
+    Token(switchboard::auth::mint::TokenArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Some(Command::Chat(_)) | Some(Command::Bench(_)) | Some(Command::History(_))
+        Some(Command::Chat(_))
+            | Some(Command::Bench(_))
+            | Some(Command::History(_))
+            | Some(Command::Token(_))
     );
     init_logging(if quiet { "warn" } else { "info" });
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config),
         Command::Chat(args) => chat(args),
         Command::History(args) => history(&cli.config, &args),
+        Command::Token(args) => token(&cli.config, &args),
         Command::Bench(args) => match switchboard::bench::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -107,6 +113,29 @@ fn history(path: &std::path::Path, args: &switchboard::storage::cli::HistoryArgs
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard history: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn token(path: &std::path::Path, args: &switchboard::auth::mint::TokenArgs) -> ExitCode {
+    // A key pair needs no config; a token needs the secret from it (or a key file).
+    let config = if args.keygen || args.ed25519_key.is_some() {
+        Config::load(path).unwrap_or_else(|_| Config::default())
+    } else {
+        match Config::load(path) {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let stdout = std::io::stdout();
+    match switchboard::auth::mint::run(&config, args, &mut stdout.lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard token: {e:#}");
             ExitCode::from(1)
         }
     }

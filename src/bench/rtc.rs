@@ -58,7 +58,7 @@ impl RelayMember {
     /// member is live then.
     pub async fn join(url: &str, room: &str, name: &str) -> Result<RelayMember> {
         let joining = async {
-            let mut member = Self::join_inner(url, room, name, None, None).await?;
+            let mut member = Self::join_inner(url, room, name, Extra::None, None).await?;
             loop {
                 let text = member.inbox.recv().await.context("channel closed")?;
                 if let Ok(ChannelMessage::History { messages }) = serde_json::from_str(&text) {
@@ -75,7 +75,7 @@ impl RelayMember {
     /// Like [`RelayMember::join`], but resumes after `seq`: what it missed arrives in `inbox`
     /// (as `history` messages), then live chat. Returns once the channel is open.
     pub async fn join_after(url: &str, room: &str, name: &str, seq: u64) -> Result<RelayMember> {
-        let joining = Self::join_inner(url, room, name, None, Some(seq));
+        let joining = Self::join_inner(url, room, name, Extra::None, Some(seq));
         tokio::time::timeout(JOIN_TIMEOUT, joining)
             .await
             .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
@@ -90,7 +90,20 @@ impl RelayMember {
         token: &str,
         seq: u64,
     ) -> Result<RelayMember> {
-        let joining = Self::join_inner(url, room, name, Some(token), Some(seq));
+        let joining = Self::join_inner(url, room, name, Extra::Resume(token), Some(seq));
+        tokio::time::timeout(JOIN_TIMEOUT, joining)
+            .await
+            .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
+    }
+
+    /// Like [`RelayMember::join`] with a join token (`token`).
+    pub async fn join_with_token(
+        url: &str,
+        room: &str,
+        name: &str,
+        token: &str,
+    ) -> Result<RelayMember> {
+        let joining = Self::join_inner(url, room, name, Extra::Token(token), None);
         tokio::time::timeout(JOIN_TIMEOUT, joining)
             .await
             .map_err(|_| anyhow!("{name}: not connected to the relay within {JOIN_TIMEOUT:?}"))?
@@ -100,7 +113,7 @@ impl RelayMember {
         url: &str,
         room: &str,
         name: &str,
-        token: Option<&str>,
+        extra: Extra<'_>,
         after: Option<u64>,
     ) -> Result<RelayMember> {
         let start = Instant::now();
@@ -108,9 +121,12 @@ impl RelayMember {
         let connected = start.elapsed();
         let (mut tx, mut rx) = ws.split();
         let mut join = json!({"type": "join", "room": room, "name": name});
-        if let Some(token) = token {
-            join["resume"] = json!(token);
+        match extra {
+            Extra::Resume(token) => join["resume"] = json!(token),
+            Extra::Token(token) => join["token"] = json!(token),
+            Extra::None => {}
         }
+        let resuming = matches!(extra, Extra::Resume(_));
         tx.send(Message::text(join.to_string())).await?;
         let (peer_id, seat) = loop {
             let frame = rx.next().await.context("socket closed before welcome")??;
@@ -126,7 +142,7 @@ impl RelayMember {
                     if host != Some(HostRef::Relay) {
                         bail!("room {room:?} is not hosted by the relay");
                     }
-                    if token.is_some() && !resumed {
+                    if resuming && !resumed {
                         bail!("the join did not resume the seat");
                     }
                     break (peer_id, resume);
@@ -211,6 +227,16 @@ impl RelayMember {
         let _ = self.socket.tx.send(Message::Close(None)).await;
         let _ = self.pc.close().await;
     }
+}
+
+/// What a `join` carries besides room and name.
+#[derive(Clone, Copy)]
+enum Extra<'a> {
+    None,
+    /// A resume token.
+    Resume(&'a str),
+    /// A join token.
+    Token(&'a str),
 }
 
 /// Applies the relay's answer or a trickled candidate from one server frame.

@@ -51,6 +51,8 @@ pub struct ClientConfig {
     pub name: String,
     /// Room password, if it has one.
     pub password: Option<Password>,
+    /// Join token (JWT), for rooms that need one (`Debug` does not show it).
+    pub token: Option<Password>,
     /// ICE servers to use instead of the ones the server offers (`Some(vec![])` in tests).
     pub ice_servers: Option<Vec<IceServer>>,
     /// Address the client's ICE sockets bind (`127.0.0.1` in tests; `0.0.0.0` for real use).
@@ -77,6 +79,7 @@ impl ClientConfig {
             room: room.to_string(),
             name: name.to_string(),
             password: None,
+            token: None,
             ice_servers: None,
             bind: IpAddr::from([0, 0, 0, 0]),
             reconnect: true,

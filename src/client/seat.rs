@@ -27,6 +27,9 @@ impl Engine {
         if let Some(password) = &c.password {
             join["password"] = json!(password);
         }
+        if let Some(token) = &c.token {
+            join["token"] = json!(token.expose());
+        }
         if let Some(token) = &self.seat {
             join["resume"] = json!(token);
         }

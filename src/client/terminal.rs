@@ -31,6 +31,9 @@ pub struct ChatArgs {
     /// from the first line of standard input.
     #[arg(long, conflicts_with = "password")]
     pub ask_password: bool,
+    /// Join token (JWT) for rooms that need one; better given through the environment.
+    #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+    pub token: Option<Password>,
     /// Print every event as one JSON object per line; read lines as messages.
     #[arg(long)]
     pub json: bool,
@@ -54,6 +57,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
     } else {
         args.password.clone()
     };
+    config.token = args.token.clone();
     config.bind = args.bind;
     config.resume_file = args.resume_file.clone();
     if args.no_ice_servers {
@@ -239,6 +243,7 @@ mod tests {
                 peer: PeerInfo {
                     id: PeerId::from("p"),
                     name: hostile.into(),
+                    identity: None,
                 },
             })
             .unwrap(),

@@ -1,6 +1,7 @@
 //! Typed configuration: defaults in code, a TOML file, `SWITCHBOARD__SECTION__KEY` environment
 //! overrides, and validation whose every error names the offending key.
 
+mod auth;
 mod load;
 mod storage;
 
@@ -16,6 +17,7 @@ use crate::password::Password;
 use crate::protocol::{IceServer, Topology};
 use crate::storage::Retention;
 
+pub use self::auth::{AuthConfig, RoomAuth};
 pub use self::storage::{Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY, DEFAULT_ROOM_HISTORY};
 
 /// Everything the server reads from `config/switchboard.toml`.
@@ -38,6 +40,8 @@ pub struct Config {
     pub password_attempts: PasswordAttemptsConfig,
     /// Where chat history is kept.
     pub storage: StorageConfig,
+    /// The key join tokens are checked with.
+    pub auth: AuthConfig,
 }
 
 /// `[password_attempts]`: failed passwords of rooms that have one, limited per address (IPv6:
@@ -189,6 +193,8 @@ pub struct DynamicRoomsConfig {
     /// Stored messages older than this are dropped.
     #[serde(with = "humantime_serde")]
     pub history_max_age: Option<Duration>,
+    /// `token`: joining a dynamic room needs a join token for it.
+    pub auth: RoomAuth,
 }
 
 impl DynamicRoomsConfig {
@@ -206,6 +212,7 @@ impl Default for DynamicRoomsConfig {
             max_peers: 16,
             history: DEFAULT_DYNAMIC_HISTORY,
             history_max_age: None,
+            auth: RoomAuth::Open,
         }
     }
 }
@@ -245,6 +252,9 @@ pub struct RoomConfig {
     /// Stored messages older than this are dropped.
     #[serde(default, with = "humantime_serde")]
     pub history_max_age: Option<Duration>,
+    /// `token`: joining needs a join token for this room.
+    #[serde(default)]
+    pub auth: RoomAuth,
 }
 
 impl RoomConfig {
@@ -371,8 +381,18 @@ impl Config {
         if self.dynamic_rooms.max_peers == 0 {
             return Err("dynamic_rooms.max_peers: must be at least 1".into());
         }
+        self.auth.validate()?;
+        let needs_key = |auth: RoomAuth| auth == RoomAuth::Token && !self.auth.has_key();
+        if needs_key(self.dynamic_rooms.auth) {
+            return Err("dynamic_rooms.auth: \"token\" needs [auth] secret or public_key".into());
+        }
         for (i, room) in self.rooms.iter().enumerate() {
             room.validate().map_err(|e| format!("rooms[{i}].{e}"))?;
+            if needs_key(room.auth) {
+                return Err(format!(
+                    "rooms[{i}].auth: \"token\" needs [auth] secret or public_key"
+                ));
+            }
             if self.rooms[..i].iter().any(|r| r.name == room.name) {
                 return Err(format!("rooms[{i}].name: duplicate room {:?}", room.name));
             }
@@ -443,6 +463,9 @@ impl RoomConfig {
         }
         if self.max_peers == 0 {
             return Err("max_peers: must be at least 1".into());
+        }
+        if self.auth == RoomAuth::Token && self.password.is_some() {
+            return Err("auth: a token room has no password (the token admits)".into());
         }
         if self.on_host_leave == OnHostLeave::Relay && self.topology != Topology::Host {
             return Err(format!(

@@ -78,6 +78,7 @@ struct Frame<'a> {
     name: Option<String>,
     password: Option<Password>,
     resume: Option<String>,
+    token: Option<String>,
     to: Option<PeerId>,
     data: Option<Box<RawValue>>,
 }
@@ -96,6 +97,7 @@ impl<'de> Deserialize<'de> for ClientMessage {
                 name: need(f.name, "name")?,
                 password: f.password,
                 resume: f.resume,
+                token: f.token,
             },
             "signal" => ClientMessage::Signal {
                 to: need(f.to, "to")?,

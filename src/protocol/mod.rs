@@ -109,6 +109,10 @@ pub struct PeerInfo {
     pub id: PeerId,
     /// Display name, unique in the room (case-insensitively).
     pub name: String,
+    /// The identity a join token proved (`sub`), unique in the room; absent for members who
+    /// joined without a token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 /// One ICE server handed to clients in `welcome` (the RTCIceServer dictionary).
@@ -181,13 +185,23 @@ pub enum ErrorCode {
     ResumeExpired,
     /// The resume token belongs to another room.
     ResumeWrongRoom,
+    /// The room needs a join token and the `join` has none.
+    TokenRequired,
+    /// The join token has expired.
+    TokenExpired,
+    /// The join token is malformed or not signed with the server's key.
+    TokenInvalid,
+    /// The join token is for another room.
+    TokenWrongRoom,
+    /// The member's join token does not allow this (e.g. publishing).
+    Forbidden,
     /// The server failed; retry later.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -206,6 +220,11 @@ impl ErrorCode {
         ErrorCode::ResumeInvalid,
         ErrorCode::ResumeExpired,
         ErrorCode::ResumeWrongRoom,
+        ErrorCode::TokenRequired,
+        ErrorCode::TokenExpired,
+        ErrorCode::TokenInvalid,
+        ErrorCode::TokenWrongRoom,
+        ErrorCode::Forbidden,
         ErrorCode::Internal,
     ];
 
@@ -230,6 +249,11 @@ impl ErrorCode {
             ErrorCode::ResumeInvalid => "resume_invalid",
             ErrorCode::ResumeExpired => "resume_expired",
             ErrorCode::ResumeWrongRoom => "resume_wrong_room",
+            ErrorCode::TokenRequired => "token_required",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenInvalid => "token_invalid",
+            ErrorCode::TokenWrongRoom => "token_wrong_room",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::Internal => "internal",
         }
     }
@@ -250,6 +274,8 @@ pub enum ClientMessage {
         password: Option<Password>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// Pass `data` (an SDP or ICE candidate object) to another member of the room, or to `relay`.
     Signal { to: PeerId, data: SignalData },

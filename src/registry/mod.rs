@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use serde::Serialize;
 
-use crate::config::{Config, OnHostLeave, RoomConfig};
+use crate::auth::{Identity, Verifier};
+use crate::config::{Config, OnHostLeave, RoomAuth, RoomConfig};
 use crate::error::ClientError;
 use crate::metrics::Metrics;
 use crate::password::Password;
@@ -56,6 +57,8 @@ pub struct Registry {
     relay: Arc<RelaySettings>,
     passwords: Passwords,
     resumes: Resumes,
+    /// Checks join tokens (`None`: `[auth]` has no key).
+    verifier: Option<Verifier>,
 }
 
 impl Registry {
@@ -69,6 +72,8 @@ impl Registry {
                 config.password_attempts.per_address.clone(),
                 metrics.clone(),
             ),
+            // The key was checked when the config was validated.
+            verifier: Verifier::from_config(&config.auth).ok().flatten(),
             config,
             metrics,
             rooms: HashMap::new(),
@@ -76,21 +81,35 @@ impl Registry {
         }
     }
 
-    /// The room a `join` asks for, if its password (when it has one) is right.
+    /// The room a `join` asks for, if its token (a token room) and password (a room that has
+    /// one) check out; with the identity a token proved. Nothing is created for a join that is
+    /// refused.
     pub fn open_for(
         &mut self,
         msg: &OpenRoom,
         ctx: &mut Context<Self>,
-    ) -> Result<Addr<Room>, ClientError> {
-        let room = self.open(&msg.name, ctx)?;
+    ) -> Result<Admitted, ClientError> {
         let declared = self.config.rooms.iter().find(|r| r.name == msg.name);
+        let auth = declared.map_or(self.config.dynamic_rooms.auth, |r| r.auth);
+        let identity = match (&msg.token, &self.verifier) {
+            (Some(token), Some(verifier)) => Some(verifier.verify(token, &msg.name)?),
+            (Some(_), None) => {
+                let why = "this server checks no join tokens ([auth] has no key)";
+                return Err(ClientError::TokenInvalid(why.into()));
+            }
+            (None, _) if auth == RoomAuth::Token => {
+                return Err(ClientError::TokenRequired(msg.name.clone()))
+            }
+            (None, _) => None,
+        };
         if let Some(expected) = declared.and_then(|r| r.password.as_ref()) {
             let given = msg.password.as_ref();
             let now = Instant::now();
             self.passwords
                 .admit(&msg.name, expected, given, msg.address, now)?;
         }
-        Ok(room)
+        let room = self.open(&msg.name, ctx)?;
+        Ok(Admitted { room, identity })
     }
 
     /// The running room called `name`, created if it is dynamic and does not exist yet.
@@ -212,20 +231,30 @@ impl Actor for Registry {
     }
 }
 
-/// Find (or create, if dynamic) the room called `name`.
+/// Find (or create, if dynamic) the room called `name`, for a member who may join it.
 #[derive(Clone, Message)]
-#[rtype(result = "Result<Addr<Room>, ClientError>")]
+#[rtype(result = "Result<Admitted, ClientError>")]
 pub struct OpenRoom {
     /// Room name (already validated).
     pub name: String,
     /// The password the member gave.
     pub password: Option<Password>,
+    /// The join token the member gave.
+    pub token: Option<String>,
     /// Where the member connects from.
     pub address: IpAddr,
 }
 
+/// A room a member may join, and who its token says it is.
+pub struct Admitted {
+    /// The room.
+    pub room: Addr<Room>,
+    /// The identity a join token proved.
+    pub identity: Option<Identity>,
+}
+
 impl Handler<OpenRoom> for Registry {
-    type Result = Result<Addr<Room>, ClientError>;
+    type Result = Result<Admitted, ClientError>;
 
     fn handle(&mut self, msg: OpenRoom, ctx: &mut Context<Self>) -> Self::Result {
         self.open_for(&msg, ctx)

@@ -84,6 +84,10 @@ impl Relay {
         let Some(sender) = self.members.get_mut(peer) else {
             return;
         };
+        if !sender.publish {
+            let why = "your join token does not allow publishing".to_string();
+            return self.refuse_message(peer, ErrorCode::Forbidden, Some(msg.id), why);
+        }
         if !sender.bucket.take(Instant::now()) {
             let why = format!(
                 "too many messages; at most {} per second",

@@ -180,6 +180,11 @@ impl Relay {
         if member.open().is_none() {
             return;
         }
+        if !member.subscribe {
+            // Its token does not let it read the room: it is told there is nothing for it.
+            member.feed = Feed::Live;
+            return self.send_history(peer, Vec::new(), true);
+        }
         match after {
             // A point past everything committed: this server's history is not the one the
             // member saw (a new database): it gets the recent messages.

@@ -31,6 +31,10 @@ pub struct RelayMember {
     pub bucket: TokenBucket,
     /// What of the room's chat it has been sent.
     pub feed: Feed,
+    /// Its join token lets it send chat (members without a token may).
+    pub publish: bool,
+    /// Its join token lets it receive chat and history.
+    pub subscribe: bool,
 }
 
 /// What of the room's chat a member with an open channel has been sent.
@@ -58,9 +62,10 @@ impl RelayMember {
         }
     }
 
-    /// Its connection, if the chat channel is open and it is up to date.
+    /// Its connection, if the chat channel is open, it is up to date and may receive chat.
     pub fn live(&self) -> Option<ConnId> {
-        self.open().filter(|_| self.feed == Feed::Live)
+        self.open()
+            .filter(|_| self.feed == Feed::Live && self.subscribe)
     }
 
     /// Its connection, if the chat channel is open.

@@ -28,6 +28,7 @@ use self::log::ChatLog;
 use self::member::{Feed, Link, RelayMember};
 use self::offer::{BadSignal, RelaySignal};
 pub use self::settings::RelaySettings;
+use crate::auth::Perm;
 use crate::error::ClientError;
 use crate::metrics::Refusal;
 use crate::protocol::{LeaveReason, PeerId, SignalData};
@@ -95,7 +96,9 @@ impl Relay {
     pub fn signal(&mut self, msg: SignalToRelay, ctx: &mut Context<Self>) {
         match offer::parse(&msg.data) {
             Ok(RelaySignal::Offer(offer)) => {
-                self.offer(msg.from, msg.name, msg.address, *offer, ctx)
+                let may = |perm| msg.perms.as_ref().is_none_or(|p| p.contains(&perm));
+                let access = (may(Perm::Publish), may(Perm::Subscribe));
+                self.offer(msg.from, msg.name, access, msg.address, *offer, ctx)
             }
             Ok(RelaySignal::Candidate(c)) => self.remote_candidate(&msg.from, c),
             Ok(RelaySignal::EndOfCandidates) => {}
@@ -120,6 +123,7 @@ impl Relay {
         &mut self,
         from: PeerId,
         name: String,
+        (publish, subscribe): (bool, bool),
         address: IpAddr,
         offer: RTCSessionDescription,
         ctx: &mut Context<Self>,
@@ -150,6 +154,8 @@ impl Relay {
                 _slot: slot,
                 bucket: TokenBucket::new(config.messages_per_second, config.burst),
                 feed: Feed::Waiting,
+                publish,
+                subscribe,
             },
         );
         let events = self.events.clone();
@@ -333,6 +339,8 @@ pub struct SignalToRelay {
     pub from: PeerId,
     /// Its display name.
     pub name: String,
+    /// What its join token allows (`None`: it joined without one).
+    pub perms: Option<Vec<Perm>>,
     /// Where it connects from.
     pub address: IpAddr,
     /// The offer or candidate object.

@@ -6,6 +6,7 @@ use std::time::Instant;
 use actix::Addr;
 use indexmap::IndexMap;
 
+use crate::auth::Perm;
 use crate::protocol::{LeaveReason, PeerId, PeerInfo};
 use crate::session::{Outbox, Session};
 
@@ -15,6 +16,10 @@ pub struct Member {
     pub name: String,
     /// Lower-cased name, for uniqueness.
     key: String,
+    /// The identity a join token proved.
+    pub identity: Option<String>,
+    /// What its token allows (`None`: joined without a token, may do everything).
+    pub perms: Option<Vec<Perm>>,
     /// Its session, told when the room drops it.
     pub session: Addr<Session>,
     /// Where its frames go.
@@ -47,6 +52,7 @@ impl Members {
     pub fn insert(
         &mut self,
         info: PeerInfo,
+        perms: Option<Vec<Perm>>,
         session: Addr<Session>,
         outbox: Outbox,
         address: IpAddr,
@@ -55,6 +61,8 @@ impl Members {
         let member = Member {
             name: info.name,
             key,
+            identity: info.identity,
+            perms,
             session,
             outbox,
             address,
@@ -84,6 +92,13 @@ impl Members {
         self.by_id.values().find(|m| m.key == key)
     }
 
+    /// Whether a member has this token identity.
+    pub fn with_identity(&self, identity: &str) -> bool {
+        self.by_id
+            .values()
+            .any(|m| m.identity.as_deref() == Some(identity))
+    }
+
     /// The member who joined earliest.
     pub fn first_id(&self) -> Option<&PeerId> {
         self.by_id.keys().next()
@@ -97,6 +112,7 @@ impl Members {
             .map(|(id, m)| PeerInfo {
                 id: id.clone(),
                 name: m.name.clone(),
+                identity: m.identity.clone(),
             })
             .collect()
     }

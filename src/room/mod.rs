@@ -15,6 +15,7 @@ use bytestring::ByteString;
 pub use self::host::HostState;
 use self::members::Members;
 pub use self::seat::{Replaced, Resume};
+use crate::auth::Identity;
 use crate::config::OnHostLeave;
 use crate::error::ClientError;
 use crate::metrics::{Metrics, OutKind};
@@ -97,11 +98,16 @@ impl Room {
 
     /// Admits a member, sends it `welcome` and tells the others `peer_joined`.
     pub fn join(&mut self, join: Join, ctx: &mut Context<Self>) -> Result<PeerId, ClientError> {
+        let mut join = join;
+        if let Some(identity) = &join.identity {
+            join.name = identity.name.clone();
+        }
         self.admit(&join)?;
         let id = PeerId::random();
         let info = PeerInfo {
             id: id.clone(),
             name: join.name,
+            identity: join.identity.as_ref().map(|i| i.id.clone()),
         };
         self.host.on_join(self.settings.topology, &id);
         let welcome = self.welcome(&id, false);
@@ -111,8 +117,13 @@ impl Room {
             OutKind::PeerJoined,
             ctx,
         );
-        self.members
-            .insert(info, join.session, join.outbox, join.address);
+        self.members.insert(
+            info,
+            join.identity.map(|i| i.perms),
+            join.session,
+            join.outbox,
+            join.address,
+        );
         self.ctx.metrics.members.increment(1.0);
         self.report();
         Ok(id)
@@ -139,6 +150,11 @@ impl Room {
                 room: s.name.clone(),
                 max_peers: s.max_peers,
             });
+        }
+        if let Some(identity) = &join.identity {
+            if self.members.with_identity(&identity.id) {
+                return Err(ClientError::IdentityTaken(identity.id.clone()));
+            }
         }
         match self.members.named(&join.name).map(|m| m.away) {
             Some(Some(away)) => {
@@ -230,6 +246,7 @@ impl Room {
             return relay.do_send(SignalToRelay {
                 from: msg.from,
                 name: sender.name.clone(),
+                perms: sender.perms.clone(),
                 address: sender.address,
                 data: msg.data,
             });
@@ -453,8 +470,10 @@ impl Actor for Room {
 #[derive(Clone, Message)]
 #[rtype(result = "Result<PeerId, ClientError>")]
 pub struct Join {
-    /// Display name (already validated by the session).
+    /// Display name (already validated by the session); a token's name replaces it.
     pub name: String,
+    /// Who a join token proved the member is.
+    pub identity: Option<Identity>,
     /// The member's session.
     pub session: Addr<Session>,
     /// Where the member's frames go.

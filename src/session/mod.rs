@@ -193,7 +193,8 @@ impl Session {
                 name,
                 password,
                 resume,
-            } => self.join(room, name, password, resume, ctx),
+                token,
+            } => self.join(room, name, password, resume, token, ctx),
             ClientMessage::Signal { to, data } => self.signal(to, data, ctx),
             ClientMessage::Leave => self.leave(ctx),
             ClientMessage::Ping => self.ping(ctx),
@@ -206,6 +207,7 @@ impl Session {
         name: String,
         password: Option<Password>,
         resume: Option<String>,
+        token: Option<String>,
         ctx: &mut Context<Self>,
     ) {
         self.metrics.message_in(InKind::Join);
@@ -223,6 +225,7 @@ impl Session {
         }
         let join = Join {
             name,
+            identity: None,
             session: ctx.address(),
             outbox: Outbox::new(self.out.clone(), self.membership),
             address: self.address,
@@ -230,6 +233,7 @@ impl Session {
         let open = OpenRoom {
             name: room,
             password,
+            token,
             address: self.address,
         };
         let registry = self.registry.clone();
@@ -345,8 +349,10 @@ async fn enter_room(
 ) -> Result<(Addr<Room>, PeerId), ClientError> {
     let internal = |e: MailboxError| ClientError::Internal(e.to_string());
     for _ in 0..8 {
-        let room = registry.send(open.clone()).await.map_err(internal)??;
-        match room.send(join.clone()).await {
+        let admitted = registry.send(open.clone()).await.map_err(internal)??;
+        let (room, mut join) = (admitted.room, join.clone());
+        join.identity = admitted.identity;
+        match room.send(join).await {
             Ok(joined) => return joined.map(|peer_id| (room, peer_id)),
             Err(MailboxError::Closed) => continue,
             Err(e) => return Err(internal(e)),
@@ -365,12 +371,15 @@ pub fn validate_join(room: &str, name: &str) -> Result<String, ClientError> {
             "room: must be 1-64 characters of A-Z a-z 0-9 _ -".into(),
         ));
     }
+    validate_name(name).map_err(|e| ClientError::BadRequest(format!("name: {e}")))
+}
+
+/// Checks a display name; returns it trimmed.
+pub fn validate_name(name: &str) -> Result<String, String> {
     let name = name.trim();
     let chars = name.chars().count();
     if !(1..=32).contains(&chars) || name.chars().any(char::is_control) {
-        return Err(ClientError::BadRequest(
-            "name: must be 1-32 characters without control characters".into(),
-        ));
+        return Err("must be 1-32 characters without control characters".into());
     }
     Ok(name.to_string())
 }

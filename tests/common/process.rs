@@ -149,6 +149,14 @@ impl ServerProcess {
     }
 
     /// The server's process id.
+    /// The config file of a server from [`ServerProcess::spawn`].
+    pub fn config_path(&self) -> PathBuf {
+        self.dir
+            .as_ref()
+            .expect("a spawned server")
+            .join("test.toml")
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -30,6 +30,9 @@ pub enum ClientError {
         room: String,
         retry_after: std::time::Duration,
     },
+    /// Too many wrong admin API bearers from this address lately.
+    #[error("too many wrong admin credentials from your address; try again in {} s", retry_after.as_secs().max(1))]
+    TooManyAdminAttempts { retry_after: std::time::Duration },
     /// Too many invalid resume tokens from this address lately.
     #[error("too many invalid resume tokens from your address; try again in {} s", retry_after.as_secs().max(1))]
     TooManyResumeAttempts { retry_after: std::time::Duration },
@@ -103,9 +106,9 @@ impl ClientError {
             ClientError::RoomNotFound(_) => ErrorCode::RoomNotFound,
             ClientError::RoomFull { .. } => ErrorCode::RoomFull,
             ClientError::Unauthorized(_) => ErrorCode::Unauthorized,
-            ClientError::TooManyAttempts { .. } | ClientError::TooManyResumeAttempts { .. } => {
-                ErrorCode::TooManyAttempts
-            }
+            ClientError::TooManyAttempts { .. }
+            | ClientError::TooManyResumeAttempts { .. }
+            | ClientError::TooManyAdminAttempts { .. } => ErrorCode::TooManyAttempts,
             ClientError::NameTaken(_) | ClientError::NameHeld { .. } => ErrorCode::NameTaken,
             ClientError::UnknownPeer(_) => ErrorCode::UnknownPeer,
             ClientError::SignalNotAllowed { .. } => ErrorCode::SignalNotAllowed,

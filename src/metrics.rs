@@ -32,6 +32,9 @@ pub enum OutKind {
     Pong,
     ServerShutdown,
     PeerReconnected,
+    Kicked,
+    Announcement,
+    RoomClosed,
 }
 
 /// Why the server closed a socket or refused a request for what a client sent, for
@@ -56,9 +59,11 @@ pub enum Refusal {
     BadChannelMessage,
     /// An offer to the relay from an address at `max_members_per_address`.
     TooManyConnections,
+    /// An admin API request with a missing or wrong bearer, or refused for earlier ones (401/429).
+    AdminUnauthorized,
 }
 
-const REFUSALS: [&str; 9] = [
+const REFUSALS: [&str; 10] = [
     "frame_too_large",
     "protocol_error",
     "binary_frame",
@@ -68,6 +73,7 @@ const REFUSALS: [&str; 9] = [
     "bad_signal",
     "bad_channel_message",
     "too_many_connections",
+    "admin_unauthorized",
 ];
 
 /// What a password block applies to, for `switchboard_password_blocks_total{scope}`.
@@ -122,7 +128,7 @@ pub enum RelayOutKind {
 const RELAY_OUT_KINDS: [&str; 4] = ["chat", "ack", "history", "error"];
 
 const IN_KINDS: [&str; 5] = ["join", "signal", "leave", "ping", "invalid"];
-const OUT_KINDS: [&str; 9] = [
+const OUT_KINDS: [&str; 12] = [
     "welcome",
     "peer_joined",
     "peer_left",
@@ -132,6 +138,9 @@ const OUT_KINDS: [&str; 9] = [
     "pong",
     "server_shutdown",
     "peer_reconnected",
+    "kicked",
+    "announcement",
+    "room_closed",
 ];
 
 /// The figures one server exports at `GET /metrics`.

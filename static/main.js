@@ -28,7 +28,7 @@ refreshRooms();
 setInterval(refreshRooms, 5000);
 
 const memberName = (id) => (id === 'relay' ? 'the server' : peers.members.get(id) ?? 'someone');
-const REASONS = { left: 'left', closed: 'disconnected', timeout: 'timed out', slow_consumer: 'was too slow and was dropped' };
+const REASONS = { left: 'left', closed: 'disconnected', timeout: 'timed out', slow_consumer: 'was too slow and was dropped', kicked: 'was removed by an operator' };
 
 ui.onJoin(({ room, name, password }) => {
   ui.hideError();
@@ -129,6 +129,23 @@ signaling.addEventListener('peer_joined', ({ detail }) => {
 });
 
 signaling.addEventListener('peer_reconnected', ({ detail }) => peers.peerReconnected(detail.peer_id));
+
+// An operator removed us, or closed the room: back to the join form, saying why.
+function ended(message) {
+  current = null;
+  peers.reset();
+  remember(null);
+  ui.showJoin();
+  ui.setJoining(false);
+  ui.setStatus('idle', 'Not in a room');
+  ui.showError(message);
+  refreshRooms();
+}
+signaling.addEventListener('kicked', ({ detail }) => ended(`You were removed from #${detail.room}: ${detail.reason}`));
+signaling.addEventListener('room_closed', ({ detail }) => ended(`#${detail.room} was closed: ${detail.reason}`));
+signaling.addEventListener('announcement', ({ detail }) => {
+  if (typeof detail.text === 'string') store.notice(`Announcement: ${detail.text}`);
+});
 
 signaling.addEventListener('replaced', () => {
   current = null;

@@ -19,6 +19,8 @@ const NAME_TAKEN_GRACE_MS = 40000;
 const RESUME_REFUSED = new Set(['resume_expired', 'resume_invalid', 'resume_wrong_room']);
 // The close code of a socket whose seat a newer socket resumed.
 const REPLACED = 4001;
+// The close code of a socket whose member an operator removed (after a `kicked` message).
+const KICKED = 4002;
 
 // A seat is {token, name}: the token resumes only a join under the same name.
 function loadSeat(room) {
@@ -178,6 +180,13 @@ export class Signaling extends EventTarget {
         // The socket closes next: the first reconnect waits at least what the server asked.
         this.retryAfter = Math.min(Math.max(msg.retry_after_ms, 0), 60000);
       }
+      if (msg.type === 'kicked' || msg.type === 'room_closed') {
+        // The membership is over: no rejoin, and its seat is gone.
+        if (this.joinRequest) this.setSeat(this.joinRequest.room, null);
+        this.joinRequest = null;
+        this.joined = false;
+        this.lostAt = null;
+      }
       if (msg.type === 'error' && !this.joined && this.joinRequest && !msg.peer) {
         if (this.joinRefused(msg)) return;
       }
@@ -189,6 +198,13 @@ export class Signaling extends EventTarget {
       this.ws = null;
       const wasJoined = this.joined;
       this.joined = false;
+      if (event.code === KICKED) {
+        // Removed by an operator ('kicked' said why): coming back by itself would be wrong.
+        this.joinRequest = null;
+        this.lostAt = null;
+        this.emit('status', { state: 'closed', wasJoined });
+        return;
+      }
       if (event.code === REPLACED) {
         // Another tab (a duplicated one has our token) resumed this seat: stop, or the two
         // would take it from each other forever.

@@ -100,6 +100,20 @@ impl Verifier {
         Ok(Some(Verifier { key, validation }))
     }
 
+    /// The room pattern an admin token (one with the `admin` permission) may manage.
+    pub fn admin_scope(&self, token: &str) -> Result<String, ClientError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => ClientError::TokenExpired,
+                _ => ClientError::TokenInvalid(describe(&e)),
+            },
+        )?;
+        if !data.claims.perms.contains(&Perm::Admin) {
+            return Err(ClientError::Forbidden("the token has no admin permission"));
+        }
+        Ok(data.claims.room)
+    }
+
     /// The identity `token` admits to `room`.
     pub fn verify(&self, token: &str, room: &str) -> Result<Identity, ClientError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(

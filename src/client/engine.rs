@@ -19,7 +19,7 @@ use super::store::ChatStore;
 use super::{ClientConfig, Command, ConnectError, Event, LinkState};
 use crate::peer::{ChannelEvent, PeerEvent, PeerSettings};
 use crate::protocol::{HostRef, PeerId, ServerMessage, SignalData, Topology};
-use crate::session::REPLACED;
+use crate::session::{KICKED, REPLACED};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -49,6 +49,8 @@ pub struct Engine {
     pub(super) lost_at: Option<tokio::time::Instant>,
     /// When the socket last delivered a frame (see `liveness.rs`).
     pub(super) last_heard: tokio::time::Instant,
+    /// The membership ended for good (kicked, the room closed): stop.
+    done: bool,
 }
 
 impl Engine {
@@ -82,6 +84,7 @@ impl Engine {
             seat: None,
             lost_at: None,
             last_heard: tokio::time::Instant::now(),
+            done: false,
         };
         engine.connect().await?;
         Ok(engine)
@@ -132,7 +135,7 @@ impl Engine {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut probes = tokio::time::interval(self.config.silence_timeout / 4);
         probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        while !self.done {
             let Some(ws) = self.ws.as_mut() else {
                 if !self.reconnect().await {
                     break;
@@ -148,6 +151,7 @@ impl Engine {
                             self.replaced();
                             break;
                         }
+                        Some(Ok(Message::Close(Some(close)))) if u16::from(close.code) == KICKED => break,
                         Some(Ok(_)) => {}
                         Some(Err(_)) | None => self.lost(),
                     }
@@ -273,6 +277,15 @@ impl Engine {
                 }
             }
             ServerMessage::PeerReconnected { peer_id } => self.peer_reconnected(peer_id).await,
+            ServerMessage::Announcement { text, .. } => self.emit(Event::Announcement { text }),
+            ServerMessage::Kicked { reason, .. } => {
+                self.done = true;
+                self.emit(Event::Kicked { reason });
+            }
+            ServerMessage::RoomClosed { reason, .. } => {
+                self.done = true;
+                self.emit(Event::RoomClosed { reason });
+            }
             ServerMessage::Pong => {}
             ServerMessage::ServerShutdown {
                 reason,

@@ -161,6 +161,12 @@ pub enum Event {
     Reconnecting { attempt: u32, delay_ms: u64 },
     /// Another connection resumed this membership (the same resume token): this client stops.
     Replaced,
+    /// An operator removed this client from the room, saying why; the client stops.
+    Kicked { reason: String },
+    /// The room was closed (by an operator, or removed from the config); the client stops.
+    RoomClosed { reason: String },
+    /// A notice from the room's operator.
+    Announcement { text: String },
     /// The client left (or gave up); no more events follow.
     Left,
 }

@@ -198,6 +198,9 @@ fn status_line(event: &Event) -> Option<String> {
         Event::Reconnecting { attempt, delay_ms } => {
             format!("* connection lost; reconnecting in {delay_ms} ms (attempt {attempt})")
         }
+        Event::Kicked { reason } => format!("! you were removed from the room: {reason}"),
+        Event::RoomClosed { reason } => format!("! the room was closed: {reason}"),
+        Event::Announcement { text } => format!("* announcement: {text}"),
         Event::Replaced => {
             "! this membership was resumed by another connection (the same client elsewhere); stopping".into()
         }

@@ -56,3 +56,23 @@ pub enum RoomAuth {
     /// A `join` must carry a valid join token for the room.
     Token,
 }
+
+/// `[admin]`: the admin HTTP API (`/admin/v1`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The bearer key that may do everything (at least 16 characters); better set through
+    /// `SWITCHBOARD__ADMIN__KEY`. Without it (and without an `[auth]` key for admin tokens) the
+    /// admin API answers 404.
+    pub key: Option<Password>,
+}
+
+impl AdminConfig {
+    /// Checks the key's length.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.key.as_ref().is_some_and(|k| k.expose().len() < 16) {
+            return Err("admin.key: must be at least 16 characters".into());
+        }
+        Ok(())
+    }
+}

@@ -17,7 +17,7 @@ use crate::password::Password;
 use crate::protocol::{IceServer, Topology};
 use crate::storage::Retention;
 
-pub use self::auth::{AuthConfig, RoomAuth};
+pub use self::auth::{AdminConfig, AuthConfig, RoomAuth};
 pub use self::storage::{Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY, DEFAULT_ROOM_HISTORY};
 
 /// Everything the server reads from `config/switchboard.toml`.
@@ -42,6 +42,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// The key join tokens are checked with.
     pub auth: AuthConfig,
+    /// The admin HTTP API.
+    pub admin: AdminConfig,
 }
 
 /// `[password_attempts]`: failed passwords of rooms that have one, limited per address (IPv6:
@@ -382,6 +384,7 @@ impl Config {
             return Err("dynamic_rooms.max_peers: must be at least 1".into());
         }
         self.auth.validate()?;
+        self.admin.validate()?;
         let needs_key = |auth: RoomAuth| auth == RoomAuth::Token && !self.auth.has_key();
         if needs_key(self.dynamic_rooms.auth) {
             return Err("dynamic_rooms.auth: \"token\" needs [auth] secret or public_key".into());

@@ -1,6 +1,7 @@
 //! The HTTP server: WebSocket upgrades on `/ws` (see [`upgrade`]), and an actix-web application
 //! for `/api/rooms`, `/healthz`, `/metrics` and the browser client.
 
+mod admin;
 mod limits;
 mod upgrade;
 
@@ -184,6 +185,7 @@ fn serve(
             .route("/api/rooms", web::get().to(rooms))
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics_text))
+            .configure(admin::routes)
             .service(actix_files::Files::new("/", &static_dir).index_file("index.html"));
         HttpService::build()
             // Small signaling frames must leave at once: no Nagle.

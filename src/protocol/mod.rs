@@ -141,6 +141,8 @@ pub enum LeaveReason {
     Timeout,
     /// The member could not keep up with what it was sent and was dropped.
     SlowConsumer,
+    /// An operator removed the member (admin API).
+    Kicked,
 }
 
 /// Stable, machine-readable error codes (listed in `docs/PROTOCOL.md`).
@@ -358,6 +360,14 @@ pub enum ServerMessage {
     /// The server is stopping (SIGTERM): the socket closes next. Reconnect after about
     /// `retry_after_ms`, with backoff, and resume.
     ServerShutdown { reason: String, retry_after_ms: u64 },
+    /// An operator removed you from the room, saying why; the socket closes next (4002): do
+    /// not reconnect by yourself.
+    Kicked { room: String, reason: String },
+    /// A notice from the room's operator to everyone in it (`ts`: ms since the Unix epoch).
+    Announcement { room: String, text: String, ts: u64 },
+    /// The room was closed (by an operator, or removed from the config): you are in no room
+    /// now; the socket stays open and may join another.
+    RoomClosed { room: String, reason: String },
 }
 
 impl ServerMessage {

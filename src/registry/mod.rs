@@ -2,6 +2,7 @@
 //! rooms on first join, forgets them when they stop, keeps the summary `/api/rooms` lists, and
 //! checks room passwords (see [`passwords`]).
 
+mod admin;
 mod passwords;
 mod resumes;
 
@@ -21,6 +22,8 @@ use crate::password::Password;
 use crate::protocol::{PeerId, Topology};
 use crate::relay::RelaySettings;
 use crate::room::{Room, RoomContext, RoomSettings};
+use admin::AdminGate;
+pub use admin::{AdminAuth, AdminRefusal, AdminScope};
 use passwords::Passwords;
 use resumes::Resumes;
 
@@ -59,6 +62,8 @@ pub struct Registry {
     resumes: Resumes,
     /// Checks join tokens (`None`: `[auth]` has no key).
     verifier: Option<Verifier>,
+    /// Failed admin API bearers.
+    admin_gate: AdminGate,
 }
 
 impl Registry {
@@ -74,6 +79,7 @@ impl Registry {
             ),
             // The key was checked when the config was validated.
             verifier: Verifier::from_config(&config.auth).ok().flatten(),
+            admin_gate: AdminGate::new(config.password_attempts.per_address.clone()),
             config,
             metrics,
             rooms: HashMap::new(),
@@ -195,9 +201,16 @@ impl Registry {
         }
     }
 
-    fn closed(&mut self, msg: RoomClosed) {
-        if self.rooms.get(&msg.name).map(|e| e.generation) == Some(msg.generation) {
-            self.rooms.remove(&msg.name);
+    /// A room stopped: a dynamic one is forgotten; a declared one (closed by an operator) starts
+    /// again, empty, so it is still listed and can be joined.
+    fn closed(&mut self, msg: RoomClosed, ctx: &mut Context<Self>) {
+        if self.rooms.get(&msg.name).map(|e| e.generation) != Some(msg.generation) {
+            return;
+        }
+        self.rooms.remove(&msg.name);
+        if let Some(room) = self.config.rooms.iter().find(|r| r.name == msg.name) {
+            let settings = settings_of(room);
+            self.start_room(settings, ctx);
         }
     }
 }
@@ -227,6 +240,7 @@ impl Actor for Registry {
         ctx.run_interval(SWEEP_PASSWORDS, |act, _| {
             act.passwords.forget_old(Instant::now());
             act.resumes.forget_old(Instant::now());
+            act.admin_gate.forget_old(Instant::now());
         });
     }
 }
@@ -341,8 +355,8 @@ pub struct RoomClosed {
 impl Handler<RoomClosed> for Registry {
     type Result = ();
 
-    fn handle(&mut self, msg: RoomClosed, _: &mut Context<Self>) {
-        self.closed(msg)
+    fn handle(&mut self, msg: RoomClosed, ctx: &mut Context<Self>) {
+        self.closed(msg, ctx)
     }
 }
 

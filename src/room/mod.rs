@@ -1,6 +1,7 @@
 //! The `Room` actor: one per room. It owns the members (in join order), the host role and the
 //! routing of signals between members; sessions talk to it, it talks back to sessions.
 
+mod admin;
 mod host;
 mod members;
 mod seat;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytestring::ByteString;
 
+pub use self::admin::{Announce, Close, Describe, Kick, MemberView, RoomView};
 pub use self::host::HostState;
 use self::members::Members;
 pub use self::seat::{Replaced, Resume};

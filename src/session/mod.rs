@@ -1,6 +1,7 @@
 //! The `Session` actor: one per WebSocket. It owns the socket (through its writer), keeps the
 //! heartbeat, rate-limits and decodes client frames, and passes them to its room.
 
+mod ended;
 mod reader;
 mod writer;
 
@@ -16,6 +17,7 @@ use bytes::BytesMut;
 use bytestring::ByteString;
 use tokio::sync::{mpsc, watch};
 
+pub use self::ended::{Evict, Kicked, RoomEnded, KICKED, REPLACED};
 pub use self::reader::Inbound;
 use self::reader::{FrameLimit, Reader};
 use self::writer::write_loop;
@@ -27,7 +29,7 @@ use crate::password::Password;
 use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
 use crate::rate::TokenBucket;
 use crate::registry::{FindSeat, OpenRoom, Registry};
-use crate::room::{Forward, Join, Leave, Replaced, Resume, Room};
+use crate::room::{Forward, Join, Leave, Resume, Room};
 
 /// When `server_shutdown` tells clients to reconnect (a restart takes about this long; clients
 /// back off from there).
@@ -459,40 +461,6 @@ impl StreamHandler<Result<Inbound, ProtocolError>> for Session {
     }
 }
 
-/// The room removed member `member` of this session (it could not keep up): close the socket.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Evict {
-    /// The membership that ended.
-    pub member: PeerId,
-    /// Why.
-    pub reason: LeaveReason,
-}
-
-impl Handler<Evict> for Session {
-    type Result = ();
-
-    fn handle(&mut self, msg: Evict, ctx: &mut Context<Self>) {
-        self.evict(msg, ctx)
-    }
-}
-
-impl Handler<Replaced> for Session {
-    type Result = ();
-
-    fn handle(&mut self, msg: Replaced, ctx: &mut Context<Self>) {
-        if matches!(&self.state, State::Joined { peer_id, .. } if *peer_id == msg.member) {
-            tracing::debug!(peer = %msg.member, "a newer socket resumed this member");
-            self.state = State::lobby();
-            self.close(CloseCode::Other(REPLACED), "replaced", ctx);
-        }
-    }
-}
-
-/// The close code of a socket whose member a newer socket resumed (reason `replaced`): the
-/// client must not reconnect by itself, or two sockets would take the seat from each other.
-pub const REPLACED: u16 = 4001;
-
 impl Session {
     /// Until when the room holds this session's seat after the socket ended: none when the
     /// member left or was dropped, `resume_after_close` after a close frame, otherwise
@@ -500,24 +468,11 @@ impl Session {
     fn hold_seat_until(&self) -> Option<Instant> {
         let c = &self.config;
         match self.close_reason {
-            LeaveReason::Left | LeaveReason::SlowConsumer => None,
+            LeaveReason::Left | LeaveReason::SlowConsumer | LeaveReason::Kicked => None,
             LeaveReason::Closed | LeaveReason::Timeout if self.said_goodbye => {
                 Some(Instant::now() + c.resume_after_close)
             }
             LeaveReason::Closed | LeaveReason::Timeout => Some(self.last_seen + c.resume_window),
-        }
-    }
-
-    /// Ends the membership the room dropped, and the socket with it.
-    fn evict(&mut self, msg: Evict, ctx: &mut Context<Self>) {
-        if matches!(&self.state, State::Joined { peer_id, .. } if *peer_id == msg.member) {
-            self.state = State::lobby();
-            self.close_reason = msg.reason;
-            self.close(
-                CloseCode::Policy,
-                "dropped: could not keep up with the room",
-                ctx,
-            );
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms, room
 //!   passwords.
 //! - [`resume`]: resume tokens (`welcome.resume`), which hand a member's seat to a new socket.
+//! - [`reload`]: hot reload of the configuration file (SIGHUP, file changes).
 //! - [`password`]: [`password::Password`], a room password that `Debug` never shows.
 //! - [`auth`]: join tokens (JWT: HS256 or Ed25519) and `switchboard token`.
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
@@ -44,6 +45,7 @@ pub mod protocol;
 pub mod rate;
 pub mod registry;
 pub mod relay;
+pub mod reload;
 pub mod resume;
 pub mod room;
 pub mod session;

@@ -163,6 +163,7 @@ pub struct Metrics {
     /// Sockets closed because their outbound queue overflowed.
     pub slow_sockets: Counter,
     resumes: Vec<Counter>,
+    config_reloads: Vec<Counter>,
     /// Members whose socket is lost and whose seat is held for a resume.
     pub seats_held: Gauge,
     /// Relay peer connections currently open.
@@ -261,6 +262,12 @@ impl Metrics {
                 "result",
                 &RESUME_RESULTS,
             ),
+            config_reloads: labelled(
+                "switchboard_config_reloads_total",
+                "Reloads of the configuration file (SIGHUP or a change), by result.",
+                "result",
+                &["ok", "failed"],
+            ),
             seats_held: gauge(
                 "switchboard_seats_held",
                 "Members whose socket is lost and whose seat is held for a resume now.",
@@ -353,6 +360,11 @@ impl Metrics {
     /// Counts one socket closed or request refused for what the client sent.
     pub fn refused(&self, why: Refusal) {
         self.refused[why as usize].increment(1);
+    }
+
+    /// Counts one reload of the configuration file.
+    pub fn config_reload(&self, ok: bool) {
+        self.config_reloads[usize::from(!ok)].increment(1);
     }
 
     /// Counts one `join` with a resume token.

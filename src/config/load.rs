@@ -31,6 +31,7 @@ impl Config {
             .to_string_lossy()
             .into_owned();
         config.storage.resolve(path);
+        config.source = Some(path.to_path_buf());
         Ok(config)
     }
 

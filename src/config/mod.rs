@@ -44,6 +44,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The admin HTTP API.
     pub admin: AdminConfig,
+    /// The file this was loaded from (set by [`Config::load`]; the server reloads it).
+    #[serde(skip)]
+    pub source: Option<std::path::PathBuf>,
 }
 
 /// `[password_attempts]`: failed passwords of rooms that have one, limited per address (IPv6:

@@ -82,7 +82,11 @@ pub fn run_with_registry(
         None
     };
     let registry = RegistryCell::default();
-    let server = serve(listener, config, away, registry.clone(), storage.clone())?;
+    let source = config.source.clone();
+    let (server, metrics) = serve(listener, config, away, registry.clone(), storage.clone())?;
+    if let Some(path) = source {
+        crate::reload::watch(path, registry.clone(), metrics);
+    }
     let handle = server.handle();
     actix_rt::spawn(async move {
         shutdown.await;
@@ -140,9 +144,10 @@ fn serve(
     going_away: watch::Receiver<bool>,
     registry: RegistryCell,
     storage: Option<Arc<dyn crate::storage::Storage>>,
-) -> std::io::Result<Server> {
+) -> std::io::Result<(Server, Arc<Metrics>)> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
+    let server_metrics = metrics.clone();
     for note in config.relay.deprecations() {
         tracing::warn!("{note}");
     }
@@ -204,7 +209,7 @@ fn serve(
             .finish(map_config(app, |_| AppConfig::default()))
             .tcp()
     })?;
-    Ok(server.run())
+    Ok((server.run(), server_metrics))
 }
 
 /// `/ws` without a WebSocket upgrade (upgrades never reach the app: see [`upgrade`]).

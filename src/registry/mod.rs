@@ -4,6 +4,7 @@
 
 mod admin;
 mod passwords;
+mod reload;
 mod resumes;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ use crate::room::{Room, RoomContext, RoomSettings};
 use admin::AdminGate;
 pub use admin::{AdminAuth, AdminRefusal, AdminScope};
 use passwords::Passwords;
+pub use reload::{Reload, Reloaded};
 use resumes::Resumes;
 
 /// How often forgotten password failures are swept away.

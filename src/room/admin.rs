@@ -167,3 +167,22 @@ impl Handler<Close> for Room {
         self.close(reason, ctx)
     }
 }
+
+/// New settings from a reloaded configuration (same name and topology): they apply to the next
+/// joins; members already in stay.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reconfigure(pub super::RoomSettings);
+
+impl Handler<Reconfigure> for Room {
+    type Result = ();
+
+    fn handle(&mut self, Reconfigure(settings): Reconfigure, _: &mut Context<Self>) {
+        tracing::info!(room = %settings.name, max_peers = settings.max_peers, "room reconfigured");
+        let s = &mut self.settings;
+        s.max_peers = settings.max_peers;
+        s.locked = settings.locked;
+        s.on_host_leave = settings.on_host_leave;
+        s.retention = settings.retention;
+    }
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytestring::ByteString;
 
-pub use self::admin::{Announce, Close, Describe, Kick, MemberView, RoomView};
+pub use self::admin::{Announce, Close, Describe, Kick, MemberView, Reconfigure, RoomView};
 pub use self::host::HostState;
 use self::members::Members;
 pub use self::seat::{Replaced, Resume};

@@ -149,6 +149,21 @@ impl ServerProcess {
     }
 
     /// The server's process id.
+    /// Rewrites the config file of a server from [`ServerProcess::spawn`] with `extra` (as
+    /// `spawn` takes it) in place of what it had; the server reloads it by itself.
+    pub fn write_config(&self, extra: &str) {
+        std::fs::write(self.config_path(), base_config(extra)).expect("write config");
+    }
+
+    /// Sends the server SIGHUP (reload the configuration).
+    pub fn hangup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -HUP failed");
+    }
+
     /// The config file of a server from [`ServerProcess::spawn`].
     pub fn config_path(&self) -> PathBuf {
         self.dir

@@ -88,6 +88,9 @@ pub enum ClientError {
     /// Another member of the room has this identity.
     #[error("{0:?} is already in this room")]
     IdentityTaken(String),
+    /// The server holds its limit of dynamic rooms.
+    #[error("the server holds its limit of {0} rooms made on the fly; join an existing room")]
+    TooManyRooms(usize),
     /// The member's token does not grant this.
     #[error("your join token does not allow this: {0}")]
     Forbidden(&'static str),
@@ -124,6 +127,7 @@ impl ClientError {
             ClientError::TokenWrongRoom { .. } => ErrorCode::TokenWrongRoom,
             ClientError::IdentityTaken(_) => ErrorCode::NameTaken,
             ClientError::Forbidden(_) => ErrorCode::Forbidden,
+            ClientError::TooManyRooms(_) => ErrorCode::TooManyRooms,
             ClientError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -18,6 +18,7 @@
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`peer`]: one WebRTC peer connection as the relay, the Rust client and the benchmark use it.
+//! - [`slots`]: connections per address (WebSockets, relay connections).
 //! - [`metrics`]: the Prometheus figures.
 //! - [`storage`]: durable chat history (the [`storage::Storage`] trait, SQLite by default).
 //! - [`client`]: the Rust client library (every topology, reconnect) behind `switchboard chat`.
@@ -49,4 +50,5 @@ pub mod reload;
 pub mod resume;
 pub mod room;
 pub mod session;
+pub mod slots;
 pub mod storage;

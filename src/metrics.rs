@@ -61,9 +61,17 @@ pub enum Refusal {
     TooManyConnections,
     /// An admin API request with a missing or wrong bearer, or refused for earlier ones (401/429).
     AdminUnauthorized,
+    /// A WebSocket upgrade from a page of another origin (403).
+    BadOrigin,
+    /// A WebSocket upgrade over the address's `handshakes_per_second` (429).
+    HandshakeRate,
+    /// A WebSocket upgrade from an address at `connections_per_address` (429).
+    ConnectionsPerAddress,
+    /// A WebSocket upgrade while the server holds `max_sessions` (503).
+    ServerFull,
 }
 
-const REFUSALS: [&str; 10] = [
+const REFUSALS: [&str; 14] = [
     "frame_too_large",
     "protocol_error",
     "binary_frame",
@@ -74,6 +82,10 @@ const REFUSALS: [&str; 10] = [
     "bad_channel_message",
     "too_many_connections",
     "admin_unauthorized",
+    "bad_origin",
+    "handshake_rate",
+    "connections_per_address",
+    "server_full",
 ];
 
 /// What a password block applies to, for `switchboard_password_blocks_total{scope}`.

@@ -33,7 +33,13 @@ heartbeat_interval = "5s"
 client_timeout = "30s"
 [ice]
 servers = []
+[limits]
+connections_per_address = 1000000
+handshakes_per_second = 1000000
+handshake_burst = 1000000
+max_sessions = 1000000
 [dynamic_rooms]
+max_rooms = 100000
 enabled = true
 topology = "{topology}"
 max_peers = 1000

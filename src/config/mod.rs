@@ -2,6 +2,7 @@
 //! overrides, and validation whose every error names the offending key.
 
 mod auth;
+mod limits;
 mod load;
 mod storage;
 
@@ -18,6 +19,7 @@ use crate::protocol::{IceServer, Topology};
 use crate::storage::Retention;
 
 pub use self::auth::{AdminConfig, AuthConfig, RoomAuth};
+pub use self::limits::LimitsConfig;
 pub use self::storage::{Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY, DEFAULT_ROOM_HISTORY};
 
 /// Everything the server reads from `config/switchboard.toml`.
@@ -44,6 +46,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The admin HTTP API.
     pub admin: AdminConfig,
+    /// Who may open a signaling WebSocket, and how many.
+    pub limits: LimitsConfig,
     /// The file this was loaded from (set by [`Config::load`]; the server reloads it).
     #[serde(skip)]
     pub source: Option<std::path::PathBuf>,
@@ -200,6 +204,9 @@ pub struct DynamicRoomsConfig {
     pub history_max_age: Option<Duration>,
     /// `token`: joining a dynamic room needs a join token for it.
     pub auth: RoomAuth,
+    /// Dynamic rooms that may exist at once; a join that would create one more gets
+    /// `too_many_rooms`.
+    pub max_rooms: usize,
 }
 
 impl DynamicRoomsConfig {
@@ -218,6 +225,7 @@ impl Default for DynamicRoomsConfig {
             history: DEFAULT_DYNAMIC_HISTORY,
             history_max_age: None,
             auth: RoomAuth::Open,
+            max_rooms: 1000,
         }
     }
 }
@@ -386,8 +394,15 @@ impl Config {
         if self.dynamic_rooms.max_peers == 0 {
             return Err("dynamic_rooms.max_peers: must be at least 1".into());
         }
+        if self.dynamic_rooms.max_rooms == 0 {
+            return Err(
+                "dynamic_rooms.max_rooms: must be at least 1 (enabled = false turns them off)"
+                    .into(),
+            );
+        }
         self.auth.validate()?;
         self.admin.validate()?;
+        self.limits.validate()?;
         let needs_key = |auth: RoomAuth| auth == RoomAuth::Token && !self.auth.has_key();
         if needs_key(self.dynamic_rooms.auth) {
             return Err("dynamic_rooms.auth: \"token\" needs [auth] secret or public_key".into());

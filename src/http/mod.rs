@@ -2,6 +2,7 @@
 //! for `/api/rooms`, `/healthz`, `/metrics` and the browser client.
 
 mod admin;
+mod admission;
 mod limits;
 mod upgrade;
 
@@ -17,6 +18,7 @@ use actix_service::{fn_service, map_config};
 use actix_web::{dev::AppConfig, web, App, HttpResponse};
 use tokio::sync::watch;
 
+pub use self::admission::Ticket;
 pub use self::upgrade::WS_PATH;
 use crate::config::{Config, SessionConfig};
 use crate::metrics::Metrics;
@@ -33,6 +35,8 @@ pub struct AppState {
     going_away: watch::Receiver<bool>,
     /// `[server] max_body_bytes`.
     max_body_bytes: u64,
+    /// Who may open a WebSocket (`[limits]`).
+    admission: Arc<admission::Admission>,
 }
 
 /// How long sessions get to send their "going away" close frame before the server stops.
@@ -161,6 +165,10 @@ fn serve(
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();
     let session_config = Arc::new(config.session.clone());
+    let admission = Arc::new(admission::Admission::new(
+        config.limits.clone(),
+        metrics.clone(),
+    ));
     let local_addr = listener.local_addr()?;
     let mut server = Server::build()
         .disable_signals()
@@ -182,6 +190,7 @@ fn serve(
             session: session_config.clone(),
             going_away: going_away.clone(),
             max_body_bytes: app_config.server.max_body_bytes,
+            admission: admission.clone(),
         };
         let app = App::new()
             .app_data(web::Data::new(state.clone()))

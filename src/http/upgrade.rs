@@ -8,6 +8,7 @@ use actix_rt::net::TcpStream;
 use futures_util::SinkExt;
 use std::io;
 
+use super::admission::Refused;
 use super::AppState;
 use crate::session::Session;
 
@@ -28,17 +29,43 @@ pub async fn upgrade(
         Ok(mut builder) => builder.finish().drop_body(),
         Err(e) => return refuse(framed, Response::from(e).status()).await,
     };
+    let ip = framed
+        .io_ref()
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    let ticket = match state.admission.admit(&req, ip) {
+        Ok(ticket) => ticket,
+        Err(refused) => return refuse_with(framed, refused).await,
+    };
     framed.send((response, BodySize::None).into()).await?;
     let parts = framed.into_parts();
     Session::start(
         parts.io,
         parts.read_buf,
+        ticket,
         state.registry.clone(),
         state.session.clone(),
         state.metrics.clone(),
         state.going_away.clone(),
     );
     Ok(())
+}
+
+/// Answers with the refusal's status and its JSON `{"code", "message"}`, then closes.
+async fn refuse_with(mut framed: Framed<TcpStream, h1::Codec>, refused: Refused) -> io::Result<()> {
+    let body = serde_json::json!({"code": refused.code, "message": refused.message}).to_string();
+    let mut response = Response::with_body(refused.status, ());
+    response.headers_mut().insert(
+        actix_http::header::CONTENT_TYPE,
+        actix_http::header::HeaderValue::from_static("application/json"),
+    );
+    let size = BodySize::Sized(body.len() as u64);
+    // One write: head and body together, as clients read what arrives with the head.
+    framed.feed((response, size).into()).await?;
+    framed
+        .feed(h1::Message::Chunk(Some(bytes::Bytes::from(body))))
+        .await?;
+    framed.send(h1::Message::Chunk(None)).await
 }
 
 /// Answers with `status` and no body, then closes the connection.

@@ -197,13 +197,15 @@ pub enum ErrorCode {
     TokenWrongRoom,
     /// The member's join token does not allow this (e.g. publishing).
     Forbidden,
+    /// The server holds `[dynamic_rooms] max_rooms` dynamic rooms: join an existing room.
+    TooManyRooms,
     /// The server failed; retry later.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::BadRequest,
         ErrorCode::NotJoined,
         ErrorCode::AlreadyJoined,
@@ -227,6 +229,7 @@ impl ErrorCode {
         ErrorCode::TokenInvalid,
         ErrorCode::TokenWrongRoom,
         ErrorCode::Forbidden,
+        ErrorCode::TooManyRooms,
         ErrorCode::Internal,
     ];
 
@@ -256,6 +259,7 @@ impl ErrorCode {
             ErrorCode::TokenInvalid => "token_invalid",
             ErrorCode::TokenWrongRoom => "token_wrong_room",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::TooManyRooms => "too_many_rooms",
             ErrorCode::Internal => "internal",
         }
     }

@@ -130,10 +130,27 @@ impl Registry {
         let declared = self.config.rooms.iter().find(|r| r.name == name);
         let settings = match declared {
             Some(room) => settings_of(room),
-            None if self.config.dynamic_rooms.enabled => self.dynamic_settings(name),
+            None if self.config.dynamic_rooms.enabled => {
+                let max = self.config.dynamic_rooms.max_rooms;
+                let dynamic = self.rooms.len() - self.declared_running();
+                if dynamic >= max {
+                    tracing::debug!(room = name, max, "dynamic room refused: max_rooms");
+                    return Err(ClientError::TooManyRooms(max));
+                }
+                self.dynamic_settings(name)
+            }
             None => return Err(ClientError::RoomNotFound(name.to_string())),
         };
         Ok(self.start_room(settings, ctx))
+    }
+
+    /// How many running rooms are declared ones.
+    fn declared_running(&self) -> usize {
+        self.config
+            .rooms
+            .iter()
+            .filter(|r| self.rooms.contains_key(&r.name))
+            .count()
     }
 
     fn dynamic_settings(&self, name: &str) -> RoomSettings {

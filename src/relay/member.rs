@@ -4,8 +4,8 @@
 use webrtc::peer_connection::RTCIceCandidateInit;
 
 use super::engine::ConnId;
-use super::slots::AddressSlot;
 use crate::rate::TokenBucket;
+use crate::slots::AddressSlot;
 
 /// Where a member's connection to the relay stands.
 pub enum Link {

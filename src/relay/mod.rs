@@ -12,7 +12,6 @@ mod log;
 mod member;
 mod offer;
 mod settings;
-mod slots;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

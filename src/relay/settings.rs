@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use super::engine::{self, EngineHandle, EngineOptions, EngineTask};
-use super::slots::AddressSlots;
 use crate::config::RelayConfig;
 use crate::metrics::Metrics;
+use crate::slots::AddressSlots;
 use crate::storage::Storage;
 
 /// Bytes a relayed chat message may grow by over what its sender sent (`from`, `name`, `seq`).

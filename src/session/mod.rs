@@ -24,6 +24,7 @@ use self::writer::write_loop;
 pub use self::writer::{Outbound, Outbox, PushError};
 use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
+use crate::http::Ticket;
 use crate::metrics::{InKind, Metrics, OutKind, Refusal};
 use crate::password::Password;
 use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
@@ -77,6 +78,8 @@ pub struct Session {
     close_reason: LeaveReason,
     /// The client sent a close frame (it said goodbye: a closed or reloaded page).
     said_goodbye: bool,
+    /// Its place in its address's and the server's connection counts (given back on drop).
+    _ticket: Ticket,
 }
 
 impl Session {
@@ -85,6 +88,7 @@ impl Session {
     pub fn start(
         io: TcpStream,
         early: BytesMut,
+        ticket: Ticket,
         registry: Addr<Registry>,
         config: Arc<SessionConfig>,
         metrics: Arc<Metrics>,
@@ -114,6 +118,7 @@ impl Session {
             limit,
             close_reason: LeaveReason::Closed,
             said_goodbye: false,
+            _ticket: ticket,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
         let shutdown = shutdown.into_actor(&session).map(|(), act, ctx| {

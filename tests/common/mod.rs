@@ -45,6 +45,10 @@ pub fn test_config() -> Config {
     config.ice.servers.clear();
     config.relay.udp_bind = "127.0.0.1".into();
     config.relay.udp_port = Some(0);
+    // Tests open many sockets from one address quickly; tests of the limits set their own.
+    config.limits.connections_per_address = 100_000;
+    config.limits.handshakes_per_second = 100_000;
+    config.limits.handshake_burst = 100_000;
     // A lost socket's member leaves at once, as without resume; tests of resume set their own.
     config.session.resume_window = Duration::ZERO;
     config.session.resume_after_close = Duration::ZERO;

@@ -26,6 +26,11 @@ impl WsClient {
         WsClient { ws }
     }
 
+    /// A client over a WebSocket opened some other way (a chosen source address, say).
+    pub fn from_stream(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> WsClient {
+        WsClient { ws }
+    }
+
     /// Sends a JSON value as a text frame.
     pub async fn send(&mut self, value: Value) {
         self.send_text(&value.to_string()).await;

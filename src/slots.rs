@@ -1,7 +1,8 @@
-//! Relay connections per address (IPv6: per /64), counted over every room of the server, so one
-//! client cannot take all the relay's ports or memory by opening connections it never uses. A
-//! member holds its [`AddressSlot`] for as long as the relay keeps it; dropping the member gives
-//! the slot back. The count is touched when a member offers and when it goes, never per packet.
+//! Connections per address (IPv6: per /64): WebSockets of the server, and relay connections over
+//! every room, so one client cannot take all of them, or the memory they cost, by opening
+//! connections it never uses. A connection holds its [`AddressSlot`] for as long as it lives;
+//! dropping it gives the slot back. The count is touched when a connection opens and when it
+//! goes, never per message.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

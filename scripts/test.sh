@@ -19,6 +19,7 @@ command -v unshare >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || missing+=(iproute2)
 if [ "$e2e" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v turnserver >/dev/null || missing+=(coturn)   # tests/e2e/turn.test.mjs starts its own
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
 fi

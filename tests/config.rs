@@ -261,3 +261,36 @@ fn a_bad_environment_variable_is_blamed_not_the_file() {
     );
     assert!(!stderr.contains("switchboard.toml"), "{stderr}");
 }
+
+#[test]
+fn the_turn_secret_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("turn-secret");
+    std::fs::write(&secret, "s3cret-from-a-file\n").unwrap();
+    let path = dir.path().join("switchboard.toml");
+    let toml = |file: &std::path::Path| {
+        format!(
+            "[server]\nstatic_dir = {:?}\n[turn]\nurls = [\"turn:127.0.0.1:3478\"]\nsecret_file = {:?}\n",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/static"),
+            file.to_str().unwrap()
+        )
+    };
+    std::fs::write(&path, toml(&secret)).unwrap();
+    let config = switchboard::config::Config::load(&path).unwrap();
+    let ice = config.turn.credentials("p", 0).unwrap();
+    assert_eq!(
+        ice.credential,
+        Some(switchboard::config::turn_password(
+            "s3cret-from-a-file",
+            ice.username.as_deref().unwrap()
+        ))
+    );
+    assert!(!format!("{config:?}").contains("s3cret-from-a-file"));
+    std::fs::write(&path, toml(&dir.path().join("missing"))).unwrap();
+    let err = switchboard::config::Config::load(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("turn.secret_file"), "{err}");
+    let err = switchboard::config::Config::from_toml("[turn]\nurls = [\"stun:x\"]").unwrap_err();
+    assert!(err.to_string().contains("turn.urls[0]"), "{err}");
+}

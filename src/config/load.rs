@@ -31,6 +31,10 @@ impl Config {
             .to_string_lossy()
             .into_owned();
         config.storage.resolve(path);
+        config
+            .turn
+            .read_secret_file()
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         config.source = Some(path.to_path_buf());
         Ok(config)
     }
@@ -60,6 +64,8 @@ fn read(path: &Path, env: bool) -> Result<Config, String> {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("relay.public_ips")
+                .with_list_parse_key("turn.urls")
+                .with_list_parse_key("limits.allowed_origins")
                 .try_parsing(true),
         );
     }

@@ -5,6 +5,7 @@ mod auth;
 mod limits;
 mod load;
 mod storage;
+mod turn;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -21,6 +22,7 @@ use crate::storage::Retention;
 pub use self::auth::{AdminConfig, AuthConfig, RoomAuth};
 pub use self::limits::LimitsConfig;
 pub use self::storage::{Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY, DEFAULT_ROOM_HISTORY};
+pub use self::turn::{turn_password, TurnConfig};
 
 /// Everything the server reads from `config/switchboard.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -48,6 +50,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Who may open a signaling WebSocket, and how many.
     pub limits: LimitsConfig,
+    /// The TURN server members get credentials for.
+    pub turn: TurnConfig,
     /// The file this was loaded from (set by [`Config::load`]; the server reloads it).
     #[serde(skip)]
     pub source: Option<std::path::PathBuf>,
@@ -403,6 +407,7 @@ impl Config {
         self.auth.validate()?;
         self.admin.validate()?;
         self.limits.validate()?;
+        self.turn.validate()?;
         let needs_key = |auth: RoomAuth| auth == RoomAuth::Token && !self.auth.has_key();
         if needs_key(self.dynamic_rooms.auth) {
             return Err("dynamic_rooms.auth: \"token\" needs [auth] secret or public_key".into());

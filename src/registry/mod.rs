@@ -176,6 +176,7 @@ impl Registry {
             metrics: self.metrics.clone(),
             relay: self.relay.clone(),
             resume_key: self.resumes.key(),
+            turn: Arc::new(self.config.turn.clone()),
         };
         let summary = RoomSummary {
             name: settings.name.clone(),

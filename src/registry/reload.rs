@@ -99,6 +99,9 @@ fn restart_only(old: &Config, new: &Config) -> Vec<&'static str> {
     if !same(&old.storage, &new.storage) {
         differ.push("storage");
     }
+    if !same(&old.turn, &new.turn) {
+        differ.push("turn");
+    }
     if !same(&old.password_attempts, &new.password_attempts) {
         differ.push("password_attempts");
     }

@@ -67,6 +67,8 @@ pub struct RoomContext {
     pub relay: Arc<RelaySettings>,
     /// Signs the resume tokens `welcome` hands out.
     pub resume_key: Arc<ResumeKey>,
+    /// The TURN server members get credentials for in `welcome`.
+    pub turn: Arc<crate::config::TurnConfig>,
 }
 
 /// How often a room that has a relay checks that it is still running.
@@ -139,10 +141,18 @@ impl Room {
             topology: self.settings.topology,
             host: self.host.as_ref(),
             peers: self.members.infos(Some(id)),
-            ice_servers: self.ctx.ice_servers.to_vec(),
+            ice_servers: self.ice_servers_for(id),
             resume: self.ctx.resume_key.issue(&self.settings.name, id),
             resumed,
         }
+    }
+
+    /// The configured ICE servers, and TURN credentials of member `id` if there is TURN.
+    fn ice_servers_for(&self, id: &PeerId) -> Vec<IceServer> {
+        let mut servers = self.ctx.ice_servers.to_vec();
+        let now = crate::auth::now_secs();
+        servers.extend(self.ctx.turn.credentials(id.as_str(), now));
+        servers
     }
 
     fn admit(&self, join: &Join) -> Result<(), ClientError> {

@@ -362,3 +362,47 @@ export async function startBlip(server) {
     },
   };
 }
+
+/** A free UDP/TCP port on 127.0.0.1 (asked of the kernel, then let go). */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * Debian's coturn on 127.0.0.1 with the TURN REST scheme (`use-auth-secret`): the shared
+ * `secret` checks the credentials Switchboard hands out. Loopback peers are allowed (everything
+ * here is on loopback). Resolves once it listens; `stop()` ends it.
+ */
+export async function startTurn(secret) {
+  const port = await freePort();
+  const child = spawn('turnserver', [
+    '-n', '--no-cli', '--no-tls', '--no-dtls',
+    '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`,
+    '--min-port=49160', '--max-port=49260',
+    '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=switchboard.test',
+    '--allow-loopback-peers', '--fingerprint', '--log-file=stdout', '--simple-log',
+    `--pidfile=${path.join(tmpdir(), `turnserver-${port}.pid`)}`,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = [];
+  await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      log.push(line);
+      if (/listener opened on|Total UDP servers/i.test(line)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`turnserver exited with ${code}: ${log.join('\n')}`)));
+    setTimeout(resolve, 3000); // older builds log nothing we match: give it a moment
+  });
+  return {
+    url: `turn:127.0.0.1:${port}?transport=udp`,
+    log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+    },
+  };
+}

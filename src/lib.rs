@@ -15,10 +15,14 @@
 //! - [`reload`]: hot reload of the configuration file (SIGHUP, file changes).
 //! - [`password`]: [`password::Password`], a room password that `Debug` never shows.
 //! - [`auth`]: join tokens (JWT: HS256 or Ed25519) and `switchboard token`.
+//! - [`cli`]: `switchboard history` and `switchboard token`.
+//! - [`clock`]: wall-clock time as the protocol writes it.
+//! - [`admission`]: who may open a WebSocket (`[limits]`).
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`peer`]: one WebRTC peer connection as the relay, the Rust client and the benchmark use it.
 //! - [`slots`]: connections per address (WebSockets, relay connections).
+//! - [`outbox`]: the queue of one WebSocket, shared by its session and its room.
 //! - [`metrics`]: the Prometheus figures.
 //! - [`storage`]: durable chat history (the [`storage::Storage`] trait, SQLite by default).
 //! - [`client`]: the Rust client library (every topology, reconnect) behind `switchboard chat`.
@@ -32,14 +36,18 @@
 pub const QUIET_WEBRTC_LOGS: &str = "rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,\
     webrtc=warn,webrtc::peer_connection::transport::stun_gatherer=off";
 
+pub mod admission;
 pub mod attempts;
 pub mod auth;
 pub mod bench;
+pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod outbox;
 pub mod password;
 pub mod peer;
 pub mod protocol;

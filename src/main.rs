@@ -39,9 +39,9 @@ enum Command {
     /// Load-test a server and print the figures (see docs/BENCHMARKS.md).
     Bench(switchboard::bench::BenchArgs),
     /// Print a room's stored chat history (`--json`: export as JSON lines).
-    History(switchboard::storage::cli::HistoryArgs),
+    History(switchboard::cli::history::HistoryArgs),
     /// Mint a join token (signed with `[auth] secret`, or `--ed25519-key`), or `--keygen`.
-    Token(switchboard::auth::mint::TokenArgs),
+    Token(switchboard::cli::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -100,7 +100,7 @@ fn chat(args: switchboard::client::terminal::ChatArgs) -> ExitCode {
     }
 }
 
-fn history(path: &std::path::Path, args: &switchboard::storage::cli::HistoryArgs) -> ExitCode {
+fn history(path: &std::path::Path, args: &switchboard::cli::history::HistoryArgs) -> ExitCode {
     let config = match Config::load(path) {
         Ok(config) => config,
         Err(e) => {
@@ -109,7 +109,7 @@ fn history(path: &std::path::Path, args: &switchboard::storage::cli::HistoryArgs
         }
     };
     let stdout = std::io::stdout();
-    match switchboard::storage::cli::run(&config, args, &mut stdout.lock()) {
+    match switchboard::cli::history::run(&config, args, &mut stdout.lock()) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard history: {e:#}");
@@ -118,7 +118,7 @@ fn history(path: &std::path::Path, args: &switchboard::storage::cli::HistoryArgs
     }
 }
 
-fn token(path: &std::path::Path, args: &switchboard::auth::mint::TokenArgs) -> ExitCode {
+fn token(path: &std::path::Path, args: &switchboard::cli::token::TokenArgs) -> ExitCode {
     // A key pair needs no config; a token needs the secret from it (or a key file).
     let config = if args.keygen || args.ed25519_key.is_some() {
         Config::load(path).unwrap_or_else(|_| Config::default())
@@ -132,7 +132,7 @@ fn token(path: &std::path::Path, args: &switchboard::auth::mint::TokenArgs) -> E
         }
     };
     let stdout = std::io::stdout();
-    match switchboard::auth::mint::run(&config, args, &mut stdout.lock()) {
+    match switchboard::cli::token::run(&config, args, &mut stdout.lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard token: {e:#}");

@@ -11,8 +11,8 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::http::RegistryCell;
 use crate::metrics::Metrics;
+use crate::registry::RegistryCell;
 use crate::registry::Reload;
 
 /// File events this close together are one change (editors write a file in several steps).

@@ -4,15 +4,17 @@
 //! display name in the token are what the room shows: a member with a token cannot pass for
 //! someone else.
 
-pub mod mint;
+mod config;
+mod keys;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::AuthConfig;
+pub use self::config::{AdminConfig, AuthConfig, RoomAuth};
+pub use self::keys::ed25519_keypair;
 use crate::error::ClientError;
 
 /// What a token lets its holder do.
@@ -135,7 +137,7 @@ impl Verifier {
                 "sub: must be 1-128 characters without control characters".into(),
             ));
         }
-        let name = crate::session::validate_name(&claims.name)
+        let name = crate::protocol::validate_name(&claims.name)
             .map_err(|e| ClientError::TokenInvalid(format!("name claim: {e}")))?;
         Ok(Identity {
             id: id.to_string(),
@@ -200,12 +202,7 @@ pub fn expiry_in(ttl: Duration) -> u64 {
     now_secs() + ttl.as_secs()
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use crate::clock::now_secs;
 
 #[cfg(test)]
 mod tests {
@@ -277,7 +274,7 @@ mod tests {
 
     #[test]
     fn ed25519_tokens_verify_with_the_public_key() {
-        let (private, public) = mint::ed25519_test_keys();
+        let (private, public) = ed25519_keypair().unwrap();
         let private = private.clone();
         let auth = AuthConfig {
             public_key: Some(public),

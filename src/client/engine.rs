@@ -19,7 +19,7 @@ use super::store::ChatStore;
 use super::{ClientConfig, Command, ConnectError, Event, LinkState};
 use crate::peer::{ChannelEvent, PeerEvent, PeerSettings};
 use crate::protocol::{HostRef, PeerId, ServerMessage, SignalData, Topology};
-use crate::session::{KICKED, REPLACED};
+use crate::protocol::{CLOSE_KICKED as KICKED, CLOSE_REPLACED as REPLACED};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -3,7 +3,6 @@
 //! it, so one member cannot suppress another's messages by sending their ids first.
 
 use std::collections::{HashSet, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::protocol::ChatMessage;
 
@@ -77,13 +76,7 @@ impl ChatStore {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

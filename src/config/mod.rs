@@ -1,10 +1,8 @@
 //! Typed configuration: defaults in code, a TOML file, `SWITCHBOARD__SECTION__KEY` environment
 //! overrides, and validation whose every error names the offending key.
 
-mod auth;
 mod limits;
 mod load;
-mod storage;
 mod turn;
 
 use std::net::{IpAddr, SocketAddr};
@@ -19,10 +17,10 @@ use crate::password::Password;
 use crate::protocol::{IceServer, Topology};
 use crate::storage::Retention;
 
-pub use self::auth::{AdminConfig, AuthConfig, RoomAuth};
 pub use self::limits::LimitsConfig;
-pub use self::storage::{Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY, DEFAULT_ROOM_HISTORY};
 pub use self::turn::{turn_password, TurnConfig};
+pub use crate::auth::{AdminConfig, AuthConfig, RoomAuth};
+pub use crate::storage::{Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY, DEFAULT_ROOM_HISTORY};
 
 /// Everything the server reads from `config/switchboard.toml`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -216,7 +214,7 @@ pub struct DynamicRoomsConfig {
 impl DynamicRoomsConfig {
     /// How much history a dynamic room keeps.
     pub fn retention(&self) -> Retention {
-        storage::retention(self.history, self.history_max_age)
+        crate::storage::retention(self.history, self.history_max_age)
     }
 }
 
@@ -277,7 +275,7 @@ pub struct RoomConfig {
 impl RoomConfig {
     /// How much history the room keeps.
     pub fn retention(&self) -> Retention {
-        storage::retention(self.history, self.history_max_age)
+        crate::storage::retention(self.history, self.history_max_age)
     }
 }
 
@@ -432,7 +430,7 @@ impl Config {
             .per_room
             .validate()
             .map_err(|e| format!("password_attempts.per_room.{e}"))?;
-        storage::validate_max_age(
+        crate::storage::validate_max_age(
             "dynamic_rooms.history_max_age",
             self.dynamic_rooms.history_max_age,
         )?;
@@ -499,7 +497,7 @@ impl RoomConfig {
                 self.topology
             ));
         }
-        storage::validate_max_age("history_max_age", self.history_max_age)?;
+        crate::storage::validate_max_age("history_max_age", self.history_max_age)?;
         Ok(())
     }
 }

@@ -2,13 +2,12 @@
 //! for `/api/rooms`, `/healthz`, `/metrics` and the browser client.
 
 mod admin;
-mod admission;
 mod limits;
 mod upgrade;
 
 use std::future::Future;
 use std::net::TcpListener;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -18,10 +17,10 @@ use actix_service::{fn_service, map_config};
 use actix_web::{dev::AppConfig, web, App, HttpResponse};
 use tokio::sync::watch;
 
-pub use self::admission::Ticket;
 pub use self::upgrade::WS_PATH;
 use crate::config::{Config, SessionConfig};
 use crate::metrics::Metrics;
+pub use crate::registry::RegistryCell;
 use crate::registry::{ListRooms, Registry};
 use crate::relay::{checks, RelaySettings};
 
@@ -36,7 +35,7 @@ pub struct AppState {
     /// `[server] max_body_bytes`.
     max_body_bytes: u64,
     /// Who may open a WebSocket (`[limits]`).
-    admission: Arc<admission::Admission>,
+    admission: Arc<crate::admission::Admission>,
 }
 
 /// How long sessions get to send their "going away" close frame before the server stops.
@@ -56,18 +55,6 @@ pub fn run_until(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<Server> {
     run_with_registry(listener, config, shutdown).map(|(server, _)| server)
-}
-
-/// The registry of a running server, for code that embeds it (tests, operators' tools): set
-/// once the first HTTP worker has started it.
-#[derive(Clone, Default)]
-pub struct RegistryCell(Arc<OnceLock<Addr<Registry>>>);
-
-impl RegistryCell {
-    /// The registry, once started.
-    pub fn get(&self) -> Option<Addr<Registry>> {
-        self.0.get().cloned()
-    }
 }
 
 /// Like [`run_until`], and also hands out the server's registry.
@@ -161,11 +148,11 @@ fn serve(
         RelaySettings::idle(&config.relay, metrics.clone())
     };
     let relay = Arc::new(relay);
-    let registry = registry.0;
+
     let static_dir = config.server.static_dir.clone();
     let app_config = config.clone();
     let session_config = Arc::new(config.session.clone());
-    let admission = Arc::new(admission::Admission::new(
+    let admission = Arc::new(crate::admission::Admission::new(
         config.limits.clone(),
         metrics.clone(),
     ));
@@ -179,11 +166,9 @@ fn serve(
     let server = server.listen("switchboard", listener, move || {
         // The registry (and so every room) lives on the first worker's thread: with one worker,
         // session → room → session hops never cross threads.
-        let registry = registry
-            .get_or_init(|| {
-                Registry::new(app_config.clone(), metrics.clone(), relay.clone()).start()
-            })
-            .clone();
+        let registry = registry.get_or_start(|| {
+            Registry::new(app_config.clone(), metrics.clone(), relay.clone()).start()
+        });
         let state = AppState {
             registry,
             metrics: metrics.clone(),

@@ -8,8 +8,8 @@ use actix_rt::net::TcpStream;
 use futures_util::SinkExt;
 use std::io;
 
-use super::admission::Refused;
 use super::AppState;
+use crate::admission::Refused;
 use crate::session::Session;
 
 /// Where WebSocket clients connect.

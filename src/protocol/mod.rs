@@ -291,6 +291,24 @@ pub enum ClientMessage {
     Ping,
 }
 
+/// Checks a display name; returns it trimmed.
+pub fn validate_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if !(1..=32).contains(&chars) || name.chars().any(char::is_control) {
+        return Err("must be 1-32 characters without control characters".into());
+    }
+    Ok(name.to_string())
+}
+
+/// The close code of a socket whose member a newer socket resumed (reason `replaced`): the
+/// client must not reconnect by itself, or two sockets would take the seat from each other.
+pub const CLOSE_REPLACED: u16 = 4001;
+
+/// The close code of a socket whose member an operator kicked (the `kicked` message before it
+/// says why): the client must not reconnect by itself.
+pub const CLOSE_KICKED: u16 = 4002;
+
 /// Who hosts a `host` or `relay` room.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostRef {

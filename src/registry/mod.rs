@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::password::Password;
 use crate::protocol::{PeerId, Topology};
 use crate::relay::RelaySettings;
-use crate::room::{Room, RoomContext, RoomSettings};
+use crate::room::{Room, RoomClosed, RoomContext, RoomSettings, RoomUpdated};
 use admin::AdminGate;
 pub use admin::{AdminAuth, AdminRefusal, AdminScope};
 use passwords::Passwords;
@@ -51,6 +51,23 @@ struct Entry {
     addr: Addr<Room>,
     generation: u64,
     summary: RoomSummary,
+}
+
+/// The registry of a running server, for code that embeds it (tests, operators' tools, the
+/// config reloader): set once the first HTTP worker has started it.
+#[derive(Clone, Default)]
+pub struct RegistryCell(Arc<std::sync::OnceLock<Addr<Registry>>>);
+
+impl RegistryCell {
+    /// The registry, once started.
+    pub fn get(&self) -> Option<Addr<Registry>> {
+        self.0.get().cloned()
+    }
+
+    /// The registry, started by `start` on first use.
+    pub fn get_or_start(&self, start: impl FnOnce() -> Addr<Registry>) -> Addr<Registry> {
+        self.0.get_or_init(start).clone()
+    }
 }
 
 /// Room name → room actor.
@@ -342,34 +359,12 @@ impl Handler<FindRoom> for Registry {
     }
 }
 
-/// A room's member count changed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomUpdated {
-    /// Room name.
-    pub name: String,
-    /// Which incarnation of the room.
-    pub generation: u64,
-    /// Members now.
-    pub peers: usize,
-}
-
 impl Handler<RoomUpdated> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: RoomUpdated, _: &mut Context<Self>) {
         self.updated(msg)
     }
-}
-
-/// A room stopped (a dynamic room that emptied).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomClosed {
-    /// Room name.
-    pub name: String,
-    /// Which incarnation of the room.
-    pub generation: u64,
 }
 
 impl Handler<RoomClosed> for Registry {

@@ -7,10 +7,10 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::Room;
+use super::{MemberNotice, Notice};
 use crate::error::ClientError;
 use crate::metrics::OutKind;
 use crate::protocol::{HostRef, LeaveReason, PeerId, ServerMessage, Topology};
-use crate::session::{Kicked, RoomEnded};
 
 /// A room as the admin API shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -77,10 +77,12 @@ impl Room {
         let Some(member) = self.members.get(&msg.peer_id) else {
             return Err(ClientError::UnknownPeer(msg.peer_id.to_string()));
         };
-        member.session.do_send(Kicked {
+        member.session.do_send(MemberNotice {
             member: msg.peer_id.clone(),
-            room: self.settings.name.clone(),
-            reason: msg.reason.clone(),
+            notice: Notice::Kicked {
+                room: self.settings.name.clone(),
+                reason: msg.reason.clone(),
+            },
         });
         tracing::info!(room = %self.settings.name, peer = %msg.peer_id, reason = %msg.reason, "member kicked");
         self.leave(&msg.peer_id, LeaveReason::Kicked, false, ctx);
@@ -92,7 +94,7 @@ impl Room {
         let msg = ServerMessage::Announcement {
             room: self.settings.name.clone(),
             text,
-            ts: crate::client::now_ms(),
+            ts: crate::clock::now_ms(),
         };
         self.broadcast(&msg, OutKind::Announcement, ctx);
     }
@@ -101,10 +103,12 @@ impl Room {
     fn close(&mut self, reason: String, ctx: &mut Context<Self>) {
         tracing::info!(room = %self.settings.name, %reason, "room closed");
         for (id, member) in self.members.iter() {
-            member.session.do_send(RoomEnded {
+            member.session.do_send(MemberNotice {
                 member: id.clone(),
-                room: self.settings.name.clone(),
-                reason: reason.clone(),
+                notice: Notice::RoomClosed {
+                    room: self.settings.name.clone(),
+                    reason: reason.clone(),
+                },
             });
         }
         ctx.stop();

@@ -3,12 +3,12 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use actix::Addr;
 use indexmap::IndexMap;
 
+use super::MemberHandle;
 use crate::auth::Perm;
+use crate::outbox::Outbox;
 use crate::protocol::{LeaveReason, PeerId, PeerInfo};
-use crate::session::{Outbox, Session};
 
 /// One member of a room.
 pub struct Member {
@@ -21,7 +21,7 @@ pub struct Member {
     /// What its token allows (`None`: joined without a token, may do everything).
     pub perms: Option<Vec<Perm>>,
     /// Its session, told when the room drops it.
-    pub session: Addr<Session>,
+    pub session: MemberHandle,
     /// Where its frames go.
     pub outbox: Outbox,
     /// Where it connects from.
@@ -53,7 +53,7 @@ impl Members {
         &mut self,
         info: PeerInfo,
         perms: Option<Vec<Perm>>,
-        session: Addr<Session>,
+        session: MemberHandle,
         outbox: Outbox,
         address: IpAddr,
     ) {

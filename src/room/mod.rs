@@ -4,6 +4,7 @@
 mod admin;
 mod host;
 mod members;
+mod notice;
 mod seat;
 
 use std::net::IpAddr;
@@ -16,21 +17,21 @@ use bytestring::ByteString;
 pub use self::admin::{Announce, Close, Describe, Kick, MemberView, Reconfigure, RoomView};
 pub use self::host::HostState;
 use self::members::Members;
-pub use self::seat::{Replaced, Resume};
+pub use self::notice::{MemberHandle, MemberNotice, Notice};
+pub use self::seat::Resume;
 use crate::auth::Identity;
 use crate::config::OnHostLeave;
 use crate::error::ClientError;
 use crate::metrics::{Metrics, OutKind};
+use crate::outbox::{Outbox, PushError};
 use crate::protocol::{
     HostRef, IceServer, LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData, Topology,
 };
-use crate::registry::{RoomClosed, RoomUpdated};
 use crate::relay::{
     DropMember, MemberLeft, Relay, RelayOutbox, RelayRefused, RelaySettings, SignalFromRelay,
     SignalToRelay, StopRelay,
 };
 use crate::resume::ResumeKey;
-use crate::session::{Evict, Outbox, PushError, Session};
 use crate::storage::Retention;
 
 /// What a room is, fixed when it is created.
@@ -150,7 +151,7 @@ impl Room {
     /// The configured ICE servers, and TURN credentials of member `id` if there is TURN.
     fn ice_servers_for(&self, id: &PeerId) -> Vec<IceServer> {
         let mut servers = self.ctx.ice_servers.to_vec();
-        let now = crate::auth::now_secs();
+        let now = crate::clock::now_secs();
         servers.extend(self.ctx.turn.credentials(id.as_str(), now));
         servers
     }
@@ -356,9 +357,9 @@ impl Room {
     /// Removes a member the relay gave up on, and closes its session.
     fn drop_member(&mut self, msg: DropMember, ctx: &mut Context<Self>) {
         if let Some(member) = self.members.get(&msg.peer_id) {
-            member.session.do_send(Evict {
+            member.session.do_send(MemberNotice {
                 member: msg.peer_id.clone(),
-                reason: msg.reason,
+                notice: Notice::Dropped(msg.reason),
             });
         }
         self.leave(&msg.peer_id, msg.reason, false, ctx);
@@ -478,6 +479,28 @@ impl Actor for Room {
     }
 }
 
+/// A room's member count changed (told to the registry).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomUpdated {
+    /// Room name.
+    pub name: String,
+    /// Which incarnation of the room.
+    pub generation: u64,
+    /// Members now.
+    pub peers: usize,
+}
+
+/// A room stopped: a dynamic one that emptied, or one an operator closed (told to the registry).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RoomClosed {
+    /// Room name.
+    pub name: String,
+    /// Which incarnation of the room.
+    pub generation: u64,
+}
+
 /// Admit a session as a member named `name`; replies with its new peer id.
 #[derive(Clone, Message)]
 #[rtype(result = "Result<PeerId, ClientError>")]
@@ -487,7 +510,7 @@ pub struct Join {
     /// Who a join token proved the member is.
     pub identity: Option<Identity>,
     /// The member's session.
-    pub session: Addr<Session>,
+    pub session: MemberHandle,
     /// Where the member's frames go.
     pub outbox: Outbox,
     /// Where the member connects from.
@@ -511,7 +534,7 @@ pub struct Leave {
     /// The member leaving.
     pub peer_id: PeerId,
     /// The session that held it.
-    pub session: Addr<Session>,
+    pub session: MemberHandle,
     /// Why it left.
     pub reason: LeaveReason,
     /// The server is shutting down: tell the others nothing.

@@ -9,10 +9,11 @@ use actix::prelude::*;
 
 use super::members::Away;
 use super::{Leave, Room};
+use super::{MemberHandle, MemberNotice, Notice};
 use crate::error::ClientError;
 use crate::metrics::{OutKind, ResumeResult};
+use crate::outbox::Outbox;
 use crate::protocol::{PeerId, ServerMessage};
-use crate::session::{Outbox, Session};
 
 impl Room {
     /// A session is done with a member: it leaves now, or its seat is held until
@@ -81,8 +82,9 @@ impl Room {
         } else {
             // The old socket is still open (it has not noticed it is dead, or another tab
             // took the seat): the newer wins.
-            old.do_send(Replaced {
+            old.do_send(MemberNotice {
                 member: msg.peer_id.clone(),
+                notice: Notice::Replaced,
             });
             self.ctx.metrics.resume(ResumeResult::Replaced);
         }
@@ -104,7 +106,7 @@ pub struct Resume {
     /// The seat (from the verified token).
     pub peer_id: PeerId,
     /// The new session.
-    pub session: Addr<Session>,
+    pub session: MemberHandle,
     /// Where the member's frames go now.
     pub outbox: Outbox,
     /// Where the member connects from now.
@@ -117,13 +119,4 @@ impl Handler<Resume> for Room {
     fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) -> Self::Result {
         self.resume(msg, ctx)
     }
-}
-
-/// Sent to a session whose member was taken over by a newer socket: it closes with `replaced`
-/// and does not tell the room it left.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Replaced {
-    /// The member that moved.
-    pub member: PeerId,
 }

@@ -17,15 +17,15 @@ use bytes::BytesMut;
 use bytestring::ByteString;
 use tokio::sync::{mpsc, watch};
 
-pub use self::ended::{Evict, Kicked, RoomEnded, KICKED, REPLACED};
+pub use self::ended::{KICKED, REPLACED};
 pub use self::reader::Inbound;
 use self::reader::{FrameLimit, Reader};
 use self::writer::write_loop;
-pub use self::writer::{Outbound, Outbox, PushError};
+use crate::admission::Ticket;
 use crate::config::{is_valid_room_name, SessionConfig};
 use crate::error::ClientError;
-use crate::http::Ticket;
 use crate::metrics::{InKind, Metrics, OutKind, Refusal};
+pub use crate::outbox::{Outbound, Outbox, PushError};
 use crate::password::Password;
 use crate::protocol::{ClientMessage, LeaveReason, PeerId, ServerMessage, SignalData};
 use crate::rate::TokenBucket;
@@ -233,7 +233,7 @@ impl Session {
         let join = Join {
             name,
             identity: None,
-            session: ctx.address(),
+            session: ctx.address().recipient(),
             outbox: Outbox::new(self.out.clone(), self.membership),
             address: self.address,
         };
@@ -262,7 +262,7 @@ impl Session {
             address: self.address,
         };
         let outbox = Outbox::new(self.out.clone(), self.membership);
-        let (session, address) = (ctx.address(), self.address);
+        let (session, address) = (ctx.address().recipient(), self.address);
         let registry = self.registry.clone();
         let resuming = async move {
             let internal = |e: MailboxError| ClientError::Internal(e.to_string());
@@ -304,7 +304,7 @@ impl Session {
             State::Joined { room, peer_id } => {
                 room.do_send(Leave {
                     peer_id,
-                    session: ctx.address(),
+                    session: ctx.address().recipient(),
                     reason: LeaveReason::Left,
                     quiet: false,
                     hold_until: None,
@@ -381,15 +381,7 @@ pub fn validate_join(room: &str, name: &str) -> Result<String, ClientError> {
     validate_name(name).map_err(|e| ClientError::BadRequest(format!("name: {e}")))
 }
 
-/// Checks a display name; returns it trimmed.
-pub fn validate_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    let chars = name.chars().count();
-    if !(1..=32).contains(&chars) || name.chars().any(char::is_control) {
-        return Err("must be 1-32 characters without control characters".into());
-    }
-    Ok(name.to_string())
-}
+pub use crate::protocol::validate_name;
 
 impl Actor for Session {
     type Context = Context<Self>;
@@ -407,7 +399,7 @@ impl Actor for Session {
         {
             room.do_send(Leave {
                 peer_id,
-                session: ctx.address(),
+                session: ctx.address().recipient(),
                 reason: self.close_reason,
                 quiet: self.going_away,
                 hold_until: self.hold_seat_until(),

@@ -1,80 +1,20 @@
-//! The one writer of a WebSocket: frames leave in the order the session queued them, a burst in
-//! one write, and an idle socket holds no write buffer.
+//! The one writer of a WebSocket, draining its queue ([`crate::outbox`]): frames leave in the
+//! order they were queued, a burst in one write, and an idle socket holds no write buffer.
 
 use actix_codec::Encoder;
 use actix_http::ws::{Codec, Message};
 use bytes::{Bytes, BytesMut};
-use bytestring::ByteString;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use actix_http::ws::CloseReason;
+use crate::outbox::Outbound;
 
 /// Stop adding queued frames to one write past this many bytes.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// The write buffer a burst starts with (a few signaling frames; it grows for more).
 const BATCH_START_BYTES: usize = 4 * 1024;
-
-/// A frame queued for the socket.
-#[derive(Debug)]
-pub enum Outbound {
-    /// A JSON text frame from the session itself.
-    Text(ByteString),
-    /// A JSON text frame from the room of membership `membership` (see [`Outbox`]).
-    Member {
-        /// Which of the session's memberships the frame belongs to.
-        membership: u64,
-        /// The frame.
-        frame: ByteString,
-    },
-    /// The session has left this membership and every earlier one: their frames are dropped.
-    Left(u64),
-    /// A heartbeat ping.
-    Ping,
-    /// Answer to a client's ping.
-    Pong(Bytes),
-    /// Close the socket with this reason; nothing is written after it.
-    Close(Option<CloseReason>),
-}
-
-/// A room's handle on one member's outbound queue. Frames pushed here skip the session actor;
-/// they carry the membership they belong to, and the writer drops those of a membership the
-/// session has already left (so a room never writes into the session's next membership).
-#[derive(Clone, Debug)]
-pub struct Outbox {
-    tx: mpsc::Sender<Outbound>,
-    membership: u64,
-}
-
-/// Why [`Outbox::push`] did not queue a frame.
-#[derive(Debug, PartialEq, Eq)]
-pub enum PushError {
-    /// The queue is full: the member cannot keep up.
-    Full,
-    /// The session is gone.
-    Closed,
-}
-
-impl Outbox {
-    /// The outbox of membership `membership` on the queue `tx`.
-    pub fn new(tx: mpsc::Sender<Outbound>, membership: u64) -> Outbox {
-        Outbox { tx, membership }
-    }
-
-    /// Queues one frame without waiting.
-    pub fn push(&self, frame: ByteString) -> Result<(), PushError> {
-        let msg = Outbound::Member {
-            membership: self.membership,
-            frame,
-        };
-        self.tx.try_send(msg).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => PushError::Full,
-            mpsc::error::TrySendError::Closed(_) => PushError::Closed,
-        })
-    }
-}
 
 /// Drains `rx` into the socket until it closes, the queue's senders are gone, or a write fails;
 /// then closes the WebSocket (and the write half of the TCP connection).
@@ -132,6 +72,7 @@ pub async fn write_loop(mut io: OwnedWriteHalf, mut rx: mpsc::Receiver<Outbound>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::{Outbox, PushError};
     use actix_codec::Decoder;
     use actix_http::ws::{CloseCode, Frame};
     use tokio::io::AsyncReadExt;

@@ -8,7 +8,7 @@
 //! a runtime hop per call and nothing else; `bundled` compiles SQLite into the binary, so
 //! `cargo run` and the Docker image need no system library.
 
-pub mod cli;
+mod config;
 pub mod sqlite;
 
 use std::path::Path;
@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::config::{Backend, StorageConfig};
+pub use self::config::{
+    retention, validate_max_age, Backend, StorageConfig, DEFAULT_DYNAMIC_HISTORY,
+    DEFAULT_ROOM_HISTORY,
+};
 use crate::protocol::ChatMessage;
 
 /// Opens the store `[storage]` names; `None` for `backend = "none"`.

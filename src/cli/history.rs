@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::sqlite;
 use crate::config::{Backend, Config};
 use crate::protocol::ChatMessage;
+use crate::storage::sqlite;
 
 /// Options of `switchboard history`.
 #[derive(Debug, clap::Args)]

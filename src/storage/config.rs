@@ -57,7 +57,7 @@ pub fn retention(history: u64, max_age: Option<Duration>) -> Retention {
 
 impl StorageConfig {
     /// `path` resolved against `config_path`'s directory when relative (as `static_dir` is).
-    pub(super) fn resolve(&mut self, config_path: &Path) {
+    pub fn resolve(&mut self, config_path: &Path) {
         let given = Path::new(&self.path);
         if given.is_absolute() {
             return;
@@ -71,7 +71,7 @@ impl StorageConfig {
         self.path = base.join(given).to_string_lossy().into_owned();
     }
 
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), String> {
         if self.backend == Backend::Sqlite && self.path.trim().is_empty() {
             return Err("storage.path: must name a file when backend is \"sqlite\"".into());
         }
@@ -80,7 +80,7 @@ impl StorageConfig {
 }
 
 /// `history_max_age` must be above 0 when given.
-pub(super) fn validate_max_age(key: &str, max_age: Option<Duration>) -> Result<(), String> {
+pub fn validate_max_age(key: &str, max_age: Option<Duration>) -> Result<(), String> {
     match max_age {
         Some(age) if age.is_zero() => Err(format!(
             "{key}: must be above 0 (leave it out to keep messages of any age)"

@@ -4,11 +4,8 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use ring::signature::{Ed25519KeyPair, KeyPair};
 
-use super::{expiry_in, now_secs, sign_ed25519, sign_hs256, Claims, Perm};
+use crate::auth::{ed25519_keypair, expiry_in, now_secs, sign_ed25519, sign_hs256, Claims, Perm};
 use crate::config::Config;
 
 /// `switchboard token`
@@ -80,38 +77,4 @@ pub fn run(config: &Config, args: &TokenArgs, out: &mut impl std::io::Write) -> 
     };
     writeln!(out, "{token}")?;
     Ok(())
-}
-
-/// A new Ed25519 key pair as PEM: the private key (PKCS#8) and the public key (SPKI).
-pub fn ed25519_keypair() -> Result<(String, String)> {
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 =
-        Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow::anyhow!("keygen failed"))?;
-    let pair =
-        Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| anyhow::anyhow!("keygen failed"))?;
-    // SubjectPublicKeyInfo of an Ed25519 key: this fixed prefix, then the 32 key bytes.
-    let mut spki = vec![
-        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-    ];
-    spki.extend_from_slice(pair.public_key().as_ref());
-    Ok((pem("PRIVATE KEY", pkcs8.as_ref()), pem("PUBLIC KEY", &spki)))
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
-/// A key pair for tests.
-#[cfg(test)]
-pub fn ed25519_test_keys() -> (String, String) {
-    ed25519_keypair().expect("keygen")
 }

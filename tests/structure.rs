@@ -117,9 +117,7 @@ fn top_level_modules_import_each_other_without_a_cycle() {
 }
 
 /// Files still over 400 lines, with the most they may have (they may only shrink).
-const STILL_LONG: [(&str, usize); 9] = [
-    ("config/mod.rs", 661),
-    ("room/mod.rs", 609),
+const STILL_LONG: [(&str, usize); 7] = [
     ("storage/sqlite.rs", 563),
     ("client/engine.rs", 494),
     ("session/reader.rs", 487),

@@ -5,11 +5,13 @@ mod admin;
 mod host;
 mod members;
 mod notice;
+mod relay;
+mod report;
 mod seat;
+mod signal;
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -18,19 +20,17 @@ pub use self::admin::{Announce, Close, Describe, Kick, MemberView, Reconfigure, 
 pub use self::host::HostState;
 use self::members::Members;
 pub use self::notice::{MemberHandle, MemberNotice, Notice};
+pub use self::relay::CurrentRelay;
+pub use self::report::{RoomClosed, RoomUpdated};
 pub use self::seat::Resume;
+pub use self::signal::Forward;
 use crate::auth::Identity;
 use crate::config::OnHostLeave;
 use crate::error::ClientError;
 use crate::metrics::{Metrics, OutKind};
 use crate::outbox::{Outbox, PushError};
-use crate::protocol::{
-    HostRef, IceServer, LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData, Topology,
-};
-use crate::relay::{
-    DropMember, MemberLeft, Relay, RelayOutbox, RelayRefused, RelaySettings, SignalFromRelay,
-    SignalToRelay, StopRelay,
-};
+use crate::protocol::{HostRef, IceServer, LeaveReason, PeerId, PeerInfo, ServerMessage, Topology};
+use crate::relay::{DropMember, MemberLeft, Relay, RelaySettings, StopRelay};
 use crate::resume::ResumeKey;
 use crate::storage::Retention;
 
@@ -71,9 +71,6 @@ pub struct RoomContext {
     /// The TURN server members get credentials for in `welcome`.
     pub turn: Arc<crate::config::TurnConfig>,
 }
-
-/// How often a room that has a relay checks that it is still running.
-const RELAY_CHECK: Duration = Duration::from_secs(1);
 
 /// One room: members, host state, routing.
 pub struct Room {
@@ -229,140 +226,10 @@ impl Room {
         }
     }
 
-    /// Passes a signal from one member to another (or to the relay), stamping `from`, along the
-    /// edges the room's topology has.
-    pub fn forward(&mut self, msg: Forward, ctx: &mut Context<Self>) {
-        let Some(sender) = self.members.get(&msg.from) else {
-            return; // the sender left while this was in flight
-        };
-        let to_relay = msg.to.is_relay();
-        let known = if to_relay {
-            self.relay.is_some()
-        } else {
-            msg.to != msg.from && self.members.get(&msg.to).is_some()
-        };
-        if !known {
-            let err = ClientError::UnknownPeer(msg.to.to_string());
-            return self.send_error(&sender.outbox, &msg.from, err, ctx);
-        }
-        let topology = self.settings.topology;
-        if let Err(rule) = self.host.allows_signal(topology, &msg.from, &msg.to) {
-            tracing::debug!(room = %self.settings.name, from = %msg.from, to = %msg.to, rule, "signal refused");
-            let err = ClientError::SignalNotAllowed {
-                topology: topology.as_str(),
-                to: msg.to.to_string(),
-                rule,
-            };
-            return self.send_error(&sender.outbox, &msg.from, err, ctx);
-        }
-        if let (true, Some(relay)) = (to_relay, &self.relay) {
-            return relay.do_send(SignalToRelay {
-                from: msg.from,
-                name: sender.name.clone(),
-                perms: sender.perms.clone(),
-                address: sender.address,
-                data: msg.data,
-            });
-        }
-        let Some(target) = self.members.get(&msg.to) else {
-            return;
-        };
-        let signal = ServerMessage::Signal {
-            from: msg.from,
-            data: msg.data,
-        };
-        self.send_to(&target.outbox, &msg.to, &signal, OutKind::Signal, ctx);
-    }
-
-    /// Starts this room's relay (once).
-    fn start_relay(&mut self, ctx: &mut Context<Self>) {
-        if self.relay.is_some() {
-            return;
-        }
-        let outbox = RelayOutbox {
-            signal: ctx.address().recipient(),
-            drop: ctx.address().recipient(),
-            refused: ctx.address().recipient(),
-        };
-        let relay = Relay::new(
-            self.settings.name.clone(),
-            self.settings.retention,
-            self.ctx.relay.clone(),
-            outbox,
-        );
-        self.relay = Some(relay.start());
-        if !self.watching_relay {
-            self.watching_relay = true;
-            ctx.run_interval(RELAY_CHECK, |room, ctx| room.check_relay(ctx));
-        }
-    }
-
-    /// Supervision: a relay that stopped without the room asking (its actor failed) is started
-    /// again, and the members it hosted are told their link failed, so they offer again.
-    fn check_relay(&mut self, ctx: &mut Context<Self>) {
-        match &self.relay {
-            Some(relay) if !relay.connected() => {}
-            _ => return,
-        }
-        tracing::warn!(room = %self.settings.name, "the relay stopped unexpectedly: starting it again");
-        self.ctx.metrics.relay_restarts.increment(1);
-        self.relay = None;
-        self.start_relay(ctx);
-        if self.host != HostState::Relay {
-            return;
-        }
-        let error = ClientError::RelayFailed("the relay restarted".into());
-        for (id, member) in self.members.iter() {
-            self.send_relay_error(&member.outbox, id, &error, ctx);
-        }
-    }
-
-    /// Delivers the relay's answer or candidate to a member.
-    fn signal_from_relay(&mut self, msg: SignalFromRelay, ctx: &mut Context<Self>) {
-        if let Some(member) = self.members.get(&msg.to) {
-            let signal = ServerMessage::Signal {
-                from: PeerId::relay(),
-                data: msg.data,
-            };
-            self.send_to(&member.outbox, &msg.to, &signal, OutKind::Signal, ctx);
-        }
-    }
-
-    /// Tells a member the relay refused its signal.
-    fn relay_refused(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
-        if let Some(member) = self.members.get(&msg.to) {
-            self.send_relay_error(&member.outbox, &msg.to, &msg.error, ctx);
-        }
-    }
-
-    /// Tells member `id` of an error about its link to the relay (and counts it).
-    fn send_relay_error(
-        &self,
-        outbox: &Outbox,
-        id: &PeerId,
-        err: &ClientError,
-        ctx: &mut Context<Self>,
-    ) {
-        self.ctx.metrics.error(err.code());
-        let msg = err.to_message_about(PeerId::relay());
-        self.send_to(outbox, id, &msg, OutKind::Error, ctx);
-    }
-
     /// Tells member `id` of an error (and counts it).
     fn send_error(&self, outbox: &Outbox, id: &PeerId, err: ClientError, ctx: &mut Context<Self>) {
         self.ctx.metrics.error(err.code());
         self.send_to(outbox, id, &err.to_message(), OutKind::Error, ctx);
-    }
-
-    /// Removes a member the relay gave up on, and closes its session.
-    fn drop_member(&mut self, msg: DropMember, ctx: &mut Context<Self>) {
-        if let Some(member) = self.members.get(&msg.peer_id) {
-            member.session.do_send(MemberNotice {
-                member: msg.peer_id.clone(),
-                notice: Notice::Dropped(msg.reason),
-            });
-        }
-        self.leave(&msg.peer_id, msg.reason, false, ctx);
     }
 
     /// Queues `msg` for member `id`.
@@ -407,14 +274,6 @@ impl Room {
             sent += 1;
         }
         self.ctx.metrics.message_out(kind, sent);
-    }
-
-    fn report(&self) {
-        self.ctx.updated.do_send(RoomUpdated {
-            name: self.settings.name.clone(),
-            generation: self.generation,
-            peers: self.members.len(),
-        });
     }
 }
 
@@ -479,28 +338,6 @@ impl Actor for Room {
     }
 }
 
-/// A room's member count changed (told to the registry).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomUpdated {
-    /// Room name.
-    pub name: String,
-    /// Which incarnation of the room.
-    pub generation: u64,
-    /// Members now.
-    pub peers: usize,
-}
-
-/// A room stopped: a dynamic one that emptied, or one an operator closed (told to the registry).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RoomClosed {
-    /// Room name.
-    pub name: String,
-    /// Which incarnation of the room.
-    pub generation: u64,
-}
-
 /// Admit a session as a member named `name`; replies with its new peer id.
 #[derive(Clone, Message)]
 #[rtype(result = "Result<PeerId, ClientError>")]
@@ -548,62 +385,5 @@ impl Handler<Leave> for Room {
 
     fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
         self.depart(msg, ctx)
-    }
-}
-
-/// Pass signaling `data` from member `from` to member `to`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Forward {
-    /// Sender (stamped by its session, never by the client).
-    pub from: PeerId,
-    /// Recipient named by the client.
-    pub to: PeerId,
-    /// The SDP or candidate object.
-    pub data: SignalData,
-}
-
-impl Handler<Forward> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: Forward, ctx: &mut Context<Self>) {
-        self.forward(msg, ctx)
-    }
-}
-
-impl Handler<SignalFromRelay> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: SignalFromRelay, ctx: &mut Context<Self>) {
-        self.signal_from_relay(msg, ctx)
-    }
-}
-
-/// The room's relay, if it has one (for operators and tests).
-#[derive(Message)]
-#[rtype(result = "Option<Addr<Relay>>")]
-pub struct CurrentRelay;
-
-impl Handler<CurrentRelay> for Room {
-    type Result = Option<Addr<Relay>>;
-
-    fn handle(&mut self, _: CurrentRelay, _: &mut Context<Self>) -> Self::Result {
-        self.relay.clone()
-    }
-}
-
-impl Handler<RelayRefused> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
-        self.relay_refused(msg, ctx)
-    }
-}
-
-impl Handler<DropMember> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: DropMember, ctx: &mut Context<Self>) {
-        self.drop_member(msg, ctx)
     }
 }

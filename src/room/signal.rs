@@ -1,0 +1,77 @@
+//! Signals between members (and to the relay), along the edges the room's topology has; the
+//! sender is stamped by the room, never taken from the client.
+
+use actix::prelude::*;
+
+use super::Room;
+use crate::error::ClientError;
+use crate::metrics::OutKind;
+use crate::protocol::{PeerId, ServerMessage, SignalData};
+use crate::relay::SignalToRelay;
+
+impl Room {
+    /// Passes a signal from one member to another (or to the relay), stamping `from`, along the
+    /// edges the room's topology has.
+    pub fn forward(&mut self, msg: Forward, ctx: &mut Context<Self>) {
+        let Some(sender) = self.members.get(&msg.from) else {
+            return; // the sender left while this was in flight
+        };
+        let to_relay = msg.to.is_relay();
+        let known = if to_relay {
+            self.relay.is_some()
+        } else {
+            msg.to != msg.from && self.members.get(&msg.to).is_some()
+        };
+        if !known {
+            let err = ClientError::UnknownPeer(msg.to.to_string());
+            return self.send_error(&sender.outbox, &msg.from, err, ctx);
+        }
+        let topology = self.settings.topology;
+        if let Err(rule) = self.host.allows_signal(topology, &msg.from, &msg.to) {
+            tracing::debug!(room = %self.settings.name, from = %msg.from, to = %msg.to, rule, "signal refused");
+            let err = ClientError::SignalNotAllowed {
+                topology: topology.as_str(),
+                to: msg.to.to_string(),
+                rule,
+            };
+            return self.send_error(&sender.outbox, &msg.from, err, ctx);
+        }
+        if let (true, Some(relay)) = (to_relay, &self.relay) {
+            return relay.do_send(SignalToRelay {
+                from: msg.from,
+                name: sender.name.clone(),
+                perms: sender.perms.clone(),
+                address: sender.address,
+                data: msg.data,
+            });
+        }
+        let Some(target) = self.members.get(&msg.to) else {
+            return;
+        };
+        let signal = ServerMessage::Signal {
+            from: msg.from,
+            data: msg.data,
+        };
+        self.send_to(&target.outbox, &msg.to, &signal, OutKind::Signal, ctx);
+    }
+}
+
+/// Pass signaling `data` from member `from` to member `to`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forward {
+    /// Sender (stamped by its session, never by the client).
+    pub from: PeerId,
+    /// Recipient named by the client.
+    pub to: PeerId,
+    /// The SDP or candidate object.
+    pub data: SignalData,
+}
+
+impl Handler<Forward> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Forward, ctx: &mut Context<Self>) {
+        self.forward(msg, ctx)
+    }
+}

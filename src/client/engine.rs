@@ -10,15 +10,14 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
-use super::links::{Link, LinkEvent, LinkEventKind};
+use super::links::{Link, LinkEvent};
 use super::resume::ResumePoint;
 use super::retry::Retries;
 use super::store::ChatStore;
-use super::{ClientConfig, Command, ConnectError, Event, LinkState};
-use crate::peer::{ChannelEvent, PeerEvent, PeerSettings};
-use crate::protocol::{HostRef, PeerId, ServerMessage, SignalData, Topology};
+use super::{ClientConfig, Command, ConnectError, Event};
+use crate::peer::PeerSettings;
+use crate::protocol::{HostRef, PeerId, ServerMessage, Topology};
 use crate::protocol::{CLOSE_KICKED as KICKED, CLOSE_REPLACED as REPLACED};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -33,11 +32,11 @@ pub struct Engine {
     host: Option<HostRef>,
     pub(super) members: IndexMap<PeerId, String>,
     pub(super) links: HashMap<PeerId, Link>,
-    peer_settings: PeerSettings,
+    pub(super) peer_settings: PeerSettings,
     pub(super) store: ChatStore,
-    link_tx: mpsc::UnboundedSender<LinkEvent>,
-    link_rx: mpsc::UnboundedReceiver<LinkEvent>,
-    next_conn: u64,
+    pub(super) link_tx: mpsc::UnboundedSender<LinkEvent>,
+    pub(super) link_rx: mpsc::UnboundedReceiver<LinkEvent>,
+    pub(super) next_conn: u64,
     pub(super) retries: Retries,
     /// Where to resume the relay's chat.
     pub(super) resume: ResumePoint,
@@ -234,7 +233,7 @@ impl Engine {
         }
     }
 
-    async fn signal(&mut self, to: &PeerId, data: serde_json::Value) {
+    pub(super) async fn signal(&mut self, to: &PeerId, data: serde_json::Value) {
         self.send_ws(json!({"type": "signal", "to": to, "data": data}))
             .await;
     }
@@ -373,122 +372,4 @@ impl Engine {
             self.offer_to(new).await;
         }
     }
-
-    pub(super) async fn offer_to(&mut self, peer: PeerId) {
-        self.drop_link(&peer);
-        self.next_conn += 1;
-        let built = Link::offerer(
-            &self.peer_settings,
-            peer.clone(),
-            self.next_conn,
-            &self.link_tx,
-        )
-        .await;
-        match built {
-            Ok((link, offer)) => {
-                self.links.insert(peer.clone(), link);
-                self.emit(Event::Connection {
-                    peer: peer.clone(),
-                    state: LinkState::Connecting,
-                });
-                self.signal(&peer, sdp_json(&offer)).await;
-            }
-            Err(e) => tracing::warn!(peer = %peer, error = %e, "could not start a connection"),
-        }
-    }
-
-    async fn on_signal(&mut self, from: PeerId, data: SignalData) {
-        #[derive(serde::Deserialize)]
-        struct Kind {
-            #[serde(rename = "type")]
-            kind: String,
-            candidate: Option<RTCIceCandidateInit>,
-        }
-        let Ok(kind) = data.parse::<Kind>() else {
-            return;
-        };
-        match (kind.kind.as_str(), kind.candidate) {
-            ("offer", _) => {
-                if let Ok(offer) = data.parse::<RTCSessionDescription>() {
-                    self.answer(from, offer).await;
-                }
-            }
-            ("answer", _) => {
-                let Ok(answer) = data.parse::<RTCSessionDescription>() else {
-                    return;
-                };
-                if let Some(link) = self.links.get_mut(&from) {
-                    if let Err(e) = link.answered(answer).await {
-                        tracing::warn!(peer = %from, error = %e, "bad answer");
-                    }
-                }
-            }
-            ("candidate", Some(c)) => {
-                if let Some(link) = self.links.get_mut(&from) {
-                    link.candidate(c).await;
-                }
-            }
-            _ => {}
-        }
-    }
-
-    async fn answer(&mut self, from: PeerId, offer: RTCSessionDescription) {
-        self.drop_link(&from);
-        self.next_conn += 1;
-        let built = Link::answerer(
-            &self.peer_settings,
-            from.clone(),
-            self.next_conn,
-            offer,
-            &self.link_tx,
-        )
-        .await;
-        match built {
-            Ok((link, answer)) => {
-                self.links.insert(from.clone(), link);
-                self.signal(&from, sdp_json(&answer)).await;
-            }
-            Err(e) => tracing::warn!(peer = %from, error = %e, "could not answer"),
-        }
-    }
-
-    pub(super) fn drop_link(&mut self, peer: &PeerId) {
-        if let Some(link) = self.links.remove(peer) {
-            link.close();
-            self.emit(Event::Connection {
-                peer: peer.clone(),
-                state: LinkState::Closed,
-            });
-        }
-    }
-
-    async fn on_link(&mut self, ev: LinkEvent) {
-        if self.links.get(&ev.peer).map(|l| l.conn) != Some(ev.conn) {
-            return;
-        }
-        match ev.kind {
-            LinkEventKind::Peer(PeerEvent::Candidate(c)) => {
-                self.signal(&ev.peer, json!({"type": "candidate", "candidate": c}))
-                    .await
-            }
-            LinkEventKind::Peer(PeerEvent::State(RTCPeerConnectionState::Failed)) => {
-                self.link_failed(&ev.peer, "ICE or DTLS failed")
-            }
-            LinkEventKind::Peer(PeerEvent::State(_)) => {}
-            LinkEventKind::Peer(PeerEvent::Channel(channel)) => {
-                if let Some(link) = self.links.get_mut(&ev.peer) {
-                    link.adopt(channel, ev.peer, &self.link_tx);
-                }
-            }
-            LinkEventKind::Channel(ChannelEvent::Open) => self.link_open(ev.peer),
-            LinkEventKind::Channel(ChannelEvent::Text(text)) => self.on_channel(&ev.peer, &text),
-            LinkEventKind::Channel(ChannelEvent::Closed) => {
-                self.link_ended(&ev.peer, "the channel closed", LinkState::Closed)
-            }
-        }
-    }
-}
-
-fn sdp_json(desc: &RTCSessionDescription) -> serde_json::Value {
-    serde_json::to_value(desc).unwrap_or_default()
 }

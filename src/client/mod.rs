@@ -21,6 +21,7 @@ mod chat;
 mod engine;
 mod links;
 mod liveness;
+mod negotiate;
 mod resume;
 mod retry;
 mod seat;

@@ -12,6 +12,7 @@ mod log;
 mod member;
 mod offer;
 mod settings;
+mod to_room;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,23 +28,13 @@ use self::log::ChatLog;
 use self::member::{Feed, Link, RelayMember};
 use self::offer::{BadSignal, RelaySignal};
 pub use self::settings::RelaySettings;
+pub use self::to_room::{DropMember, RelayOutbox, RelayRefused, SignalFromRelay};
 use crate::auth::Perm;
 use crate::error::ClientError;
 use crate::metrics::Refusal;
 use crate::protocol::{LeaveReason, PeerId, SignalData};
 use crate::rate::TokenBucket;
 use crate::storage::Retention;
-
-/// Where the relay sends what is meant for members: the room's inbox.
-#[derive(Clone)]
-pub struct RelayOutbox {
-    /// Signals (answers) to one member.
-    pub signal: Recipient<SignalFromRelay>,
-    /// Members to remove from the room.
-    pub drop: Recipient<DropMember>,
-    /// Errors to tell one member (a signal the relay refused).
-    pub refused: Recipient<RelayRefused>,
-}
 
 /// The relay of one room. Its members' connections live in the server's one engine
 /// ([`engine`]); the relay keeps who is who, the chat log, and the rules.
@@ -368,36 +359,6 @@ impl Handler<MemberLeft> for Relay {
     fn handle(&mut self, msg: MemberLeft, _: &mut Context<Self>) {
         self.remove(&msg.peer_id)
     }
-}
-
-/// Signaling data from the relay to one member (handled by the room).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SignalFromRelay {
-    /// The member.
-    pub to: PeerId,
-    /// The answer or candidate object.
-    pub data: SignalData,
-}
-
-/// The relay refused a member's signal: tell it why.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RelayRefused {
-    /// The member that sent it.
-    pub to: PeerId,
-    /// What to tell it.
-    pub error: ClientError,
-}
-
-/// Remove a member from the room (handled by the room).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct DropMember {
-    /// The member.
-    pub peer_id: PeerId,
-    /// Why.
-    pub reason: LeaveReason,
 }
 
 /// Stop the relay and close every connection (the room no longer needs it).

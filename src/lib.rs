@@ -1,7 +1,7 @@
 //! Switchboard: real-time group chat over WebRTC. An actix signaling hub carries SDP and ICE
 //! between browsers (and Rust clients); chat flows over WebRTC data channels.
 //!
-//! # Layout
+//! # Layout (see `docs/ARCHITECTURE.md` for the actors and the module layers)
 //! - [`config`]: typed configuration, defaults, validation naming the bad key.
 //! - [`protocol`]: wire types of protocol v1 (signaling and data-channel messages).
 //! - [`error`]: [`error::ClientError`] (stable codes sent to clients) and internal [`error::Error`].
@@ -10,14 +10,15 @@
 //! - [`room`]: the `Room` actor, one per room: members, host role, routing (it queues frames
 //!   straight into each member's outbox, which its session's writer drains).
 //! - [`registry`]: the `Registry` actor: room name → room, configured and dynamic rooms, room
-//!   passwords.
+//!   passwords, join and resume tokens, the admin API's gate, config reloads.
 //! - [`resume`]: resume tokens (`welcome.resume`), which hand a member's seat to a new socket.
 //! - [`reload`]: hot reload of the configuration file (SIGHUP, file changes).
 //! - [`password`]: [`password::Password`], a room password that `Debug` never shows.
-//! - [`auth`]: join tokens (JWT: HS256 or Ed25519) and `switchboard token`.
+//! - [`auth`]: join tokens (JWT: HS256 or Ed25519), `[auth]` and `[admin]`.
 //! - [`cli`]: `switchboard history` and `switchboard token`.
 //! - [`clock`]: wall-clock time as the protocol writes it.
 //! - [`admission`]: who may open a WebSocket (`[limits]`).
+//! - [`rate`]: the token bucket behind per-session and per-address rates.
 //! - [`attempts`]: failed attempts per key (backoff, then a block), for room passwords.
 //! - [`relay`]: the `Relay` actor, the server-side WebRTC peer that hosts a room's chat.
 //! - [`peer`]: one WebRTC peer connection as the relay, the Rust client and the benchmark use it.

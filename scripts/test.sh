@@ -56,6 +56,8 @@ echo "==> cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "==> cargo build"
 cargo build --all-targets --locked
+echo "==> the Rust client alone (no server crates)"
+cargo clippy --no-default-features --features client --lib --locked -- -D warnings
 if command -v docker-compose >/dev/null; then
   echo "==> docker-compose config -q"
   docker-compose -f docker-compose.yml config -q

@@ -37,27 +37,46 @@
 pub const QUIET_WEBRTC_LOGS: &str = "rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,\
     webrtc=warn,webrtc::peer_connection::transport::stun_gatherer=off";
 
+#[cfg(feature = "server")]
 pub mod admission;
+#[cfg(feature = "server")]
 pub mod attempts;
+#[cfg(feature = "server")]
 pub mod auth;
+#[cfg(feature = "server")]
 pub mod bench;
+#[cfg(feature = "server")]
 pub mod cli;
 pub mod client;
 pub mod clock;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
 pub mod outbox;
 pub mod password;
 pub mod peer;
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod rate;
+#[cfg(feature = "server")]
 pub mod registry;
+#[cfg(feature = "server")]
 pub mod relay;
+#[cfg(feature = "server")]
 pub mod reload;
+#[cfg(feature = "server")]
 pub mod resume;
+#[cfg(feature = "server")]
 pub mod room;
+#[cfg(feature = "server")]
 pub mod session;
+#[cfg(feature = "server")]
 pub mod slots;
+#[cfg(feature = "server")]
 pub mod storage;

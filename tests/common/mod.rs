@@ -128,12 +128,13 @@ impl TestServer {
         http_get(self.addr, path)
     }
 
-    /// The value of one unlabelled `/metrics` series (`name` with its labels, if any), or -1.
+    /// The value of one `/metrics` series (`name` with its labels, if any); a series that is not
+    /// there fails the test (every series is registered at start, at 0).
     pub fn metric(&self, name: &str) -> f64 {
         let (_, text) = self.get("/metrics");
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or(-1.0)
+            .unwrap_or_else(|| panic!("no series {name} in /metrics"))
     }
 
     /// A Rust client config for `room` as `name`, on loopback with no ICE servers.

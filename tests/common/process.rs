@@ -208,7 +208,7 @@ impl ServerProcess {
     }
 
     /// The value of the metric line that starts with `series` (a name, with labels if it has
-    /// them), or 0 when the series has not appeared yet.
+    /// them); a series that is not there fails the test (every series is registered at start).
     pub fn metric(&self, series: &str) -> f64 {
         self.metrics()
             .lines()
@@ -219,7 +219,7 @@ impl ServerProcess {
                     .parse()
                     .ok()
             })
-            .unwrap_or(0.0)
+            .unwrap_or_else(|| panic!("no series {series} in /metrics"))
     }
 
     /// Log lines so far that contain every one of `parts`.

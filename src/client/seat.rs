@@ -38,9 +38,13 @@ impl Engine {
 
     /// Whether a refused `join` means the token is of no use (join afresh at once).
     pub(super) fn token_refused(&mut self, code: ErrorCode) -> bool {
+        // too_many_attempts answers a token from an address that sent forged ones.
         let useless = matches!(
             code,
-            ErrorCode::ResumeExpired | ErrorCode::ResumeInvalid | ErrorCode::ResumeWrongRoom
+            ErrorCode::ResumeExpired
+                | ErrorCode::ResumeInvalid
+                | ErrorCode::ResumeWrongRoom
+                | ErrorCode::TooManyAttempts
         );
         if useless && self.seat.take().is_some() {
             tracing::debug!(?code, "resume refused: joining afresh");

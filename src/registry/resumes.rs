@@ -1,6 +1,6 @@
 //! Resume tokens as the registry checks them before it asks a room for the seat: the MAC and
-//! the room, with tokens that fail limited per address (IPv6: per /64), logged at debug level
-//! and counted in `/metrics`.
+//! the room, with forged tokens limited per address (IPv6: per /64), logged at debug level and
+//! counted in `/metrics`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -56,7 +56,12 @@ impl Resumes {
             Ok(peer) => return Ok(peer),
             Err(err) => err,
         };
-        self.per_address.failed(key, now);
+        // Only forgeries count: every client holds a stale token after a restart (many behind
+        // one NAT address), and a stale or foreign token resumes nothing, so guessing gains
+        // nothing from it.
+        if err == TokenError::Invalid {
+            self.per_address.failed(key, now);
+        }
         tracing::debug!(%address, room, ?err, "resume token refused");
         Err(match err {
             TokenError::Invalid => {
@@ -88,6 +93,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::resume::ResumeKey;
 
     fn resumes() -> Resumes {
         let policy = Policy {
@@ -98,6 +104,20 @@ mod tests {
             block_for: Duration::from_secs(60),
         };
         Resumes::new(policy, Metrics::new())
+    }
+
+    #[test]
+    fn stale_tokens_after_a_restart_are_not_held_against_an_address() {
+        let mut r = resumes();
+        let (now, addr) = (Instant::now(), IpAddr::from([10, 0, 0, 1]));
+        let stale = ResumeKey::random().issue("lobby", &PeerId::random());
+        for _ in 0..10 {
+            let refused = r.check(&stale, "lobby", addr, now);
+            assert!(
+                matches!(refused, Err(ClientError::ResumeExpired(_))),
+                "{refused:?}"
+            );
+        }
     }
 
     #[test]

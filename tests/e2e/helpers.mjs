@@ -109,8 +109,23 @@ export function serverAndBrowser(roomsToml) {
   return env;
 }
 
-/** Headless Debian Chromium with WebRTC allowed on loopback and no background networking. */
-export function launchBrowser() {
+/**
+ * Headless Debian Chromium with WebRTC allowed on loopback and no background networking. A
+ * launch that dies on start (seen once on a loaded machine: the browser process exits before its
+ * first page) is tried again, twice: starting the browser is the test's setup, not the product.
+ */
+export async function launchBrowser() {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await launchOnce();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.error(`chromium did not start (attempt ${attempt}): ${String(err.message).split('\n')[0]}`);
+    }
+  }
+}
+
+function launchOnce() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     args: [

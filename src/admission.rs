@@ -37,12 +37,23 @@ pub struct Admission {
 /// in the server's.
 pub struct Ticket {
     _slot: AddressSlot,
-    session: Arc<AtomicU32>,
+    _session: SessionSlot,
 }
 
-impl Drop for Ticket {
+/// One socket's place in the server's count (given back when dropped).
+struct SessionSlot(Arc<AtomicU32>);
+
+impl SessionSlot {
+    /// A place in `count`, unless it already holds `max`.
+    fn take(count: &Arc<AtomicU32>, max: u32) -> Option<SessionSlot> {
+        let slot = SessionSlot(count.clone());
+        (count.fetch_add(1, Ordering::Relaxed) < max).then_some(slot)
+    }
+}
+
+impl Drop for SessionSlot {
     fn drop(&mut self) {
-        self.session.fetch_sub(1, Ordering::Relaxed);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -103,8 +114,7 @@ impl Admission {
             );
         }
         let max = self.config.max_sessions;
-        if self.sessions.fetch_add(1, Ordering::Relaxed) >= max {
-            self.sessions.fetch_sub(1, Ordering::Relaxed);
+        let Some(session) = SessionSlot::take(&self.sessions, max) else {
             let message =
                 format!("the server holds its limit of {max} connections; try again later");
             return refused(
@@ -113,10 +123,9 @@ impl Admission {
                 "server_full",
                 message,
             );
-        }
-        let session = self.sessions.clone();
+        };
+        // Refused below, `session` is dropped and gives its place back.
         let Some(slot) = self.slots.take(ip, self.config.connections_per_address) else {
-            session.fetch_sub(1, Ordering::Relaxed);
             let message = format!(
                 "your address holds its limit of {} connections; close one first",
                 self.config.connections_per_address
@@ -131,7 +140,7 @@ impl Admission {
         };
         Ok(Ticket {
             _slot: slot,
-            session,
+            _session: session,
         })
     }
 

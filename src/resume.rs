@@ -120,10 +120,10 @@ impl<'a> Parsed<'a> {
             return None;
         }
         let (room, mac) = rest.split_at(room_len as usize);
-        let hex: String = peer.iter().map(|b| format!("{b:02x}")).collect();
+        let bits = u128::from_be_bytes(peer.try_into().ok()?);
         Some(Parsed {
             boot: boot.try_into().ok()?,
-            peer: PeerId::from(hex.as_str()),
+            peer: PeerId::from(format!("{bits:032x}").as_str()),
             room: std::str::from_utf8(room).ok()?,
             mac,
         })

@@ -104,27 +104,26 @@ impl Verifier {
 
     /// The room pattern an admin token (one with the `admin` permission) may manage.
     pub fn admin_scope(&self, token: &str) -> Result<String, ClientError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => ClientError::TokenExpired,
-                _ => ClientError::TokenInvalid(describe(&e)),
-            },
-        )?;
-        if !data.claims.perms.contains(&Perm::Admin) {
+        let claims = self.decode(token)?;
+        if !claims.perms.contains(&Perm::Admin) {
             return Err(ClientError::Forbidden("the token has no admin permission"));
         }
-        Ok(data.claims.room)
+        Ok(claims.room)
+    }
+
+    /// The claims of `token`, if it is signed with the key and not expired.
+    fn decode(&self, token: &str) -> Result<Claims, ClientError> {
+        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => ClientError::TokenExpired,
+                _ => ClientError::TokenInvalid(describe(&e)),
+            })
     }
 
     /// The identity `token` admits to `room`.
     pub fn verify(&self, token: &str, room: &str) -> Result<Identity, ClientError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => ClientError::TokenExpired,
-                _ => ClientError::TokenInvalid(describe(&e)),
-            },
-        )?;
-        let claims = data.claims;
+        let claims = self.decode(token)?;
         if !room_matches(&claims.room, room) {
             return Err(ClientError::TokenWrongRoom {
                 room: room.to_string(),

@@ -23,8 +23,7 @@ impl Engine {
                 ?silent,
                 "nothing heard from the server: dropping the socket"
             );
-            self.ws = None; // dropped, not closed: the connection is dead anyway
-            self.lost();
+            self.lost(); // drops the socket unclosed: the connection is dead anyway
         } else if silent >= limit / 4 {
             self.send_ws(json!({"type": "ping"})).await;
         }

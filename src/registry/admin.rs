@@ -123,7 +123,7 @@ impl Handler<AdminAuth> for Registry {
 
     fn handle(&mut self, msg: AdminAuth, _: &mut Context<Self>) -> Self::Result {
         let scope = self.admin_scope(msg.bearer.as_deref(), msg.address)?;
-        let mut rooms: Vec<(String, Addr<Room>)> = self
+        let rooms: Vec<(String, Addr<Room>)> = self
             .list()
             .into_iter()
             .filter(|r| scope.covers(&r.name))
@@ -132,7 +132,6 @@ impl Handler<AdminAuth> for Registry {
                 addr.connected().then_some((r.name, addr))
             })
             .collect();
-        rooms.dedup_by(|a, b| a.0 == b.0);
         Ok((scope, rooms))
     }
 }

@@ -61,6 +61,7 @@ function remembered() {
   }
 }
 ui.onRetry((id) => peers.retry(id));
+ui.onRetryLink((id) => peers.retryLink(id));
 
 // People who were in the room when we lost the server come back with new ids after it returns;
 // within this grace period that is not news ("X joined").
@@ -78,19 +79,39 @@ ui.onLeave(() => {
   refreshRooms();
 });
 
+// The room's shape in words, and who confirms our messages (the ✓'s title).
+function topologyWords() {
+  if (peers.topology === 'mesh') return ['Everyone connects to everyone', 'everyone'];
+  if (peers.host === 'relay') return ['Hosted by the server', 'the server'];
+  if (peers.host && peers.host === peers.me) return ['You are the host', 'everyone'];
+  if (peers.host) return [`Hosted by ${memberName(peers.host)}`, memberName(peers.host)];
+  return ['', 'the host'];
+}
+
 store.addEventListener('add', ({ detail }) => ui.addMessage(detail));
 store.addEventListener('update', ({ detail }) => ui.updateMessage(detail));
 store.addEventListener('remove', ({ detail }) => ui.removeMessages(detail));
 store.addEventListener('clear', () => ui.clearMessages());
-peers.addEventListener('links', () => ui.renderMembers(peers.roster()));
+peers.addEventListener('links', () => {
+  ui.renderMembers(peers.roster());
+  ui.setTopology(...topologyWords());
+});
 peers.addEventListener('refused', ({ detail }) => store.notice(`The server refused a message: ${detail.message}`));
 
 signaling.addEventListener('status', ({ detail }) => {
+  const s = Math.ceil((detail.delay ?? 0) / 1000);
   if (detail.state === 'connecting') ui.setStatus('connecting', 'Connecting…');
   else if (detail.state === 'open') ui.setStatus('connecting', current ? 'Joining…' : 'Connected');
-  else if (detail.state === 'reconnecting') {
-    ui.setStatus('reconnecting', `Connection lost, retrying in ${Math.ceil(detail.delay / 1000)} s…`);
-  } else if (detail.state === 'closed') ui.setStatus('closed', 'Not connected');
+  else if (detail.state === 'reconnecting') ui.setStatus('reconnecting', `Connection lost, retrying in ${s} s…`);
+  else if (detail.state === 'closed') ui.setStatus('closed', 'Not connected');
+  // In a room, a lost server is said in a banner until the seat is back: chat over links that
+  // are open goes on, and what is typed meanwhile goes out once the server is back.
+  if (!current || !joinedOnce || detail.state === 'closed') return ui.hideBanner();
+  if (detail.state === 'reconnecting') {
+    ui.showBanner(`Connection to the server lost. Reconnecting in ${s} s… Messages you send now go out once it is back.`);
+  } else {
+    ui.showBanner('Reconnecting to the server…');
+  }
 });
 
 signaling.addEventListener('welcome', ({ detail: w }) => {
@@ -98,6 +119,7 @@ signaling.addEventListener('welcome', ({ detail: w }) => {
     // The same seat on a new socket: nobody left, nothing to announce but that we are back.
     peers.welcome(w, current?.name ?? '');
     ui.setJoining(false);
+    ui.hideBanner();
     ui.setStatus('connected', `Connected as ${current?.name}`);
     store.notice('Reconnected.');
     return;
@@ -111,8 +133,9 @@ signaling.addEventListener('welcome', ({ detail: w }) => {
   }
   peers.welcome(w, current?.name ?? '');
   ui.setJoining(false);
+  ui.hideBanner();
   ui.setStatus('connected', `Connected as ${current?.name}`);
-  ui.showChat(w.room, w.topology);
+  ui.showChat(w.room);
   store.notice(joinedOnce ? 'Reconnected.' : `You joined #${w.room}.`);
   joinedOnce = true;
   if (w.host === 'relay') store.notice('This room is hosted by the server.');

@@ -11,6 +11,8 @@
 // again after 1 s, doubling up to 30 s with jitter, and from the first delay again once it opens.
 // Only the offering side retries (members to the host or relay, the later joiner in a mesh).
 
+import { isRelayed } from './link-path.js';
+
 const RELAY = 'relay';
 
 const resumeKey = (room) => `switchboard:resume:${room}`;
@@ -41,6 +43,7 @@ export class PeerManager extends EventTarget {
     for (const id of [...this.links.keys()]) this.closeLink(id);
     for (const id of [...(this.retries?.keys() ?? [])]) this.forgetRetry(id);
     this.retries = new Map(); // peer id -> {failures, timer, due}
+    this.failed = new Set(); // peers whose link failed and that offer it again themselves
     this.me = null;
     this.name = '';
     this.topology = null;
@@ -157,7 +160,10 @@ export class PeerManager extends EventTarget {
     if (!this.links.has(id)) return;
     const retry = this.offersTo(id);
     this.closeLink(id);
-    if (!retry) return this.changed();
+    if (!retry) {
+      this.failed.add(id);
+      return this.changed();
+    }
     const r = this.retries.get(id) ?? { failures: 0, timer: null };
     r.failures += 1;
     const base = Math.min(FIRST_RETRY_MS * 2 ** (r.failures - 1), MAX_RETRY_MS);
@@ -175,7 +181,15 @@ export class PeerManager extends EventTarget {
     this.changed();
   }
 
+  // The user asked to try the failed link to `id` again now, not when its backoff is up.
+  retryLink(id) {
+    if (!this.retries.get(id)?.timer) return;
+    this.forgetRetry(id);
+    if (!this.links.has(id)) this.offerTo(id).catch((err) => console.warn('offer to', id, err));
+  }
+
   forgetRetry(id) {
+    this.failed?.delete(id);
     const r = this.retries?.get(id);
     if (!r) return;
     clearTimeout(r.timer);
@@ -191,6 +205,7 @@ export class PeerManager extends EventTarget {
 
   link(id) {
     if (!this.links.has(id)) {
+      this.failed.delete(id);
       this.links.set(id, { pc: null, dc: null, state: 'connecting', outbox: [], pending: [], remoteSet: false, offerer: false, started: Date.now() });
     }
     return this.links.get(id);
@@ -220,6 +235,7 @@ export class PeerManager extends EventTarget {
       if (this.links.get(id) !== link) return;
       if (pc.connectionState === 'failed') return this.linkFailed(id, 'the connection failed');
       if (pc.connectionState === 'connected' && link.dc?.readyState === 'open') link.state = 'connected';
+      if (pc.connectionState === 'connected') this.checkPath(id, link);
       this.changed();
     };
     pc.ondatachannel = (e) => this.setupChannel(id, link, e.channel);
@@ -273,6 +289,7 @@ export class PeerManager extends EventTarget {
       if (this.links.get(id) !== link) return;
       link.state = 'connected';
       this.forgetRetry(id);
+      this.checkPath(id, link);
       if (id === RELAY) {
         // First on the channel: where to resume; the relay sends what came after, then live chat.
         const after = this.resumePoint();
@@ -288,6 +305,17 @@ export class PeerManager extends EventTarget {
       this.linkFailed(id, 'the channel closed');
     };
     dc.onmessage = (e) => this.onChannel(id, e.data);
+  }
+
+  // Notes whether the open link to `id` goes through a TURN server (shown as "relayed").
+  checkPath(id, link) {
+    isRelayed(link.pc)
+      .then((relayed) => {
+        if (this.links.get(id) !== link || link.relayed === relayed) return;
+        link.relayed = relayed;
+        this.changed();
+      })
+      .catch(() => {});
   }
 
   sendTo(id, frame) {
@@ -443,14 +471,27 @@ export class PeerManager extends EventTarget {
     this.sendTo(from, JSON.stringify({ type: 'ack', id: msg.id }));
   }
 
-  // The member list as the UI shows it: self first, then others in join order.
+  // The member list as the UI shows it: self first, then others in join order. A member's state
+  // is its link's: connecting, connected, relayed (through TURN), retrying (failed; this page
+  // offers it again, `retry`), failed (the other side offers again); or, with no link of our
+  // own to it, via host / via server.
   roster() {
-    const waiting = (id) => (this.retries.get(id)?.timer ? 'retrying' : null);
-    const state = (id) => (id === this.me ? 'you' : this.links.get(id)?.state ?? waiting(id) ?? (this.needsLink(id) ? 'connecting' : this.host === RELAY ? 'via server' : 'via host'));
+    const state = (id) => {
+      const link = this.links.get(id);
+      if (link) return link.state === 'connected' && link.relayed ? 'relayed' : link.state;
+      if (this.retries.get(id)?.timer) return 'retrying';
+      if (this.failed.has(id)) return 'failed';
+      if (id === RELAY || this.needsLink(id)) return 'connecting';
+      return this.host === RELAY ? 'via server' : 'via host';
+    };
+    const entry = (id, name, extra = {}) => {
+      const s = state(id);
+      return { id, name, host: this.host === id, state: s, retry: s === 'retrying', ...extra };
+    };
     const list = [];
-    if (this.host === RELAY) list.push({ id: RELAY, name: 'Server', host: true, state: this.links.get(RELAY)?.state ?? waiting(RELAY) ?? 'connecting', relay: true });
+    if (this.host === RELAY) list.push(entry(RELAY, 'Server', { relay: true }));
     if (this.me) list.push({ id: this.me, name: this.name, host: this.host === this.me, state: 'you', self: true });
-    for (const [id, name] of this.members) list.push({ id, name, host: this.host === id, state: state(id) });
+    for (const [id, name] of this.members) list.push(entry(id, name));
     return list;
   }
 

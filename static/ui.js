@@ -1,48 +1,89 @@
 // UI: renders plain data into the page and reports what the user does. It knows nothing about
 // WebSockets or peer connections; main.js wires it to the signaling, the peers and the store.
 
+import { el } from './dom.js';
+import { MessageList } from './message-list.js';
+
 const $ = (id) => document.getElementById(id);
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k.startsWith('data-')) node.setAttribute(k, v);
-    else node[k] = v;
-  }
-  for (const c of children) node.append(c);
-  return node;
-}
+// The composer's limit (the textarea's maxlength); the counter shows from COUNTER_FROM on.
+const MAX_CHARS = 2000;
+const COUNTER_FROM = 1;
+const WARN_FROM = 1800;
 
-const TITLE = {
-  pending: 'sending: not yet confirmed (it goes out as soon as there is a connection)',
-  failed: 'not confirmed in time: retry to send it again',
-};
 const TOPOLOGY = { mesh: 'mesh', host: 'host', relay: 'server relay' };
-const STATE = { you: 'you', connected: 'connected', connecting: 'connecting…', failed: 'failed', retrying: 'retrying…', closed: 'disconnected', 'via host': 'via host', 'via server': 'via server' };
+const TOPOLOGY_TITLE = {
+  mesh: 'everyone connects to everyone',
+  host: "one member's browser hosts the room and forwards the chat",
+  relay: 'the server hosts the room and keeps its history',
+};
+// Each member's link as words: connected directly, relayed through a TURN server, and so on.
+const STATE = {
+  connected: 'connected',
+  relayed: 'relayed (TURN)',
+  connecting: 'connecting…',
+  retrying: 'failed, retrying…',
+  failed: 'failed',
+  closed: 'disconnected',
+  'via host': 'via host',
+  'via server': 'via server',
+};
 
 export class Ui {
   constructor() {
     this.rooms = [];
-    this.items = new Map(); // line number -> its <li>
-    this.retry = () => {};
+    this.messages = new MessageList($('messages'), $('new-messages'));
+    this.retryLink = () => {};
     $('error-close').onclick = () => this.hideError();
     // Say which characters a room name may have, not the browser's "match the requested format".
     const room = $('room-input');
-    room.oninput = () =>
+    room.oninput = () => {
       room.setCustomValidity(
         room.validity.patternMismatch ? 'Room names use only letters A-Z and a-z, digits, - and _ (up to 64).' : '',
       );
-    // Retry buttons of failed messages (lines are replaced as they change, so listen on the list).
-    $('messages').onclick = (e) => {
-      const button = e.target.closest('button.retry');
-      if (button) this.retry(button.closest('li').dataset.id);
+      this.markSelectedRoom();
+      this.updatePasswordField();
     };
+    this.setUpComposer();
+    $('members-toggle').onclick = () => this.toggleMembers();
+    $('members').onclick = (e) => {
+      const button = e.target.closest('button.retry-link');
+      if (button) this.retryLink(button.closest('li').dataset.peer);
+    };
+  }
+
+  // Enter sends, Shift+Enter (or Enter while an input method composes) is a new line; the box
+  // grows with its text up to a few lines, and a counter shows the length against the limit.
+  setUpComposer() {
+    const input = $('composer-input');
+    input.onkeydown = (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        $('composer').requestSubmit();
+      }
+    };
+    input.oninput = () => this.composerChanged();
+  }
+
+  composerChanged() {
+    const input = $('composer-input');
+    input.style.height = '';
+    if (input.value) input.style.height = `${input.scrollHeight + 2}px`;
+    const counter = $('counter');
+    const n = input.value.length;
+    counter.hidden = n < COUNTER_FROM;
+    counter.textContent = `${n} / ${MAX_CHARS}`;
+    counter.dataset.near = String(n >= WARN_FROM);
   }
 
   // Calls back with a message id when the user retries a failed message.
   onRetry(callback) {
-    this.retry = callback;
+    this.messages.retry = callback;
+  }
+
+  // Calls back with a member id when the user asks to retry a failed link now.
+  onRetryLink(callback) {
+    this.retryLink = callback;
   }
 
   // Calls back with {room, name, password} when the join form is submitted.
@@ -71,6 +112,8 @@ export class Ui {
       const text = input.value.trim();
       if (!text) return;
       input.value = '';
+      this.composerChanged();
+      input.focus();
       callback(text);
     };
   }
@@ -94,6 +137,16 @@ export class Ui {
     $('error').hidden = true;
   }
 
+  // A strip under the header while the connection to the server is being won back.
+  showBanner(text) {
+    $('banner').textContent = text;
+    $('banner').hidden = false;
+  }
+
+  hideBanner() {
+    $('banner').hidden = true;
+  }
+
   setJoining(busy) {
     $('join-button').disabled = busy;
     $('join-button').textContent = busy ? 'Joining…' : 'Join';
@@ -102,44 +155,77 @@ export class Ui {
   showJoin() {
     $('chat-view').hidden = true;
     $('join-view').hidden = false;
-    $('room-title').hidden = true;
+    $('room-heading').hidden = true;
+    $('room-actions').hidden = true;
+    document.body.dataset.view = 'join';
+    this.hideBanner();
+    this.toggleMembers(false);
+    ($('room-input').value ? $('name-input') : $('room-input')).focus();
   }
 
-  showChat(room, topology) {
+  showChat(room) {
     $('join-view').hidden = true;
     $('chat-view').hidden = false;
-    const title = $('room-title');
-    title.textContent = `#${room} · ${TOPOLOGY[topology] ?? topology}`;
-    title.hidden = false;
+    $('room-title').textContent = `#${room}`;
+    $('room-heading').hidden = false;
+    $('room-actions').hidden = false;
+    document.body.dataset.view = 'chat';
     $('composer-input').focus();
+    this.messages.scrollToEnd();
+  }
+
+  // The room's shape in words: "Hosted by Ann", "Hosted by the server", "Everyone connects to
+  // everyone"; `confirmer` names who confirms own messages (for their ✓).
+  setTopology(text, confirmer) {
+    $('topology').textContent = text;
+    this.messages.setConfirmer(confirmer);
+  }
+
+  // On narrow screens the member list is a panel shown on demand; on wide ones it is always there.
+  toggleMembers(show = $('members-toggle').getAttribute('aria-expanded') !== 'true') {
+    $('members-toggle').setAttribute('aria-expanded', String(show));
+    $('chat-view').classList.toggle('show-members', show);
   }
 
   // The room list: [{name, topology, peers, max_peers, locked}]. Clicking a row fills the form.
   renderRooms(rooms) {
     this.rooms = rooms;
     const body = $('rooms').querySelector('tbody');
-    const selected = $('room-input').value.trim();
     body.replaceChildren(
       ...rooms.map((r) => {
         const row = el(
           'tr',
-          { class: r.name === selected ? 'room selected' : 'room', 'data-room': r.name },
-          el('td', {}, r.name),
-          el('td', {}, TOPOLOGY[r.topology] ?? r.topology),
+          { class: 'room', 'data-room': r.name, tabIndex: 0, title: `Join #${r.name}` },
+          el('td', { class: 'room-name' }, r.name),
+          el('td', { title: TOPOLOGY_TITLE[r.topology] ?? '' }, TOPOLOGY[r.topology] ?? r.topology),
           el('td', {}, `${r.peers} / ${r.max_peers}`),
           el('td', { title: r.locked ? 'password required' : '' }, r.locked ? 'locked' : ''),
         );
-        row.onclick = () => {
+        const pick = () => {
           $('room-input').value = r.name;
-          this.renderRooms(this.rooms);
+          $('room-input').setCustomValidity('');
+          this.markSelectedRoom();
           this.updatePasswordField();
           $('name-input').focus();
+        };
+        row.onclick = pick;
+        row.onkeydown = (e) => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            pick();
+          }
         };
         return row;
       }),
     );
     $('rooms-empty').hidden = rooms.length > 0;
+    this.markSelectedRoom();
     this.updatePasswordField();
+  }
+
+  markSelectedRoom() {
+    const selected = $('room-input').value.trim();
+    for (const row of $('rooms').querySelectorAll('tr.room')) row.classList.toggle('selected', row.dataset.room === selected);
   }
 
   // The password field is shown for locked rooms and for rooms not in the list.
@@ -149,66 +235,34 @@ export class Ui {
     $('password-label').hidden = room ? !room.locked : false;
   }
 
-  // The message list is kept in step with the chat store line by line (a flood costs O(1) per
-  // line, not a re-render of the list). Lines: chat {n, kind: 'chat', id, name, text, ts, own,
-  // pending, failed} and notices {n, kind: 'notice', text, ts}; only the store makes notices.
   addMessage(m) {
-    const list = $('messages');
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    const item = messageItem(m);
-    this.items.set(m.n, item);
-    list.append(item);
-    if (atBottom) list.scrollTop = list.scrollHeight;
+    this.messages.add(m);
   }
 
   updateMessage(m) {
-    const old = this.items.get(m.n);
-    if (!old) return;
-    const item = messageItem(m);
-    this.items.set(m.n, item);
-    old.replaceWith(item);
+    this.messages.update(m);
   }
 
   removeMessages(lines) {
-    for (const m of lines) {
-      this.items.get(m.n)?.remove();
-      this.items.delete(m.n);
-    }
+    this.messages.remove(lines);
   }
 
   clearMessages() {
-    this.items.clear();
-    $('messages').replaceChildren();
+    this.messages.clear();
   }
 
-  // Members: [{id, name, host, state, self, relay}].
+  // Members: [{id, name, host, state, self, relay, retry}]; `retry`: this page can offer the
+  // failed link again now.
   renderMembers(members) {
+    $('member-count').textContent = `(${members.filter((m) => !m.relay).length})`;
     $('members').replaceChildren(
       ...members.map((m) => {
         const name = el('span', { class: 'name' }, m.self ? `${m.name} (you)` : m.name);
         if (m.host) name.append(el('span', { class: 'badge' }, m.relay ? 'hosted by server' : 'host'));
-        const state = m.self ? '' : STATE[m.state] ?? m.state;
-        return el('li', { 'data-peer': m.id, 'data-host': String(!!m.host) }, name,
-          el('span', { class: 'state', 'data-state': m.state }, state));
+        const state = el('span', { class: 'state', 'data-state': m.state }, m.self ? '' : STATE[m.state] ?? m.state);
+        if (m.retry) state.append(el('button', { class: 'retry-link', type: 'button', title: `Try the link to ${m.name} again now` }, 'Retry'));
+        return el('li', { 'data-peer': m.id, 'data-host': String(!!m.host) }, name, state);
       }),
     );
   }
-}
-
-// One line of the message list. Peer text goes in as text nodes, never as markup.
-function messageItem(m) {
-  const time = el('span', { class: 'time' }, formatTime(m.ts));
-  if (m.kind === 'notice') return el('li', { class: 'notice' }, time, m.text);
-  const state = m.failed ? 'failed' : m.pending ? 'pending' : '';
-  const cls = ['chat', m.own ? 'own' : '', state].join(' ').trim();
-  const item = el('li', { class: cls, 'data-id': m.id, 'data-from': m.from, title: TITLE[state] ?? '' },
-    time, el('span', { class: 'author' }, m.name), el('span', { class: 'text' }, m.text));
-  if (m.own && state) item.append(el('span', { class: 'delivery' }, state === 'failed' ? 'not delivered' : 'sending…'));
-  if (state === 'failed') item.append(el('button', { class: 'retry', type: 'button' }, 'Retry'));
-  return item;
-}
-
-function formatTime(ts) {
-  const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }

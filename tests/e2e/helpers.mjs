@@ -2,7 +2,7 @@
 // config, headless Debian Chromium through playwright-core, and page actions a person would take.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,9 +38,9 @@ ${roomsToml}
 }
 
 /** Spawns the binary with `configPath`; resolves with the child and its address once it listens. */
-async function launch(configPath, log) {
+async function launch(configPath, log, extraEnv = {}) {
   const child = spawn(BIN, ['--config', configPath, 'serve'], {
-    env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info' },
+    env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info', ...extraEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const addr = await new Promise((resolve, reject) => {
@@ -85,6 +85,39 @@ export async function startServer(roomsToml = '') {
       await down;
       ({ child } = await launch(configPath, log));
     },
+    async stop() {
+      await terminate(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The server as a newcomer starts it: the shipped `config/switchboard.toml`, its rooms and
+ * defaults, in a fresh directory (an empty history store). Changed for the test machine only:
+ * the public STUN server is taken out of `[ice]` (no traffic leaves loopback), and the
+ * environment overrides, as an operator would, the addresses (127.0.0.1, ports picked by the
+ * kernel), the static directory and the store's path.
+ */
+export async function startShippedServer() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-first-run-'));
+  const shipped = readFileSync(path.join(ROOT, 'config/switchboard.toml'), 'utf8');
+  const noStun = shipped.replace(/^servers = \[.*\]$/m, 'servers = []');
+  assert.notEqual(noStun, shipped, 'the shipped [ice] servers line is where the test expects it');
+  const configPath = path.join(dir, 'switchboard.toml');
+  writeFileSync(configPath, noStun);
+  const log = [];
+  const { child, addr } = await launch(configPath, log, {
+    SWITCHBOARD__SERVER__BIND: '127.0.0.1:0',
+    SWITCHBOARD__SERVER__STATIC_DIR: path.join(ROOT, 'static'),
+    SWITCHBOARD__RELAY__UDP_BIND: '127.0.0.1',
+    SWITCHBOARD__RELAY__UDP_PORT: '0',
+    SWITCHBOARD__STORAGE__PATH: path.join(dir, 'data/switchboard.db'),
+  });
+  return {
+    url: `http://${addr}`,
+    wsUrl: `ws://${addr}/ws`,
+    log,
     async stop() {
       await terminate(child);
       rmSync(dir, { recursive: true, force: true });
@@ -217,11 +250,14 @@ export async function waitForTexts(page, texts, timeout = WAIT) {
     });
 }
 
-/** Waits until the page shows `n` members whose link is connected (self excluded). */
-export async function waitForConnected(page, n, timeout = WAIT) {
+/**
+ * Waits until the page shows `n` members whose link is connected (self excluded); `state`
+ * 'relayed': connected through a TURN server.
+ */
+export async function waitForConnected(page, n, timeout = WAIT, state = 'connected') {
   await page.waitForFunction(
-    (count) => document.querySelectorAll('#members .state[data-state="connected"]').length >= count,
-    n,
+    ([count, want]) => document.querySelectorAll(`#members .state[data-state="${want}"]`).length >= count,
+    [n, state],
     { timeout, polling: 50 },
   );
 }

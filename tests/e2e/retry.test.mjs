@@ -21,6 +21,14 @@ test('a refused relay link says so, retries with backoff and connects once a slo
   await ben.waitForSelector('#messages li.notice >> text=/Connection to the server failed .*retrying/', { timeout: 15000 });
   await ben.waitForSelector('#members .state[data-state="retrying"]', { timeout: 15000 });
   assert.equal(await ben.isVisible('#error'), false, 'no error banner for a link failure');
+  // The failed link has a Retry button: a click offers it again at once, not when the backoff is up.
+  const clicked = await ben.waitForFunction(() => {
+    const button = document.querySelector('#members li[data-peer="relay"] button.retry-link');
+    if (!button) return false; // between attempts only
+    button.click();
+    return { offering: window.switchboard.peers.links.has('relay') };
+  }, null, { timeout: 15000, polling: 20 });
+  assert.deepEqual(await clicked.jsonValue(), { offering: true });
   const file = await screenshot(ben, 'retry-refused.png');
   console.log(`screenshot: ${file}`);
 

@@ -97,8 +97,9 @@ test('pages that can use TURN relays only chat in a mesh room and in a relay roo
   for (const room of ['mesh', 'served']) {
     const ann = await enterRelayOnly(room, 'ann');
     const ben = await enterRelayOnly(room, 'ben');
-    await waitForConnected(ann, 1, 20000);
-    await waitForConnected(ben, 1, 20000);
+    // Shown as "relayed": the link goes through the TURN server.
+    await waitForConnected(ann, 1, 20000, 'relayed');
+    await waitForConnected(ben, 1, 20000, 'relayed');
     await say(ann, `hello through TURN in ${room}`);
     await say(ben, `and back through TURN in ${room}`);
     for (const page of [ann, ben]) {

@@ -4,7 +4,9 @@
 //           on host_changed members offer to the new host and resend what was not acked.
 //   relay - members offer to the server's peer "relay", which forwards, acks, and sends history.
 // Emits 'links' when a link changes state, and 'retrying' ({id, attempt, delay, why}) when a
-// failed link will be offered again. Chat goes into the ChatStore.
+// failed link will be offered again, and 'refused' ({code, message}) when the relay refused a
+// message. What goes over the channels (own messages until confirmed, incoming frames) is the
+// ChatRouter's (chat-router.js); chat goes into the ChatStore.
 //
 // A link this page offered that fails (ICE/DTLS failed, the channel closed, the server reported
 // an error about it such as relay_failed, or it was not open within LINK_TIMEOUT_MS) is offered
@@ -12,6 +14,7 @@
 // Only the offering side retries (members to the host or relay, the later joiner in a mesh).
 
 import { isRelayed } from './link-path.js';
+import { ChatRouter } from './chat-router.js';
 
 const RELAY = 'relay';
 
@@ -29,6 +32,7 @@ export class PeerManager extends EventTarget {
     this.links = new Map(); // peer id -> {pc, dc, state, outbox, pending, remoteSet}
     // Room -> the last relay seq this page has seen there (where to resume after a reconnect).
     this.resumePoints = new Map();
+    this.chat = new ChatRouter(this, store);
     this.room = null;
     this.reset();
     // Own messages written out and never confirmed turn into failed ones (while the server can be
@@ -50,9 +54,7 @@ export class PeerManager extends EventTarget {
     this.host = null;
     this.members = new Map(); // id -> name (others)
     this.iceServers = [];
-    // Mesh, or as host: own message id -> the members it has been written to. (Peer ids are new
-    // after a rejoin, so it starts empty and unconfirmed messages go to everyone again.)
-    this.delivered = new Map();
+    this.chat.reset();
     this.changed();
   }
 
@@ -103,8 +105,8 @@ export class PeerManager extends EventTarget {
     }
     const mine = this.topology === 'mesh' ? [...this.members.keys()] : this.host && this.host !== this.me ? [this.host] : [];
     for (const id of mine) if (!this.links.has(id)) this.offerTo(id).catch((err) => console.warn('offer to', id, err));
-    if (this.confirmsOwn()) this.flushOwn();
-    else this.sendToHost(this.store.pending());
+    if (this.chat.confirmsOwn()) this.chat.flushOwn();
+    else this.chat.sendToHost(this.store.pending());
     this.changed();
   }
 
@@ -129,7 +131,7 @@ export class PeerManager extends EventTarget {
     this.members.delete(id);
     this.closeLink(id);
     this.forgetRetry(id);
-    if (this.confirmsOwn()) this.flushOwn(); // one member fewer to write to
+    if (this.chat.confirmsOwn()) this.chat.flushOwn(); // one member fewer to write to
     this.changed();
   }
 
@@ -144,7 +146,7 @@ export class PeerManager extends EventTarget {
     } else {
       // Elected: what the old host never acked is ours to deliver now, to each member as its
       // channel opens.
-      this.flushOwn();
+      this.chat.flushOwn();
     }
     this.changed();
   }
@@ -296,15 +298,15 @@ export class PeerManager extends EventTarget {
         dc.send(JSON.stringify(after === null ? { type: 'resume' } : { type: 'resume', after }));
       }
       for (const frame of link.outbox.splice(0)) dc.send(frame);
-      if (this.confirmsOwn()) this.flushOwn();
-      else if (id === this.host) this.sendToHost(this.store.pending());
+      if (this.chat.confirmsOwn()) this.chat.flushOwn();
+      else if (id === this.host) this.chat.sendToHost(this.store.pending());
       this.changed();
     };
     dc.onclose = () => {
       if (this.links.get(id) !== link) return;
       this.linkFailed(id, 'the channel closed');
     };
-    dc.onmessage = (e) => this.onChannel(id, e.data);
+    dc.onmessage = (e) => this.chat.onChannel(id, e.data);
   }
 
   // Notes whether the open link to `id` goes through a TURN server (shown as "relayed").
@@ -318,105 +320,14 @@ export class PeerManager extends EventTarget {
       .catch(() => {});
   }
 
-  sendTo(id, frame) {
-    const link = this.links.get(id);
-    if (!link) return;
-    if (link.dc?.readyState === 'open') link.dc.send(frame);
-    else link.outbox.push(frame);
-  }
-
-  // Whether our own messages are confirmed here (mesh, or hosting) rather than by a host's ack.
-  confirmsOwn() {
-    return this.topology === 'mesh' || this.iAmHost();
-  }
-
   // Sends a chat line as this topology wants, and shows it at once, as pending until confirmed.
   send(text) {
-    const msg = this.store.compose(this.me, this.name, text);
-    this.store.add(msg, { from: this.me, name: this.name, own: true });
-    this.store.track(msg);
-    if (this.confirmsOwn()) this.flushOwn();
-    else this.sendToHost([msg]);
+    this.chat.send(text);
   }
 
   // Sends a failed message again.
   retry(id) {
-    this.store.retrying(id);
-    this.delivered.delete(id);
-    if (this.confirmsOwn()) this.flushOwn();
-    else this.sendToHost(this.store.pending().filter((m) => m.id === id));
-  }
-
-  // As a member of a host or relay room: `msgs` (own, unconfirmed) to the host, if its channel
-  // is open; its ack confirms each. What it misses goes when the channel (re)opens.
-  sendToHost(msgs) {
-    const dc = this.host && this.links.get(this.host)?.dc;
-    if (dc?.readyState !== 'open') return;
-    for (const msg of msgs) {
-      dc.send(JSON.stringify(msg));
-      this.store.sent(msg.id);
-    }
-  }
-
-  // Mesh, or as host: writes each unconfirmed own message to every member with an open channel
-  // that has not had it; a message every member has had is confirmed.
-  flushOwn() {
-    const members = [...this.members.keys()];
-    for (const msg of this.store.pending()) {
-      const had = this.delivered.get(msg.id) ?? new Set();
-      this.delivered.set(msg.id, had);
-      const frame = JSON.stringify({ ...msg, from: this.me }); // from us as we are now
-      for (const id of members) {
-        const dc = this.links.get(id)?.dc;
-        if (!had.has(id) && dc?.readyState === 'open') {
-          dc.send(frame);
-          had.add(id);
-        }
-      }
-      if (members.every((id) => had.has(id))) {
-        this.delivered.delete(msg.id);
-        this.store.acked(msg.id);
-      } else if (had.size > 0 && !this.store.sentAt.has(msg.id)) {
-        this.store.sent(msg.id); // out to some: the others have FAIL_AFTER_MS to connect
-      }
-    }
-  }
-
-  // A frame on the data channel of the link to `from`. Who may send what follows the topology:
-  // in a mesh every member sends its own chat (its identity is the link); in host and relay rooms
-  // only the host (or the relay) sends chat, acks, history and errors, and stamps who wrote each
-  // message. Anything else is dropped.
-  onChannel(from, raw) {
-    let msg;
-    try {
-      msg = JSON.parse(raw);
-    } catch {
-      return this.dropped(from, 'not JSON');
-    }
-    if (!msg || typeof msg !== 'object') return this.dropped(from, 'not an object');
-    const fromHost = from === this.host && !this.iAmHost();
-    if (msg.type === 'chat' && this.iAmHost()) {
-      this.forwardAsHost(from, msg);
-    } else if (msg.type === 'chat' && this.topology === 'mesh') {
-      this.store.add(msg, { from, name: this.members.get(from) ?? '?' });
-    } else if (!fromHost) {
-      this.dropped(from, `${msg.type} from a member that is not the host`);
-    } else if (msg.type === 'chat') {
-      this.addStamped(msg);
-      if (from === RELAY) this.sawSeq(msg.seq);
-    } else if (msg.type === 'ack') {
-      this.store.acked(msg.id, msg.seq);
-    } else if (msg.type === 'history' && Array.isArray(msg.messages)) {
-      for (const m of msg.messages) this.addStamped(m);
-      if (from === RELAY) for (const m of msg.messages) this.sawSeq(m?.seq);
-    } else if (msg.type === 'error') {
-      // The relay refused something we sent (too large, too fast): that message failed.
-      if (typeof msg.id === 'string') this.store.refused(msg.id);
-      const message = typeof msg.message === 'string' ? msg.message : 'refused';
-      this.dispatchEvent(new CustomEvent('refused', { detail: { code: String(msg.code), message } }));
-    } else {
-      this.dropped(from, `unknown frame ${msg.type}`);
-    }
+    this.chat.retry(id);
   }
 
   // Where this page resumes the relay's chat in this room: what it saw itself, or on a fresh page
@@ -445,30 +356,11 @@ export class PeerManager extends EventTarget {
     }
   }
 
-  dropped(from, why) {
-    console.debug(`switchboard: dropped a frame from ${from}: ${why}`);
-  }
-
-  // A message the host or relay forwarded, with `from` stamped by it. The name shown is the
-  // roster's for that member; the stamp's only for someone no longer in the room.
-  addStamped(m) {
-    if (typeof m?.from !== 'string') return;
-    const name =
-      m.from === this.me ? this.name : this.members.get(m.from) ?? (typeof m.name === 'string' ? m.name : '?');
-    this.store.add(m, { from: m.from, name, own: m.from === this.me });
-  }
-
-  // As host: stamp the sender's real identity, show it, forward to the others, ack the sender.
-  // Only the chat fields are forwarded, never whatever else the sender put in the frame.
-  forwardAsHost(from, msg) {
-    if (typeof msg.id !== 'string') return this.dropped(from, 'chat without an id');
-    const name = this.members.get(from) ?? '?';
-    const stamped = { type: 'chat', id: msg.id, from, name, text: msg.text, ts: msg.ts };
-    if (this.store.add(stamped, { from, name })) {
-      const frame = JSON.stringify(stamped);
-      for (const id of this.links.keys()) if (id !== from) this.sendTo(id, frame);
-    }
-    this.sendTo(from, JSON.stringify({ type: 'ack', id: msg.id }));
+  sendTo(id, frame) {
+    const link = this.links.get(id);
+    if (!link) return;
+    if (link.dc?.readyState === 'open') link.dc.send(frame);
+    else link.outbox.push(frame);
   }
 
   // The member list as the UI shows it: self first, then others in join order. A member's state

@@ -4,6 +4,8 @@
 // topology and the roster are the PeerManager's (peers.js); this reads them.
 
 const RELAY = 'relay';
+// A history frame holds messages up to about this size; more go in more frames.
+const HISTORY_FRAME_BYTES = 16 * 1024;
 
 export class ChatRouter {
   constructor(peers, store) {
@@ -16,6 +18,26 @@ export class ChatRouter {
   // after a rejoin, so it starts empty and unconfirmed messages go to everyone again.)
   reset() {
     this.delivered = new Map();
+  }
+
+  // As host of a host room: the room's recent chat to member `id`, whose link just opened (after
+  // an election too, from what this page has), in frames of HISTORY_FRAME_BYTES; the member
+  // drops what it has seen already.
+  sendHistory(id) {
+    let frame = [];
+    let bytes = 0;
+    const flush = () => {
+      if (frame.length) this.peers.sendTo(id, JSON.stringify({ type: 'history', messages: frame }));
+      frame = [];
+      bytes = 0;
+    };
+    for (const wire of this.store.recent()) {
+      const n = JSON.stringify(wire).length;
+      if (bytes + n > HISTORY_FRAME_BYTES) flush();
+      frame.push(wire);
+      bytes += n;
+    }
+    flush();
   }
 
   // Whether our own messages are confirmed here (mesh, or hosting) rather than by a host's ack.

@@ -17,6 +17,10 @@
 export const FAIL_AFTER_MS = 15000;
 // Lines kept (and shown); older ones are dropped, own unconfirmed messages excepted.
 export const MAX_LINES = 2000;
+// The recent chat a host gives a member whose link opens: at most this many messages, and about
+// this many bytes (the oldest go first).
+export const HISTORY_MESSAGES = 100;
+export const HISTORY_BYTES = 64 * 1024;
 // (sender, id) pairs remembered for dedupe, beyond the lines kept.
 const MAX_REMEMBERED = 8 * MAX_LINES;
 // Longest id and text a record keeps (the relay refuses longer ones; a peer might not).
@@ -193,6 +197,22 @@ export class ChatStore extends EventTarget {
 
   pending() {
     return [...this.unacked.values()];
+  }
+
+  // The recent chat as wire messages (stamped with who wrote each), oldest first, within
+  // HISTORY_MESSAGES and HISTORY_BYTES.
+  recent() {
+    const out = [];
+    let bytes = 0;
+    for (let i = this.messages.length - 1; i >= 0 && out.length < HISTORY_MESSAGES; i -= 1) {
+      const m = this.messages[i];
+      if (m.kind !== 'chat') continue;
+      const wire = { id: m.id, from: m.from, name: m.name, text: m.text, ts: m.ts };
+      bytes += JSON.stringify(wire).length;
+      if (bytes > HISTORY_BYTES) break;
+      out.push(wire);
+    }
+    return out.reverse();
   }
 
   clear() {

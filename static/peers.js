@@ -297,6 +297,7 @@ export class PeerManager extends EventTarget {
         const after = this.resumePoint();
         dc.send(JSON.stringify(after === null ? { type: 'resume' } : { type: 'resume', after }));
       }
+      if (this.iAmHost() && this.topology === 'host') this.chat.sendHistory(id);
       for (const frame of link.outbox.splice(0)) dc.send(frame);
       if (this.chat.confirmsOwn()) this.chat.flushOwn();
       else if (id === this.host) this.chat.sendToHost(this.store.pending());

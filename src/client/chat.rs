@@ -13,6 +13,13 @@ impl Engine {
         } else {
             Vec::new()
         };
+        // As host of a host room: the room's recent chat to the member whose link opened (after
+        // an election too, from what this client has); it drops what it has already seen.
+        let history = if self.i_host() && self.topology == Topology::Host {
+            self.store.recent_frames()
+        } else {
+            Vec::new()
+        };
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
@@ -22,6 +29,9 @@ impl Engine {
             // First thing on the channel: where to resume (the relay waits for it).
             let after = self.resume.last();
             link.send(ChannelMessage::Resume { after }.encode());
+        }
+        for messages in history {
+            link.send(ChannelMessage::History { messages }.encode());
         }
         for msg in resend {
             link.send(ChannelMessage::Chat(msg).encode());
@@ -38,6 +48,7 @@ impl Engine {
             .store
             .compose(self.me.as_str(), &self.config.name, text);
         let frame = ChannelMessage::Chat(msg.clone()).encode();
+        self.store.remember(&msg);
         match (self.topology, self.host_id()) {
             (Topology::Mesh, _) => self.links.values_mut().for_each(|l| l.send(frame.clone())),
             _ if self.i_host() => self.links.values_mut().for_each(|l| l.send(frame.clone())),
@@ -64,6 +75,7 @@ impl Engine {
                     self.resume.saw(seq);
                 }
                 if self.store.first_sight(&msg.from, &msg.id) {
+                    self.store.remember(&msg);
                     self.emit(Event::Chat { message: msg });
                 }
             }
@@ -82,6 +94,9 @@ impl Engine {
                     .into_iter()
                     .filter(|m| self.store.first_sight(&m.from, &m.id))
                     .collect();
+                for msg in &fresh {
+                    self.store.remember(msg);
+                }
                 if !fresh.is_empty() {
                     self.emit(Event::History { messages: fresh });
                 }
@@ -112,6 +127,7 @@ impl Engine {
                     link.send(frame.clone());
                 }
             }
+            self.store.remember(&msg);
             self.emit(Event::Chat { message: msg });
         }
         if let Some(link) = self.links.get_mut(from) {

@@ -80,6 +80,11 @@ test('a Rust client elected host forwards between pages; when it quits the relay
   rusty.say('rust hosts');
   for (const page of [alice, bob]) await waitForTexts(page, expected);
   await rusty.waitForTexts(['alice via rust', 'bob via rust']);
+  // A page joining late gets the Rust host's recent chat.
+  const cy = await enter(env.browser, env.server, 'rc-failover', 'cy');
+  await waitForTexts(cy, expected);
+  await assertShownOnce(cy, expected);
+  await cy.context().close();
 
   assert.equal(await rusty.quit(), 0);
   for (let i = 0; i < 10; i++) {

@@ -17,6 +17,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || missing+=(iproute2)
+command -v tmux >/dev/null || missing+=(tmux)   # tests/terminal_ui.rs drives the chat screen in it
 if [ "$e2e" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v turnserver >/dev/null || missing+=(coturn)   # tests/e2e/turn.test.mjs starts its own

@@ -48,12 +48,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Some(Command::Chat(_))
-            | Some(Command::Bench(_))
-            | Some(Command::History(_))
-            | Some(Command::Token(_))
+        Some(Command::Bench(_)) | Some(Command::History(_)) | Some(Command::Token(_))
     );
-    init_logging(if quiet { "warn" } else { "info" });
+    match &cli.command {
+        // The chat's screen is the chat's: its log goes to a file, or nowhere.
+        Some(Command::Chat(args)) => {
+            if let Some(path) = &args.log {
+                if let Err(e) = init_file_logging(path) {
+                    eprintln!(
+                        "switchboard chat: cannot write the log to {}: {e}",
+                        path.display()
+                    );
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        _ => init_logging(if quiet { "warn" } else { "info" }),
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config),
         Command::Chat(args) => chat(args),
@@ -78,6 +89,23 @@ fn init_logging(level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// `switchboard chat --log FILE`: the log appended to FILE, at info unless `RUST_LOG` says
+/// otherwise.
+fn init_file_logging(path: &std::path::Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| format!("info,{}", switchboard::QUIET_WEBRTC_LOGS).into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
 }
 
 fn chat(args: switchboard::client::terminal::ChatArgs) -> ExitCode {

@@ -118,8 +118,10 @@ export class MessageList {
     const state = m.failed ? 'failed' : m.pending ? 'pending' : '';
     const cls = ['chat', m.own ? 'own' : '', state].join(' ').trim();
     const meta = el('div', { class: 'meta' }, el('span', { class: 'author' }, m.name), time);
-    const item = el('li', { class: cls, 'data-id': m.id, 'data-from': m.from, title: TITLE[state] ?? '' },
-      meta, el('div', { class: 'text' }, m.text));
+    // "/me waves" is an action: shown as "* ann waves" (as the terminal client does).
+    const action = m.text.startsWith('/me ') ? m.text.slice(4) : null;
+    const text = action === null ? el('div', { class: 'text' }, m.text) : el('div', { class: 'text action' }, `* ${m.name} ${action}`);
+    const item = el('li', { class: cls, 'data-id': m.id, 'data-from': m.from, title: TITLE[state] ?? '' }, meta, text);
     if (m.own) {
       const [mark, title] =
         state === 'failed' ? ['not delivered', TITLE.failed] : state === 'pending' ? ['sending…', TITLE.pending] : ['✓', this.confirmedBy];

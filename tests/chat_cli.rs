@@ -47,7 +47,7 @@ async fn terminal_client_joins_sends_receives_and_quits() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     assert!(line(&mut stdout)
         .await
-        .starts_with("* joined r (relay); here: bob"));
+        .starts_with("* you joined #r (hosted by the server); here: bob"));
     stdin.write_all(b"hello from the terminal\n").await.unwrap();
     let got = loop {
         let event = tokio::time::timeout(WAIT, bob_events.recv())
@@ -128,7 +128,7 @@ async fn the_password_can_come_from_the_environment_or_standard_input() {
         stdin.write_all(input.as_bytes()).await.unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let first = line(&mut stdout).await;
-        assert!(first.starts_with("* joined vault"), "{first}");
+        assert!(first.starts_with("* you joined #vault"), "{first}");
         // The line after the password is still read as chat input: /quit ends the client.
         let status = tokio::time::timeout(WAIT, child.wait()).await.unwrap();
         assert!(status.unwrap().success());

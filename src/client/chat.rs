@@ -49,17 +49,31 @@ impl Engine {
             .compose(self.me.as_str(), &self.config.name, text);
         let frame = ChannelMessage::Chat(msg.clone()).encode();
         self.store.remember(&msg);
-        match (self.topology, self.host_id()) {
-            (Topology::Mesh, _) => self.links.values_mut().for_each(|l| l.send(frame.clone())),
-            _ if self.i_host() => self.links.values_mut().for_each(|l| l.send(frame.clone())),
+        let confirmed = match (self.topology, self.host_id()) {
+            (Topology::Mesh, _) => {
+                self.links.values_mut().for_each(|l| l.send(frame.clone()));
+                true
+            }
+            _ if self.i_host() => {
+                self.links.values_mut().for_each(|l| l.send(frame.clone()));
+                true
+            }
             (_, Some(host)) => {
-                self.store.track(msg);
+                self.store.track(msg.clone());
                 if let Some(link) = self.links.get_mut(&host).filter(|l| l.is_open()) {
                     link.send(frame);
                 }
+                false
             }
-            (_, None) => self.store.track(msg),
-        }
+            (_, None) => {
+                self.store.track(msg.clone());
+                false
+            }
+        };
+        self.emit(Event::Sent {
+            message: msg,
+            confirmed,
+        });
     }
 
     pub(super) fn on_channel(&mut self, from: &PeerId, text: &str) {
@@ -79,7 +93,11 @@ impl Engine {
                     self.emit(Event::Chat { message: msg });
                 }
             }
-            Ok(ChannelMessage::Ack { id, .. }) => self.store.acked(&id),
+            Ok(ChannelMessage::Ack { id, .. }) => {
+                if self.store.acked(&id) {
+                    self.emit(Event::Delivered { id });
+                }
+            }
             Ok(ChannelMessage::History { .. }) if !self.hosted_by(from) => {
                 tracing::debug!(%from, "history from a member that does not host the room: ignored");
             }

@@ -139,6 +139,15 @@ pub enum Event {
     HostChanged { host: HostRef },
     /// A chat message from someone else.
     Chat { message: ChatMessage },
+    /// Our own message, as sent. `confirmed`: there is no confirmation to wait for (in a mesh,
+    /// and as host, it goes straight onto every member's link); otherwise [`Event::Delivered`]
+    /// follows when the host or relay acknowledges it.
+    Sent {
+        message: ChatMessage,
+        confirmed: bool,
+    },
+    /// The host or relay acknowledged our message `id`.
+    Delivered { id: String },
     /// The relay's history (already-seen messages removed).
     History { messages: Vec<ChatMessage> },
     /// The link to a peer changed state.

@@ -57,9 +57,11 @@ impl ChatStore {
         self.unacked.push(msg);
     }
 
-    /// Forgets an acknowledged message.
-    pub fn acked(&mut self, id: &str) {
+    /// Forgets an acknowledged message; false if it was not waiting for one (a repeat ack).
+    pub fn acked(&mut self, id: &str) -> bool {
+        let before = self.unacked.len();
         self.unacked.retain(|m| m.id != id);
+        self.unacked.len() < before
     }
 
     /// Messages not yet acknowledged, oldest first.

@@ -212,6 +212,11 @@ test('composer: Enter sends, Shift+Enter breaks the line, a counter shows the li
   const lines = await ann.$eval('#messages li.own .text', (e) => e.getClientRects()[0].height / parseFloat(getComputedStyle(e).lineHeight));
   assert.ok(lines >= 1.9, 'the new line is kept');
 
+  // "/me waves" reads as an action.
+  await ann.fill('#composer-input', '/me waves');
+  await ann.press('#composer-input', 'Enter');
+  await ann.waitForSelector('#messages li.own .text.action >> text=* Ann waves');
+
   // The limit: the composer takes 2,000 characters and no more, and the counter says so.
   await ann.fill('#composer-input', 'z'.repeat(2100));
   await ann.dispatchEvent('#composer-input', 'input');

@@ -45,9 +45,12 @@ impl Config {
             .add_source(config::File::from_str(text, config::FileFormat::Toml))
             .build()
             .map_err(|e| Error::Config(worded(&e)))?;
-        let config: Config = raw
+        let mut config: Config = raw
             .try_deserialize()
             .map_err(|e| Error::Config(worded(&e)))?;
+        config
+            .rooms
+            .extend(config.peerjs.implied_room(&config.rooms));
         config.validate().map_err(Error::Config)?;
         Ok(config)
     }
@@ -70,7 +73,10 @@ fn read(path: &Path, env: bool) -> Result<Config, String> {
         );
     }
     let raw = builder.build().map_err(|e| worded(&e))?;
-    let config: Config = raw.try_deserialize().map_err(|e| worded(&e))?;
+    let mut config: Config = raw.try_deserialize().map_err(|e| worded(&e))?;
+    config
+        .rooms
+        .extend(config.peerjs.implied_room(&config.rooms));
     config.validate()?;
     Ok(config)
 }

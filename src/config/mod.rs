@@ -3,6 +3,7 @@
 
 mod limits;
 mod load;
+mod peerjs;
 mod relay;
 mod rooms;
 mod session;
@@ -19,6 +20,7 @@ use crate::attempts::Policy;
 use crate::protocol::IceServer;
 
 pub use self::limits::LimitsConfig;
+pub use self::peerjs::PeerJsConfig;
 pub use self::relay::RelayConfig;
 pub use self::rooms::{is_valid_room_name, DynamicRoomsConfig, OnHostLeave, RoomConfig};
 pub use self::session::SessionConfig;
@@ -54,6 +56,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The TURN server members get credentials for.
     pub turn: TurnConfig,
+    /// The PeerJS server protocol.
+    pub peerjs: PeerJsConfig,
     /// The file this was loaded from (set by [`Config::load`]; the server reloads it).
     #[serde(skip)]
     pub source: Option<std::path::PathBuf>,
@@ -165,6 +169,7 @@ impl Config {
         self.admin.validate()?;
         self.limits.validate()?;
         self.turn.validate()?;
+        self.peerjs.validate()?;
         let needs_key = |auth: RoomAuth| auth == RoomAuth::Token && !self.auth.has_key();
         if needs_key(self.dynamic_rooms.auth) {
             return Err("dynamic_rooms.auth: \"token\" needs [auth] secret or public_key".into());

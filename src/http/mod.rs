@@ -3,6 +3,7 @@
 
 mod admin;
 mod limits;
+mod peerjs;
 mod upgrade;
 
 use std::future::Future;
@@ -18,7 +19,7 @@ use actix_web::{dev::AppConfig, web, App, HttpResponse};
 use tokio::sync::watch;
 
 pub use self::upgrade::WS_PATH;
-use crate::config::{Config, SessionConfig};
+use crate::config::{Config, PeerJsConfig, SessionConfig};
 use crate::metrics::Metrics;
 pub use crate::registry::RegistryCell;
 use crate::registry::{ListRooms, Registry};
@@ -36,6 +37,8 @@ pub struct AppState {
     max_body_bytes: u64,
     /// Who may open a WebSocket (`[limits]`).
     admission: Arc<crate::admission::Admission>,
+    /// The PeerJS server protocol (`[peerjs]`).
+    peerjs: Arc<PeerJsConfig>,
 }
 
 /// How long sessions get to send their "going away" close frame before the server stops.
@@ -156,6 +159,7 @@ fn serve(
         config.limits.clone(),
         metrics.clone(),
     ));
+    let peerjs = Arc::new(config.peerjs.clone());
     let local_addr = listener.local_addr()?;
     let mut server = Server::build()
         .disable_signals()
@@ -176,7 +180,9 @@ fn serve(
             going_away: going_away.clone(),
             max_body_bytes: app_config.server.max_body_bytes,
             admission: admission.clone(),
+            peerjs: peerjs.clone(),
         };
+        let peerjs_config = peerjs.clone();
         let app = App::new()
             .app_data(web::Data::new(state.clone()))
             .wrap(actix_web::middleware::from_fn(limits::limit_body))
@@ -185,6 +191,7 @@ fn serve(
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics_text))
             .configure(admin::routes)
+            .configure(|cfg| peerjs::routes(cfg, &peerjs_config))
             .service(actix_files::Files::new("/", &static_dir).index_file("index.html"));
         HttpService::build()
             // Small signaling frames must leave at once: no Nagle.

@@ -8,9 +8,10 @@ use actix_rt::net::TcpStream;
 use futures_util::SinkExt;
 use std::io;
 
+use super::peerjs::{self, Opening};
 use super::AppState;
 use crate::admission::Refused;
-use crate::session::Session;
+use crate::session::{PeerJs, Session};
 
 /// Where WebSocket clients connect.
 pub const WS_PATH: &str = "/ws";
@@ -22,9 +23,12 @@ pub async fn upgrade(
     mut framed: Framed<TcpStream, h1::Codec>,
     state: AppState,
 ) -> io::Result<()> {
-    if req.path() != WS_PATH {
+    let speaks_peerjs = peerjs::ws_path(&state.peerjs).is_some_and(|p| req.path() == p);
+    if req.path() != WS_PATH && !speaks_peerjs {
         return refuse(framed, StatusCode::NOT_FOUND).await;
     }
+    let opening =
+        speaks_peerjs.then(|| peerjs::opening(&state.peerjs, req.uri().query().unwrap_or("")));
     let response = match ws::handshake(req.head()) {
         Ok(mut builder) => builder.finish().drop_body(),
         Err(e) => return refuse(framed, Response::from(e).status()).await,
@@ -39,15 +43,24 @@ pub async fn upgrade(
     };
     framed.send((response, BodySize::None).into()).await?;
     let parts = framed.into_parts();
-    Session::start(
-        parts.io,
-        parts.read_buf,
+    let dialect: Option<PeerJs> = match opening {
+        None => None,
+        Some(Opening::Session(peer)) => Some(peer),
+        Some(Opening::Refuse(kind, msg)) => {
+            // PeerServer says what is wrong on the socket, then closes it.
+            peerjs::refuse(parts.io, kind, &msg, &state.metrics).await;
+            drop(ticket);
+            return Ok(());
+        }
+    };
+    let context = (
         ticket,
         state.registry.clone(),
         state.session.clone(),
         state.metrics.clone(),
         state.going_away.clone(),
     );
+    Session::start_speaking(parts.io, parts.read_buf, context, dialect);
     Ok(())
 }
 

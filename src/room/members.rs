@@ -92,6 +92,15 @@ impl Members {
         self.by_id.values().find(|m| m.key == key)
     }
 
+    /// The id of the member named `name`, ignoring case.
+    pub fn id_named(&self, name: &str) -> Option<PeerId> {
+        let key = name.to_lowercase();
+        self.by_id
+            .iter()
+            .find(|(_, m)| m.key == key)
+            .map(|(id, _)| id.clone())
+    }
+
     /// Whether a member has this token identity.
     pub fn with_identity(&self, identity: &str) -> bool {
         self.by_id

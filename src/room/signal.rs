@@ -75,3 +75,44 @@ impl Handler<Forward> for Room {
         self.forward(msg, ctx)
     }
 }
+
+/// Pass signaling `data` from member `from` to the member named `to_name` (clients that address
+/// peers by name, such as PeerJS peers by their id). An unknown name gets `unknown_peer` about
+/// that name.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForwardByName {
+    /// Sender (stamped by its session, never by the client).
+    pub from: PeerId,
+    /// The recipient's name, as the client gave it.
+    pub to_name: String,
+    /// The signaling object.
+    pub data: SignalData,
+}
+
+impl Handler<ForwardByName> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForwardByName, ctx: &mut Context<Self>) {
+        match self.members.id_named(&msg.to_name) {
+            Some(to) => self.forward(
+                Forward {
+                    from: msg.from,
+                    to,
+                    data: msg.data,
+                },
+                ctx,
+            ),
+            None => {
+                let Some(sender) = self.members.get(&msg.from) else {
+                    return;
+                };
+                let err = ClientError::UnknownPeer(msg.to_name.clone());
+                let about = PeerId::from(msg.to_name.as_str());
+                self.ctx.metrics.error(err.code());
+                let frame = err.to_message_about(about);
+                self.send_to(&sender.outbox, &msg.from, &frame, OutKind::Error, ctx);
+            }
+        }
+    }
+}

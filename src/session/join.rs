@@ -55,7 +55,13 @@ impl Session {
                 .into_actor(self)
                 .map(|res, act, ctx| match res {
                     Ok((room, peer_id)) => act.joined(room, peer_id),
-                    Err(err) => act.reply_error(err, ctx),
+                    Err(err) => {
+                        act.reply_error(err, ctx);
+                        if act.peerjs.is_some() {
+                            // A PeerJS socket is its membership: refused, it closes.
+                            act.close(actix_http::ws::CloseCode::Policy, "join refused", ctx);
+                        }
+                    }
                 });
         ctx.wait(fut);
     }

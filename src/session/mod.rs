@@ -3,6 +3,7 @@
 
 mod ended;
 mod join;
+mod peerjs;
 mod reader;
 mod writer;
 
@@ -20,6 +21,8 @@ use tokio::sync::{mpsc, watch};
 
 pub use self::ended::{KICKED, REPLACED};
 pub use self::join::validate_join;
+pub use self::peerjs::PeerJs;
+use self::peerjs::PeerJsOut;
 pub use self::reader::Inbound;
 use self::reader::{FrameLimit, Reader};
 use self::writer::write_loop;
@@ -36,6 +39,16 @@ use crate::room::{Forward, Leave, Room};
 /// When `server_shutdown` tells clients to reconnect (a restart takes about this long; clients
 /// back off from there).
 const SHUTDOWN_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// What every session needs from the server: its place in the connection counts, the
+/// registry, the session settings, the metrics, and the shutdown signal.
+pub type SessionContext = (
+    Ticket,
+    Addr<Registry>,
+    Arc<SessionConfig>,
+    Arc<Metrics>,
+    watch::Receiver<bool>,
+);
 
 /// Where a session is in its life.
 enum State {
@@ -81,6 +94,8 @@ pub struct Session {
     said_goodbye: bool,
     /// Its place in its address's and the server's connection counts (given back on drop).
     _ticket: Ticket,
+    /// Set for a PeerJS client's socket: it joins its room at once, as its id.
+    peerjs: Option<PeerJs>,
 }
 
 impl Session {
@@ -93,14 +108,28 @@ impl Session {
         registry: Addr<Registry>,
         config: Arc<SessionConfig>,
         metrics: Arc<Metrics>,
-        mut going_away: watch::Receiver<bool>,
+        going_away: watch::Receiver<bool>,
     ) -> Addr<Session> {
+        let context = (ticket, registry, config, metrics, going_away);
+        Session::start_speaking(io, early, context, None)
+    }
+
+    /// [`Session::start`] for a client speaking `peerjs` (PeerServer's protocol), or the native
+    /// protocol with `None`.
+    pub fn start_speaking(
+        io: TcpStream,
+        early: BytesMut,
+        context: SessionContext,
+        peerjs: Option<PeerJs>,
+    ) -> Addr<Session> {
+        let (ticket, registry, config, metrics, mut going_away) = context;
         let address = io
             .peer_addr()
             .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
         let (read, write) = io.into_split();
         let (out, rx) = mpsc::channel(config.max_queued_frames);
-        let writer = actix_rt::spawn(write_loop(write, rx));
+        let dialect = peerjs.as_ref().map(|p| PeerJsOut::new(&p.id));
+        let writer = actix_rt::spawn(write_loop(write, rx, dialect));
         let limit = FrameLimit::new(config.lobby_max_frame_bytes, config.max_frame_bytes);
         let reader = Reader::new(read, early, limit.clone(), metrics.clone());
         let session = Session {
@@ -120,6 +149,7 @@ impl Session {
             close_reason: LeaveReason::Closed,
             said_goodbye: false,
             _ticket: ticket,
+            peerjs,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
         let shutdown = shutdown.into_actor(&session).map(|(), act, ctx| {
@@ -184,6 +214,9 @@ impl Session {
         if !self.bucket.take(self.last_seen) {
             let err = ClientError::RateLimited(self.config.messages_per_second);
             return self.reply_error(err, ctx);
+        }
+        if self.peerjs.is_some() {
+            return self.on_peerjs_text(text, ctx);
         }
         match serde_json::from_str::<ClientMessage>(text) {
             Ok(msg) => self.dispatch(msg, ctx),
@@ -254,6 +287,9 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.sessions.increment(1.0);
+        if let Some(p) = self.peerjs.clone() {
+            self.join(p.room, p.id, None, None, None, ctx);
+        }
         ctx.run_interval(self.config.heartbeat_interval, |act, ctx| {
             act.heartbeat(ctx)
         });
@@ -330,6 +366,9 @@ impl Session {
     /// `resume_window` after the last frame heard.
     fn hold_seat_until(&self) -> Option<Instant> {
         let c = &self.config;
+        if self.peerjs.is_some() {
+            return None; // a PeerJS id is free again once its socket is gone, as in PeerServer
+        }
         match self.close_reason {
             LeaveReason::Left | LeaveReason::SlowConsumer | LeaveReason::Kicked => None,
             LeaveReason::Closed | LeaveReason::Timeout if self.said_goodbye => {

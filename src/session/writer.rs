@@ -8,6 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
+use super::peerjs::PeerJsOut;
 use crate::outbox::Outbound;
 
 /// Stop adding queued frames to one write past this many bytes.
@@ -17,8 +18,13 @@ const MAX_BATCH_BYTES: usize = 64 * 1024;
 const BATCH_START_BYTES: usize = 4 * 1024;
 
 /// Drains `rx` into the socket until it closes, the queue's senders are gone, or a write fails;
-/// then closes the WebSocket (and the write half of the TCP connection).
-pub async fn write_loop(mut io: OwnedWriteHalf, mut rx: mpsc::Receiver<Outbound>) {
+/// then closes the WebSocket (and the write half of the TCP connection). With `peerjs`, text
+/// frames are turned into PeerServer's messages on the way out.
+pub async fn write_loop(
+    mut io: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Outbound>,
+    mut peerjs: Option<PeerJsOut>,
+) {
     let mut codec = Codec::new();
     let mut closing = false;
     let mut left = 0;
@@ -31,11 +37,17 @@ pub async fn write_loop(mut io: OwnedWriteHalf, mut rx: mpsc::Receiver<Outbound>
         let mut buf = BytesMut::with_capacity(BATCH_START_BYTES);
         let mut next = Some(first);
         while let Some(frame) = next.take() {
+            let text = |frame: bytestring::ByteString, peerjs: &mut Option<PeerJsOut>| match peerjs
+            {
+                Some(p) => p.translate(&frame).map(Message::Text),
+                None => Some(Message::Text(frame)),
+            };
             let msg = match frame {
-                Outbound::Text(text) => Some(Message::Text(text)),
-                Outbound::Member { membership, frame } => {
-                    (membership > left).then_some(Message::Text(frame))
+                Outbound::Text(frame) => text(frame, &mut peerjs),
+                Outbound::Member { membership, frame } if membership > left => {
+                    text(frame, &mut peerjs)
                 }
+                Outbound::Member { .. } => None,
                 Outbound::Left(membership) => {
                     left = left.max(membership);
                     None
@@ -87,7 +99,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (_read, write) = server.into_split();
-        write_loop(write, rx).await;
+        write_loop(write, rx, None).await;
 
         let mut bytes = Vec::new();
         client.read_to_end(&mut bytes).await.unwrap();

@@ -17,11 +17,14 @@ export const BIN = process.env.SWITCHBOARD_BIN || path.join(ROOT, 'target/debug/
 export const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 const WAIT = 15000;
 
-/** The test config: loopback, no ICE servers, one worker, these rooms; bound to `bind`. */
-function testConfig(bind, roomsToml) {
+/**
+ * The test config: loopback, no ICE servers, one worker, these rooms; bound to `bind`, serving
+ * `staticDir` (the browser client by default).
+ */
+function testConfig(bind, roomsToml, staticDir = path.join(ROOT, 'static')) {
   return `[server]
 bind = "${bind}"
-static_dir = ${JSON.stringify(path.join(ROOT, 'static'))}
+static_dir = ${JSON.stringify(staticDir)}
 workers = 1
 shutdown_timeout = "1s"
 
@@ -64,15 +67,18 @@ async function terminate(child) {
   await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
 }
 
-/** Starts the server binary with these `[[rooms]]` (TOML) on 127.0.0.1:0; resolves once it listens. */
-export async function startServer(roomsToml = '') {
+/**
+ * Starts the server binary with these `[[rooms]]` (TOML) on 127.0.0.1:0; resolves once it
+ * listens. `staticDir`: what it serves at / instead of the browser client.
+ */
+export async function startServer(roomsToml = '', staticDir = undefined) {
   const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-e2e-'));
   const configPath = path.join(dir, 'switchboard.toml');
-  writeFileSync(configPath, testConfig('127.0.0.1:0', roomsToml));
+  writeFileSync(configPath, testConfig('127.0.0.1:0', roomsToml, staticDir));
   const log = [];
   let { child, addr } = await launch(configPath, log);
   // A restart keeps the address, so pages reconnect to the same URL.
-  writeFileSync(configPath, testConfig(addr, roomsToml));
+  writeFileSync(configPath, testConfig(addr, roomsToml, staticDir));
   return {
     url: `http://${addr}`,
     wsUrl: `ws://${addr}/ws`,
@@ -129,10 +135,10 @@ export async function startShippedServer() {
  * Registers before/after hooks that start one server with these rooms and one browser for the
  * whole test file, and stop them; the returned object holds `server` and `browser` once started.
  */
-export function serverAndBrowser(roomsToml) {
+export function serverAndBrowser(roomsToml, staticDir = undefined) {
   const env = {};
   before(async () => {
-    env.server = await startServer(roomsToml);
+    env.server = await startServer(roomsToml, staticDir);
     env.browser = await launchBrowser();
   });
   after(async () => {

@@ -1,0 +1,262 @@
+//! The PeerJS dialect of a session: a `peerjs` client's WebSocket (PeerServer's protocol) as a
+//! member of the PeerJS room, named by its PeerJS id. Frames from the client become signals to
+//! members by name; the hub's frames to the member become PeerServer's messages. The hub's own
+//! protocol and actors are unchanged.
+//!
+//! | PeerJS client sends | becomes |
+//! |---|---|
+//! | `OFFER`, `ANSWER`, `CANDIDATE`, `LEAVE`, `EXPIRE` with `dst` | a signal `{type, payload}` to the member named `dst` |
+//! | `LEAVE` without `dst` | leaving the room |
+//! | `HEARTBEAT` | nothing (it keeps the socket alive) |
+//!
+//! | the hub sends | the PeerJS client gets |
+//! |---|---|
+//! | `welcome` | `OPEN` |
+//! | `signal` | `{type, src, dst, payload}`, `src` the sender's id as the room knows it |
+//! | `peer_left` | `LEAVE` from that peer (its connections to it close) |
+//! | `error` `name_taken` | `ID-TAKEN` (then the socket closes) |
+//! | `error` `unknown_peer` | `EXPIRE` from that id (the client reports `peer-unavailable`) |
+//! | any other `error`, `kicked`, `room_closed` | `ERROR` with the message |
+
+use std::collections::HashMap;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use super::{Session, State};
+use crate::error::ClientError;
+use crate::metrics::InKind;
+use crate::protocol::SignalData;
+use crate::room::ForwardByName;
+
+/// A session that speaks PeerJS: its id (its name in `room`).
+#[derive(Clone, Debug)]
+pub struct PeerJs {
+    pub id: String,
+    pub room: String,
+}
+
+/// A frame from a PeerJS client.
+#[derive(Debug, PartialEq)]
+pub enum FromPeerJs {
+    Heartbeat,
+    /// Pass `data` to the peer `dst`.
+    Relay {
+        dst: String,
+        data: String,
+    },
+    Leave,
+}
+
+#[derive(Deserialize)]
+struct Frame<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(default)]
+    dst: Option<String>,
+    #[serde(default)]
+    payload: Option<Box<RawValue>>,
+}
+
+/// Reads a PeerJS client frame.
+pub fn decode(text: &str) -> Result<FromPeerJs, ClientError> {
+    let frame: Frame = serde_json::from_str(text)
+        .map_err(|e| ClientError::BadRequest(format!("PeerJS frame: {e}")))?;
+    match (frame.kind, frame.dst) {
+        ("HEARTBEAT", _) => Ok(FromPeerJs::Heartbeat),
+        ("OFFER" | "ANSWER" | "CANDIDATE" | "LEAVE" | "EXPIRE", Some(dst)) => {
+            let data = json!({ "type": frame.kind, "payload": frame.payload });
+            Ok(FromPeerJs::Relay {
+                dst,
+                data: data.to_string(),
+            })
+        }
+        ("LEAVE", None) => Ok(FromPeerJs::Leave),
+        ("OFFER" | "ANSWER" | "CANDIDATE" | "EXPIRE", None) => Err(ClientError::BadRequest(
+            format!("PeerJS {}: needs dst", frame.kind),
+        )),
+        (kind, _) => Err(ClientError::BadRequest(format!(
+            "unknown PeerJS message type {kind:?}"
+        ))),
+    }
+}
+
+/// Turns the hub's frames to one PeerJS member into PeerServer's messages. It sees every frame
+/// the member gets, in order, so it knows each member's name (PeerJS id) before any signal from
+/// that member arrives.
+#[derive(Debug)]
+pub struct PeerJsOut {
+    me: String,
+    /// Hub peer id -> PeerJS id.
+    names: HashMap<String, String>,
+}
+
+impl PeerJsOut {
+    pub fn new(me: &str) -> PeerJsOut {
+        PeerJsOut {
+            me: me.to_string(),
+            names: HashMap::new(),
+        }
+    }
+
+    /// The PeerJS frames (none, or one) for one frame of the hub's.
+    pub fn translate(&mut self, frame: &str) -> Option<ByteString> {
+        let v: Value = serde_json::from_str(frame).ok()?;
+        let str_of = |v: &Value| v.as_str().map(str::to_string);
+        let out = match v["type"].as_str()? {
+            "welcome" => {
+                for p in v["peers"].as_array().into_iter().flatten() {
+                    if let (Some(id), Some(name)) = (str_of(&p["id"]), str_of(&p["name"])) {
+                        self.names.insert(id, name);
+                    }
+                }
+                json!({ "type": "OPEN" })
+            }
+            "peer_joined" => {
+                let (id, name) = (str_of(&v["peer"]["id"])?, str_of(&v["peer"]["name"])?);
+                self.names.insert(id, name);
+                return None;
+            }
+            "peer_left" => {
+                let src = self.names.remove(v["peer_id"].as_str()?)?;
+                json!({ "type": "LEAVE", "src": src, "dst": self.me })
+            }
+            "signal" => {
+                let src = self.names.get(v["from"].as_str()?)?;
+                let data = &v["data"];
+                json!({ "type": data["type"], "src": src, "dst": self.me, "payload": data["payload"] })
+            }
+            "error" => match (v["code"].as_str()?, v["peer"].as_str()) {
+                ("name_taken", _) => {
+                    json!({ "type": "ID-TAKEN", "payload": { "msg": "ID is taken" } })
+                }
+                ("unknown_peer", Some(peer)) => {
+                    json!({ "type": "EXPIRE", "src": peer, "dst": self.me })
+                }
+                (code, _) => {
+                    json!({ "type": "ERROR", "payload": { "msg": v["message"], "code": code } })
+                }
+            },
+            "kicked" | "room_closed" => {
+                json!({ "type": "ERROR", "payload": { "msg": v["reason"] } })
+            }
+            _ => return None,
+        };
+        Some(ByteString::from(out.to_string()))
+    }
+}
+
+impl Session {
+    /// A text frame from a PeerJS client.
+    pub(super) fn on_peerjs_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        match decode(text) {
+            Ok(FromPeerJs::Heartbeat) => self.metrics.message_in(InKind::Ping),
+            Ok(FromPeerJs::Leave) => {
+                self.leave(ctx);
+                self.close(actix_http::ws::CloseCode::Normal, "left", ctx);
+            }
+            Ok(FromPeerJs::Relay { dst, data }) => {
+                self.metrics.message_in(InKind::Signal);
+                let data = match serde_json::from_str::<Box<RawValue>>(&data)
+                    .map_err(|e| e.to_string())
+                    .and_then(SignalData::from_raw)
+                {
+                    Ok(data) => data,
+                    Err(e) => return self.reply_error(ClientError::BadRequest(e), ctx),
+                };
+                match &self.state {
+                    State::Joined { room, peer_id } => room.do_send(ForwardByName {
+                        from: peer_id.clone(),
+                        to_name: dst,
+                        data,
+                    }),
+                    State::Lobby { .. } => self.reply_error(ClientError::NotJoined, ctx),
+                }
+            }
+            Err(err) => {
+                self.metrics.message_in(InKind::Invalid);
+                tracing::debug!(error = %err, "a PeerJS frame the server cannot use");
+                self.reply_error(err, ctx)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames() {
+        assert_eq!(
+            decode(r#"{"type":"HEARTBEAT"}"#).unwrap(),
+            FromPeerJs::Heartbeat
+        );
+        assert_eq!(decode(r#"{"type":"LEAVE"}"#).unwrap(), FromPeerJs::Leave);
+        let offer = decode(
+            r#"{"type":"OFFER","dst":"b","payload":{"sdp":{"type":"offer"}},"src":"forged"}"#,
+        )
+        .unwrap();
+        let FromPeerJs::Relay { dst, data } = offer else {
+            panic!("{offer:?}")
+        };
+        assert_eq!(dst, "b");
+        assert!(
+            !data.contains("forged"),
+            "src is never taken from the client: {data}"
+        );
+        for bad in [
+            r#"{"type":"OFFER","payload":{}}"#,
+            r#"{"type":"NOPE","dst":"b"}"#,
+            "[]",
+            "{",
+            r#"{"type":7}"#,
+        ] {
+            assert!(decode(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hub_frames_become_peerserver_messages() {
+        let mut out = PeerJsOut::new("me");
+        let open = out.translate(r#"{"type":"welcome","room":"peerjs","peer_id":"h0","peers":[{"id":"h1","name":"alice"}]}"#);
+        assert_eq!(open.as_deref(), Some(r#"{"type":"OPEN"}"#));
+        let signal = out
+            .translate(
+                r#"{"type":"signal","from":"h1","data":{"type":"OFFER","payload":{"sdp":"x"}}}"#,
+            )
+            .unwrap();
+        let v: Value = serde_json::from_str(&signal).unwrap();
+        assert_eq!(
+            v,
+            json!({"type": "OFFER", "src": "alice", "dst": "me", "payload": {"sdp": "x"}})
+        );
+        assert!(out
+            .translate(r#"{"type":"peer_joined","peer":{"id":"h2","name":"bob"}}"#)
+            .is_none());
+        let left = out
+            .translate(r#"{"type":"peer_left","peer_id":"h2","reason":"left"}"#)
+            .unwrap();
+        assert!(
+            left.contains(r#""src":"bob""#) && left.contains("LEAVE"),
+            "{left}"
+        );
+        let taken = out
+            .translate(r#"{"type":"error","code":"name_taken","message":"taken"}"#)
+            .unwrap();
+        assert!(taken.contains("ID-TAKEN"));
+        let gone = out
+            .translate(r#"{"type":"error","code":"unknown_peer","message":"no","peer":"zed"}"#)
+            .unwrap();
+        assert!(gone.contains("EXPIRE") && gone.contains(r#""src":"zed""#));
+        assert!(
+            out.translate(r#"{"type":"signal","from":"stranger","data":{}}"#)
+                .is_none(),
+            "no signal from an unknown member"
+        );
+        assert!(out.translate("not json").is_none());
+    }
+}

@@ -1,6 +1,7 @@
 //! Typed configuration: defaults in code, a TOML file, `SWITCHBOARD__SECTION__KEY` environment
 //! overrides, and validation whose every error names the offending key.
 
+mod broadcast;
 mod limits;
 mod load;
 mod peerjs;
@@ -19,6 +20,7 @@ use crate::attempts::Policy;
 
 use crate::protocol::IceServer;
 
+pub use self::broadcast::BroadcastConfig;
 pub use self::limits::LimitsConfig;
 pub use self::peerjs::PeerJsConfig;
 pub use self::relay::RelayConfig;
@@ -58,6 +60,8 @@ pub struct Config {
     pub turn: TurnConfig,
     /// The PeerJS server protocol.
     pub peerjs: PeerJsConfig,
+    /// Broadcast signaling (simple-peer apps).
+    pub broadcast: BroadcastConfig,
     /// The file this was loaded from (set by [`Config::load`]; the server reloads it).
     #[serde(skip)]
     pub source: Option<std::path::PathBuf>,
@@ -170,6 +174,7 @@ impl Config {
         self.limits.validate()?;
         self.turn.validate()?;
         self.peerjs.validate()?;
+        self.broadcast.validate()?;
         let needs_key = |auth: RoomAuth| auth == RoomAuth::Token && !self.auth.has_key();
         if needs_key(self.dynamic_rooms.auth) {
             return Err("dynamic_rooms.auth: \"token\" needs [auth] secret or public_key".into());

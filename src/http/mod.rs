@@ -19,7 +19,7 @@ use actix_web::{dev::AppConfig, web, App, HttpResponse};
 use tokio::sync::watch;
 
 pub use self::upgrade::WS_PATH;
-use crate::config::{Config, PeerJsConfig, SessionConfig};
+use crate::config::{BroadcastConfig, Config, PeerJsConfig, SessionConfig};
 use crate::metrics::Metrics;
 pub use crate::registry::RegistryCell;
 use crate::registry::{ListRooms, Registry};
@@ -39,6 +39,8 @@ pub struct AppState {
     admission: Arc<crate::admission::Admission>,
     /// The PeerJS server protocol (`[peerjs]`).
     peerjs: Arc<PeerJsConfig>,
+    /// Broadcast signaling (`[broadcast]`).
+    broadcast: Arc<BroadcastConfig>,
 }
 
 /// How long sessions get to send their "going away" close frame before the server stops.
@@ -160,6 +162,7 @@ fn serve(
         metrics.clone(),
     ));
     let peerjs = Arc::new(config.peerjs.clone());
+    let broadcast = Arc::new(config.broadcast.clone());
     let local_addr = listener.local_addr()?;
     let mut server = Server::build()
         .disable_signals()
@@ -181,6 +184,7 @@ fn serve(
             max_body_bytes: app_config.server.max_body_bytes,
             admission: admission.clone(),
             peerjs: peerjs.clone(),
+            broadcast: broadcast.clone(),
         };
         let peerjs_config = peerjs.clone();
         let app = App::new()

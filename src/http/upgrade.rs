@@ -11,7 +11,7 @@ use std::io;
 use super::peerjs::{self, Opening};
 use super::AppState;
 use crate::admission::Refused;
-use crate::session::{PeerJs, Session};
+use crate::session::{Dialect, Session};
 
 /// Where WebSocket clients connect.
 pub const WS_PATH: &str = "/ws";
@@ -24,7 +24,8 @@ pub async fn upgrade(
     state: AppState,
 ) -> io::Result<()> {
     let speaks_peerjs = peerjs::ws_path(&state.peerjs).is_some_and(|p| req.path() == p);
-    if req.path() != WS_PATH && !speaks_peerjs {
+    let broadcast_room = state.broadcast.room_of(req.path()).map(str::to_string);
+    if req.path() != WS_PATH && !speaks_peerjs && broadcast_room.is_none() {
         return refuse(framed, StatusCode::NOT_FOUND).await;
     }
     let opening =
@@ -43,9 +44,12 @@ pub async fn upgrade(
     };
     framed.send((response, BodySize::None).into()).await?;
     let parts = framed.into_parts();
-    let dialect: Option<PeerJs> = match opening {
-        None => None,
-        Some(Opening::Session(peer)) => Some(peer),
+    let dialect = match opening {
+        None => match broadcast_room {
+            Some(room) => Dialect::Broadcast { room },
+            None => Dialect::Native,
+        },
+        Some(Opening::Session(peer)) => Dialect::PeerJs(peer),
         Some(Opening::Refuse(kind, msg)) => {
             // PeerServer says what is wrong on the socket, then closes it.
             peerjs::refuse(parts.io, kind, &msg, &state.metrics).await;

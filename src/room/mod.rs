@@ -23,7 +23,7 @@ pub use self::notice::{MemberHandle, MemberNotice, Notice};
 pub use self::relay::CurrentRelay;
 pub use self::report::{RoomClosed, RoomUpdated};
 pub use self::seat::Resume;
-pub use self::signal::{Forward, ForwardByName};
+pub use self::signal::{Broadcast, Forward, ForwardByName};
 use crate::auth::Identity;
 use crate::config::OnHostLeave;
 use crate::error::ClientError;

@@ -116,3 +116,37 @@ impl Handler<ForwardByName> for Room {
         }
     }
 }
+
+/// Pass `data` from member `from` to every other member, whatever the topology (broadcast
+/// signaling, where clients sort out among themselves whom a frame is for).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Broadcast {
+    /// Sender (stamped by its session).
+    pub from: PeerId,
+    /// The frame, as a signaling object.
+    pub data: SignalData,
+}
+
+impl Handler<Broadcast> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: Broadcast, ctx: &mut Context<Self>) {
+        if self.members.get(&msg.from).is_none() {
+            return; // the sender left while this was in flight
+        }
+        let signal = ServerMessage::Signal {
+            from: msg.from.clone(),
+            data: msg.data,
+        };
+        let targets: Vec<(PeerId, crate::outbox::Outbox)> = self
+            .members
+            .iter()
+            .filter(|(id, m)| **id != msg.from && m.away.is_none())
+            .map(|(id, m)| (id.clone(), m.outbox.clone()))
+            .collect();
+        for (id, outbox) in targets {
+            self.send_to(&outbox, &id, &signal, OutKind::Signal, ctx);
+        }
+    }
+}

@@ -57,8 +57,8 @@ impl Session {
                     Ok((room, peer_id)) => act.joined(room, peer_id),
                     Err(err) => {
                         act.reply_error(err, ctx);
-                        if act.peerjs.is_some() {
-                            // A PeerJS socket is its membership: refused, it closes.
+                        if !matches!(act.dialect, super::Dialect::Native) {
+                            // A PeerJS or broadcast socket is its membership: refused, it closes.
                             act.close(actix_http::ws::CloseCode::Policy, "join refused", ctx);
                         }
                     }

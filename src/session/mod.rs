@@ -1,6 +1,8 @@
 //! The `Session` actor: one per WebSocket. It owns the socket (through its writer), keeps the
 //! heartbeat, rate-limits and decodes client frames, and passes them to its room.
 
+mod broadcast;
+mod dialect;
 mod ended;
 mod join;
 mod peerjs;
@@ -19,10 +21,10 @@ use bytes::BytesMut;
 use bytestring::ByteString;
 use tokio::sync::{mpsc, watch};
 
+pub use self::dialect::Dialect;
 pub use self::ended::{KICKED, REPLACED};
 pub use self::join::validate_join;
 pub use self::peerjs::PeerJs;
-use self::peerjs::PeerJsOut;
 pub use self::reader::Inbound;
 use self::reader::{FrameLimit, Reader};
 use self::writer::write_loop;
@@ -94,8 +96,8 @@ pub struct Session {
     said_goodbye: bool,
     /// Its place in its address's and the server's connection counts (given back on drop).
     _ticket: Ticket,
-    /// Set for a PeerJS client's socket: it joins its room at once, as its id.
-    peerjs: Option<PeerJs>,
+    /// What the client speaks (the native protocol, PeerJS's, broadcast signaling).
+    dialect: Dialect,
 }
 
 impl Session {
@@ -111,16 +113,15 @@ impl Session {
         going_away: watch::Receiver<bool>,
     ) -> Addr<Session> {
         let context = (ticket, registry, config, metrics, going_away);
-        Session::start_speaking(io, early, context, None)
+        Session::start_speaking(io, early, context, Dialect::Native)
     }
 
-    /// [`Session::start`] for a client speaking `peerjs` (PeerServer's protocol), or the native
-    /// protocol with `None`.
+    /// [`Session::start`] for a client that speaks `dialect`.
     pub fn start_speaking(
         io: TcpStream,
         early: BytesMut,
         context: SessionContext,
-        peerjs: Option<PeerJs>,
+        dialect: Dialect,
     ) -> Addr<Session> {
         let (ticket, registry, config, metrics, mut going_away) = context;
         let address = io
@@ -128,8 +129,7 @@ impl Session {
             .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
         let (read, write) = io.into_split();
         let (out, rx) = mpsc::channel(config.max_queued_frames);
-        let dialect = peerjs.as_ref().map(|p| PeerJsOut::new(&p.id));
-        let writer = actix_rt::spawn(write_loop(write, rx, dialect));
+        let writer = actix_rt::spawn(write_loop(write, rx, dialect.outbound()));
         let limit = FrameLimit::new(config.lobby_max_frame_bytes, config.max_frame_bytes);
         let reader = Reader::new(read, early, limit.clone(), metrics.clone());
         let session = Session {
@@ -149,7 +149,7 @@ impl Session {
             close_reason: LeaveReason::Closed,
             said_goodbye: false,
             _ticket: ticket,
-            peerjs,
+            dialect,
         };
         let shutdown = async move { drop(going_away.wait_for(|away| *away).await) };
         let shutdown = shutdown.into_actor(&session).map(|(), act, ctx| {
@@ -215,8 +215,10 @@ impl Session {
             let err = ClientError::RateLimited(self.config.messages_per_second);
             return self.reply_error(err, ctx);
         }
-        if self.peerjs.is_some() {
-            return self.on_peerjs_text(text, ctx);
+        match self.dialect {
+            Dialect::Native => {}
+            Dialect::PeerJs(_) => return self.on_peerjs_text(text, ctx),
+            Dialect::Broadcast { .. } => return self.on_broadcast_text(text, ctx),
         }
         match serde_json::from_str::<ClientMessage>(text) {
             Ok(msg) => self.dispatch(msg, ctx),
@@ -287,8 +289,8 @@ impl Actor for Session {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.metrics.sessions.increment(1.0);
-        if let Some(p) = self.peerjs.clone() {
-            self.join(p.room, p.id, None, None, None, ctx);
+        if let Some((room, name)) = self.dialect.membership() {
+            self.join(room, name, None, None, None, ctx);
         }
         ctx.run_interval(self.config.heartbeat_interval, |act, ctx| {
             act.heartbeat(ctx)
@@ -366,7 +368,7 @@ impl Session {
     /// `resume_window` after the last frame heard.
     fn hold_seat_until(&self) -> Option<Instant> {
         let c = &self.config;
-        if self.peerjs.is_some() {
+        if !matches!(self.dialect, Dialect::Native) {
             return None; // a PeerJS id is free again once its socket is gone, as in PeerServer
         }
         match self.close_reason {

@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use super::peerjs::PeerJsOut;
+use super::dialect::Outbound as Dialect;
 use crate::outbox::Outbound;
 
 /// Stop adding queued frames to one write past this many bytes.
@@ -18,12 +18,12 @@ const MAX_BATCH_BYTES: usize = 64 * 1024;
 const BATCH_START_BYTES: usize = 4 * 1024;
 
 /// Drains `rx` into the socket until it closes, the queue's senders are gone, or a write fails;
-/// then closes the WebSocket (and the write half of the TCP connection). With `peerjs`, text
-/// frames are turned into PeerServer's messages on the way out.
+/// then closes the WebSocket (and the write half of the TCP connection). Text frames go out in
+/// the client's `dialect`.
 pub async fn write_loop(
     mut io: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Outbound>,
-    mut peerjs: Option<PeerJsOut>,
+    mut dialect: Dialect,
 ) {
     let mut codec = Codec::new();
     let mut closing = false;
@@ -37,15 +37,10 @@ pub async fn write_loop(
         let mut buf = BytesMut::with_capacity(BATCH_START_BYTES);
         let mut next = Some(first);
         while let Some(frame) = next.take() {
-            let text = |frame: bytestring::ByteString, peerjs: &mut Option<PeerJsOut>| match peerjs
-            {
-                Some(p) => p.translate(&frame).map(Message::Text),
-                None => Some(Message::Text(frame)),
-            };
             let msg = match frame {
-                Outbound::Text(frame) => text(frame, &mut peerjs),
+                Outbound::Text(frame) => dialect.translate(frame).map(Message::Text),
                 Outbound::Member { membership, frame } if membership > left => {
-                    text(frame, &mut peerjs)
+                    dialect.translate(frame).map(Message::Text)
                 }
                 Outbound::Member { .. } => None,
                 Outbound::Left(membership) => {
@@ -99,7 +94,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (_read, write) = server.into_split();
-        write_loop(write, rx, None).await;
+        write_loop(write, rx, Dialect::Native).await;
 
         let mut bytes = Vec::new();
         client.read_to_end(&mut bytes).await.unwrap();

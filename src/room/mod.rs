@@ -5,6 +5,7 @@ mod admin;
 mod host;
 mod members;
 mod notice;
+mod pending;
 mod relay;
 mod report;
 mod seat;
@@ -81,6 +82,8 @@ pub struct Room {
     relay: Option<Addr<Relay>>,
     /// Whether the relay check runs (it starts with the first relay).
     watching_relay: bool,
+    /// Signals for members not here yet (PeerJS).
+    pending: pending::Pending,
     ctx: RoomContext,
 }
 
@@ -94,6 +97,7 @@ impl Room {
             members: Members::default(),
             relay: None,
             watching_relay: false,
+            pending: pending::Pending::default(),
             ctx,
         }
     }
@@ -119,6 +123,7 @@ impl Room {
             OutKind::PeerJoined,
             ctx,
         );
+        let name = info.name.clone();
         self.members.insert(
             info,
             join.identity.map(|i| i.perms),
@@ -126,6 +131,7 @@ impl Room {
             join.outbox,
             join.address,
         );
+        self.deliver_held(&name, &id, ctx);
         self.ctx.metrics.members.increment(1.0);
         self.report();
         Ok(id)

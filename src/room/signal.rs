@@ -103,16 +103,11 @@ impl Handler<ForwardByName> for Room {
                 },
                 ctx,
             ),
-            None => {
-                let Some(sender) = self.members.get(&msg.from) else {
-                    return;
-                };
-                let err = ClientError::UnknownPeer(msg.to_name.clone());
-                let about = PeerId::from(msg.to_name.as_str());
-                self.ctx.metrics.error(err.code());
-                let frame = err.to_message_about(about);
-                self.send_to(&sender.outbox, &msg.from, &frame, OutKind::Error, ctx);
+            // Not here (yet): held for a while, as PeerServer does.
+            None if self.members.get(&msg.from).is_some() => {
+                self.hold_for(msg.to_name, msg.from, msg.data, ctx)
             }
+            None => {}
         }
     }
 }

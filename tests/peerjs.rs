@@ -75,13 +75,17 @@ async fn signals_go_by_id_with_src_from_the_room_and_wait_for_a_peer_still_conne
         "held for a while first"
     );
 
-    // Bob goes: alice hears LEAVE from him.
+    // Bob goes: alice, who was in touch with him, hears LEAVE from him; carol, who never
+    // signaled him, hears nothing (the PeerJS room has no presence: a leave costs what the
+    // member used, not a message to each of thousands of peers).
+    let mut carol = open(&server, "carol").await;
     bob.close().await;
     let leave = alice.recv().await;
     assert_eq!(
         (leave["type"].as_str(), leave["src"].as_str()),
         (Some("LEAVE"), Some("bob"))
     );
+    carol.expect_silence(Duration::from_millis(300)).await;
 }
 
 #[tokio::test]

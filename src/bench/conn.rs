@@ -26,6 +26,45 @@ pub struct Member {
     pub peers: Vec<PeerId>,
 }
 
+/// Which protocol bench clients speak.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// Switchboard's own (`/ws`, join a room, `signal` by peer id).
+    #[default]
+    Native,
+    /// PeerServer's (`/peerjs/peerjs`, one PeerJS room, `OFFER`/`CANDIDATE` by id).
+    Peerjs,
+}
+
+/// Connects as PeerJS peer `id` to the server whose native URL is `ws_url`; returns once `OPEN`
+/// arrived.
+pub async fn open_peerjs(ws_url: &str, id: &str) -> Result<Member> {
+    let base = ws_url.strip_suffix("/ws").unwrap_or(ws_url);
+    let url = format!("{base}/peerjs/peerjs?key=peerjs&id={id}&token=bench");
+    let ws = connect(&url).await?;
+    let (tx, mut rx) = ws.split();
+    loop {
+        let Some(frame) = rx.next().await else {
+            bail!("socket closed before OPEN");
+        };
+        let Message::Text(text) = frame? else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        match v["type"].as_str() {
+            Some("OPEN") => {
+                return Ok(Member {
+                    tx,
+                    rx,
+                    peers: Vec::new(),
+                })
+            }
+            Some(other) => bail!("PeerJS socket refused: {other}: {}", v["payload"]),
+            None => continue,
+        }
+    }
+}
+
 /// Opens a socket with Nagle off.
 pub async fn connect(url: &str) -> Result<Ws> {
     let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)

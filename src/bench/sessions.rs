@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use tokio::sync::{watch, Semaphore};
 
-use super::conn;
+use super::conn::{self, Protocol};
 use super::report::{round, Latency, Report};
 use super::target::Target;
 use super::Progress;
@@ -28,6 +28,9 @@ pub struct SessionsArgs {
     /// How long to hold them idle before measuring memory.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
     pub hold: Duration,
+    /// The protocol the sessions speak (peerjs: all of them peers of the one PeerJS room).
+    #[arg(long, value_enum, default_value_t = Protocol::Native)]
+    pub protocol: Protocol,
 }
 
 /// Runs the scenario against `target`.
@@ -43,10 +46,15 @@ pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
         let (url, gate, progress) = (target.ws_url.clone(), gate.clone(), progress.clone());
         let room = format!("bench-sessions-{nonce}-{}", i / args.room_size.max(1));
         let mut stop = stop_rx.clone();
+        let protocol = args.protocol;
+        let peerjs_id = format!("m{i}-{nonce}");
         joins.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await?;
             let t0 = Instant::now();
-            let mut member = conn::join(&url, &room, &format!("m{i}")).await?;
+            let mut member = match protocol {
+                Protocol::Native => conn::join(&url, &room, &format!("m{i}")).await?,
+                Protocol::Peerjs => conn::open_peerjs(&url, &peerjs_id).await?,
+            };
             let took = t0.elapsed();
             drop(permit);
             progress.add(1);
@@ -72,10 +80,13 @@ pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
     let rss_held = target.server_rss()?;
     let _ = stop_tx.send(true);
     let per_session = (rss_held.saturating_sub(rss_idle)) as f64 / args.sessions as f64 / 1024.0;
-    let mut report = Report::new(format!(
-        "sessions: {} idle sessions in rooms of {}",
-        args.sessions, args.room_size
-    ));
+    let mut report = Report::new(match args.protocol {
+        Protocol::Native => format!(
+            "sessions: {} idle sessions in rooms of {}",
+            args.sessions, args.room_size
+        ),
+        Protocol::Peerjs => format!("sessions: {} idle PeerJS peers (one room)", args.sessions),
+    });
     report.add("sessions", args.sessions as u64, "");
     report.add(
         "connect+join rate",

@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{watch, Notify};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::conn::{self, number_field, Member};
+use super::conn::{self, number_field, Member, Protocol};
 use super::report::{round, Latency, Report};
 use super::{now_ns, Pacer, Progress};
 
@@ -32,6 +32,9 @@ pub struct SignalArgs {
     /// Unmeasured period before it.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
     pub warmup: Duration,
+    /// The protocol the pairs speak (peerjs: every pair in the one PeerJS room, signals by id).
+    #[arg(long, value_enum, default_value_t = Protocol::Native)]
+    pub protocol: Protocol,
 }
 
 struct Pair {
@@ -51,11 +54,25 @@ struct Totals {
 pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
     let nonce = super::nonce();
     let mut members = Vec::with_capacity(args.pairs);
+    let mut targets = Vec::with_capacity(args.pairs);
     for i in 0..args.pairs {
-        let room = format!("bench-signal-{nonce}-{i}");
-        let receiver = conn::join(url, &room, "rx").await?;
-        let sender = conn::join(url, &room, "tx").await?;
+        let (sender, receiver, to) = match args.protocol {
+            Protocol::Native => {
+                let room = format!("bench-signal-{nonce}-{i}");
+                let receiver = conn::join(url, &room, "rx").await?;
+                let sender = conn::join(url, &room, "tx").await?;
+                let to = sender.peers[0].to_string();
+                (sender, receiver, to)
+            }
+            Protocol::Peerjs => {
+                let rx = format!("rx-{nonce}-{i}");
+                let receiver = conn::open_peerjs(url, &rx).await?;
+                let sender = conn::open_peerjs(url, &format!("tx-{nonce}-{i}")).await?;
+                (sender, receiver, rx)
+            }
+        };
         members.push((sender, receiver));
+        targets.push(to);
     }
     let start_ns = now_ns();
     let totals = Arc::new(Totals {
@@ -68,7 +85,7 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
     let mut receivers = Vec::new();
     let mut pairs = Vec::new();
     let mut senders = Vec::new();
-    for (sender, receiver) in members {
+    for ((sender, receiver), to) in members.into_iter().zip(targets) {
         let pair = Arc::new(Pair {
             sent: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
@@ -82,15 +99,25 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
             stop,
         )));
         pairs.push(pair);
-        senders.push(sender);
+        senders.push((sender, to));
     }
     let senders = match args.rate {
-        Some(rate) => pace(senders, &pairs, rate, deadline).await?,
+        Some(rate) => pace(senders, &pairs, rate, deadline, args.protocol).await?,
         None => {
+            let protocol = args.protocol;
             let tasks: Vec<_> = senders
                 .into_iter()
                 .zip(&pairs)
-                .map(|(m, pair)| tokio::spawn(send_window(m, pair.clone(), args.window, deadline)))
+                .map(|((m, to), pair)| {
+                    tokio::spawn(send_window(
+                        m,
+                        to,
+                        pair.clone(),
+                        args.window,
+                        deadline,
+                        protocol,
+                    ))
+                })
                 .collect();
             let mut kept = Vec::new();
             for t in tasks {
@@ -127,7 +154,11 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
         Some(r) => format!("rate {r}/s"),
         None => format!("window {}", args.window),
     };
-    let mut report = Report::new(format!("signal: {} pairs, {mode}", args.pairs));
+    let protocol = match args.protocol {
+        Protocol::Native => "",
+        Protocol::Peerjs => ", PeerJS",
+    };
+    let mut report = Report::new(format!("signal: {} pairs, {mode}{protocol}", args.pairs));
     report.add("sent", sent, "msgs");
     report.add("delivered", delivered, "msgs");
     report.add("lost", sent.saturating_sub(delivered), "msgs");
@@ -140,8 +171,21 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
     Ok(report)
 }
 
-/// The signal frame: a trickled ICE candidate carrying a sequence number and a send timestamp.
-fn frame(to: &str, seq: u64) -> String {
+/// The signal frame: a trickled ICE candidate carrying a sequence number and a send timestamp
+/// (as a PeerJS `CANDIDATE` with `--protocol peerjs`).
+fn frame(to: &str, seq: u64, protocol: Protocol) -> String {
+    if protocol == Protocol::Peerjs {
+        return format!(
+            concat!(
+                r#"{{"type":"CANDIDATE","dst":"{}","payload":{{"candidate":{{"#,
+                r#""candidate":"candidate:842163049 1 udp 1677729535 127.0.0.1 54321 typ host generation 0","#,
+                r#""sdpMid":"0","sdpMLineIndex":0}},"type":"data","connectionId":"dc_bench","seq":{},"t":{}}}}}"#
+            ),
+            to,
+            seq,
+            now_ns()
+        );
+    }
     format!(
         concat!(
             r#"{{"type":"signal","to":"{}","data":{{"type":"candidate","candidate":{{"#,
@@ -157,11 +201,12 @@ fn frame(to: &str, seq: u64) -> String {
 /// Keeps `window` messages outstanding on one pair until `deadline`; returns the sender.
 async fn send_window(
     mut m: Member,
+    to: String,
     pair: Arc<Pair>,
     window: u64,
     deadline: Instant,
+    protocol: Protocol,
 ) -> Result<Member> {
-    let to = m.peers[0].to_string();
     let mut seq = 0u64;
     while Instant::now() < deadline {
         let notified = pair.wake.notified();
@@ -172,7 +217,7 @@ async fn send_window(
         }
         for _ in 0..room {
             seq += 1;
-            m.tx.feed(Message::text(frame(&to, seq))).await?;
+            m.tx.feed(Message::text(frame(&to, seq, protocol))).await?;
         }
         m.tx.flush().await?;
         pair.sent.store(seq, Ordering::Release);
@@ -182,12 +227,13 @@ async fn send_window(
 
 /// Sends `rate` messages per second in total, evenly spaced, round-robin over the pairs.
 async fn pace(
-    mut senders: Vec<Member>,
+    senders: Vec<(Member, String)>,
     pairs: &[Arc<Pair>],
     rate: u64,
     deadline: Instant,
+    protocol: Protocol,
 ) -> Result<Vec<Member>> {
-    let to: Vec<String> = senders.iter().map(|m| m.peers[0].to_string()).collect();
+    let (mut senders, to): (Vec<Member>, Vec<String>) = senders.into_iter().unzip();
     let mut pacer = Pacer::new(rate, deadline)?;
     while let Some(due) = pacer.due().await? {
         for k in due {
@@ -195,7 +241,7 @@ async fn pace(
             let seq = pairs[i].sent.load(Ordering::Relaxed) + 1;
             senders[i]
                 .tx
-                .send(Message::text(frame(&to[i], seq)))
+                .send(Message::text(frame(&to[i], seq, protocol)))
                 .await?;
             pairs[i].sent.store(seq, Ordering::Release);
         }

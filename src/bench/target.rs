@@ -51,6 +51,9 @@ burst = 100000000
 max_members_per_address = 100000
 [storage]
 backend = "{storage}"
+[peerjs]
+enabled = true
+max_peers = 1000000
 "#
     )
 }

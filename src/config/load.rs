@@ -51,6 +51,7 @@ impl Config {
         config
             .rooms
             .extend(config.peerjs.implied_room(&config.rooms));
+        config.peerjs.quieten(&mut config.rooms);
         config.validate().map_err(Error::Config)?;
         Ok(config)
     }
@@ -77,6 +78,7 @@ fn read(path: &Path, env: bool) -> Result<Config, String> {
     config
         .rooms
         .extend(config.peerjs.implied_room(&config.rooms));
+    config.peerjs.quieten(&mut config.rooms);
     config.validate()?;
     Ok(config)
 }

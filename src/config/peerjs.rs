@@ -75,6 +75,17 @@ impl PeerJsConfig {
         Ok(())
     }
 
+    /// Marks the PeerJS room quiet (no presence: PeerJS clients address each other by id, and
+    /// telling thousands of peers of every join would cost O(n) per join).
+    pub fn quieten(&self, rooms: &mut [RoomConfig]) {
+        for room in rooms
+            .iter_mut()
+            .filter(|r| self.enabled && r.name == self.room)
+        {
+            room.quiet = true;
+        }
+    }
+
     /// The room PeerJS peers join, when it is not declared under `[[rooms]]`.
     pub fn implied_room(&self, declared: &[RoomConfig]) -> Option<RoomConfig> {
         if !self.enabled || declared.iter().any(|r| r.name == self.room) {
@@ -89,6 +100,7 @@ impl PeerJsConfig {
             history: 0,
             history_max_age: None,
             auth: Default::default(),
+            quiet: true,
         })
     }
 }

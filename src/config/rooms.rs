@@ -90,6 +90,10 @@ pub struct RoomConfig {
     /// `token`: joining needs a join token for this room.
     #[serde(default)]
     pub auth: RoomAuth,
+    /// No presence: members are not told who joins or leaves (the PeerJS room, whose clients
+    /// address each other by id; set from `[peerjs]`, not from the file).
+    #[serde(skip)]
+    pub quiet: bool,
 }
 
 impl RoomConfig {

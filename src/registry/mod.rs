@@ -180,6 +180,7 @@ impl Registry {
             on_host_leave: OnHostLeave::Elect,
             dynamic: true,
             retention: d.retention(),
+            presence: true,
         }
     }
 
@@ -261,6 +262,7 @@ fn settings_of(room: &RoomConfig) -> RoomSettings {
         on_host_leave: room.on_host_leave,
         dynamic: false,
         retention: room.retention(),
+        presence: !room.quiet,
     }
 }
 

@@ -2,8 +2,10 @@
 //! routing of signals between members; sessions talk to it, it talks back to sessions.
 
 mod admin;
+mod contacts;
 mod host;
 mod members;
+mod membership;
 mod notice;
 mod pending;
 mod relay;
@@ -11,7 +13,6 @@ mod report;
 mod seat;
 mod signal;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -20,12 +21,12 @@ use bytestring::ByteString;
 pub use self::admin::{Announce, Close, Describe, Kick, MemberView, Reconfigure, RoomView};
 pub use self::host::HostState;
 use self::members::Members;
+pub use self::membership::{Join, Leave};
 pub use self::notice::{MemberHandle, MemberNotice, Notice};
 pub use self::relay::CurrentRelay;
 pub use self::report::{RoomClosed, RoomUpdated};
 pub use self::seat::Resume;
 pub use self::signal::{Broadcast, Forward, ForwardByName};
-use crate::auth::Identity;
 use crate::config::OnHostLeave;
 use crate::error::ClientError;
 use crate::metrics::{Metrics, OutKind};
@@ -52,6 +53,9 @@ pub struct RoomSettings {
     pub dynamic: bool,
     /// How much chat history the room keeps (while the relay hosts it).
     pub retention: Retention,
+    /// Members are told who is here and who joins and leaves (not in the PeerJS room, where
+    /// signals name their sender by name instead).
+    pub presence: bool,
 }
 
 /// Where a room reports to: the registry's inbox for room facts.
@@ -84,6 +88,8 @@ pub struct Room {
     watching_relay: bool,
     /// Signals for members not here yet (PeerJS).
     pending: pending::Pending,
+    /// Who signaled whom (rooms without presence).
+    contacts: contacts::Contacts,
     ctx: RoomContext,
 }
 
@@ -98,6 +104,7 @@ impl Room {
             relay: None,
             watching_relay: false,
             pending: pending::Pending::default(),
+            contacts: contacts::Contacts::default(),
             ctx,
         }
     }
@@ -118,11 +125,10 @@ impl Room {
         self.host.on_join(self.settings.topology, &id);
         let welcome = self.welcome(&id, false);
         self.send_to(&join.outbox, &id, &welcome, OutKind::Welcome, ctx);
-        self.broadcast(
-            &ServerMessage::PeerJoined { peer: info.clone() },
-            OutKind::PeerJoined,
-            ctx,
-        );
+        if self.settings.presence {
+            let joined = ServerMessage::PeerJoined { peer: info.clone() };
+            self.broadcast(&joined, OutKind::PeerJoined, ctx);
+        }
         let name = info.name.clone();
         self.members.insert(
             info,
@@ -144,7 +150,11 @@ impl Room {
             peer_id: id.clone(),
             topology: self.settings.topology,
             host: self.host.as_ref(),
-            peers: self.members.infos(Some(id)),
+            peers: if self.settings.presence {
+                self.members.infos(Some(id))
+            } else {
+                Vec::new()
+            },
             ice_servers: self.ice_servers_for(id),
             resume: self.ctx.resume_key.issue(&self.settings.name, id),
             resumed,
@@ -213,7 +223,11 @@ impl Room {
                 peer_id: peer_id.clone(),
                 reason,
             };
-            self.broadcast(&left, OutKind::PeerLeft, ctx);
+            if self.settings.presence {
+                self.broadcast(&left, OutKind::PeerLeft, ctx);
+            } else {
+                self.tell_contacts(peer_id, &member.name, reason, ctx);
+            }
             let successor = self.members.first_id();
             if let Some(host) = self
                 .host
@@ -341,55 +355,5 @@ impl Actor for Room {
         }
         tracing::debug!(room = %self.settings.name, "room stopped");
         Running::Stop
-    }
-}
-
-/// Admit a session as a member named `name`; replies with its new peer id.
-#[derive(Clone, Message)]
-#[rtype(result = "Result<PeerId, ClientError>")]
-pub struct Join {
-    /// Display name (already validated by the session); a token's name replaces it.
-    pub name: String,
-    /// Who a join token proved the member is.
-    pub identity: Option<Identity>,
-    /// The member's session.
-    pub session: MemberHandle,
-    /// Where the member's frames go.
-    pub outbox: Outbox,
-    /// Where the member connects from.
-    pub address: IpAddr,
-}
-
-impl Handler<Join> for Room {
-    type Result = Result<PeerId, ClientError>;
-
-    fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) -> Self::Result {
-        self.join(msg, ctx)
-    }
-}
-
-/// Session `session` is done with member `peer_id`: remove it, telling the others why, or
-/// (socket lost) hold its seat for a resume until `hold_until`. Ignored when the member has
-/// moved to another session meanwhile.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Leave {
-    /// The member leaving.
-    pub peer_id: PeerId,
-    /// The session that held it.
-    pub session: MemberHandle,
-    /// Why it left.
-    pub reason: LeaveReason,
-    /// The server is shutting down: tell the others nothing.
-    pub quiet: bool,
-    /// The socket was lost, not left: keep the seat until then.
-    pub hold_until: Option<std::time::Instant>,
-}
-
-impl Handler<Leave> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: Leave, ctx: &mut Context<Self>) {
-        self.depart(msg, ctx)
     }
 }

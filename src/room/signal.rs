@@ -16,6 +16,8 @@ impl Room {
         let Some(sender) = self.members.get(&msg.from) else {
             return; // the sender left while this was in flight
         };
+        // Without presence nobody knows the sender's id: it is named by its name.
+        let quiet_name = (!self.settings.presence).then(|| sender.name.clone());
         let to_relay = msg.to.is_relay();
         let known = if to_relay {
             self.relay.is_some()
@@ -48,8 +50,15 @@ impl Room {
         let Some(target) = self.members.get(&msg.to) else {
             return;
         };
+        let from = match quiet_name {
+            None => msg.from,
+            Some(name) => {
+                self.contacts.touch(&msg.from, &msg.to);
+                PeerId::from(name.as_str())
+            }
+        };
         let signal = ServerMessage::Signal {
-            from: msg.from,
+            from,
             data: msg.data,
         };
         self.send_to(&target.outbox, &msg.to, &signal, OutKind::Signal, ctx);

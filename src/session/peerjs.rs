@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `welcome` | `OPEN` |
 //! | `signal` | `{type, src, dst, payload}`, `src` the sender's id as the room knows it |
-//! | `peer_left` | `LEAVE` from that peer (its connections to it close) |
+//! | `peer_left` (rooms with presence only) | `LEAVE` from that peer |
 //! | `error` `name_taken` | `ID-TAKEN` (then the socket closes) |
 //! | `error` `unknown_peer` | `EXPIRE` from that id (the client reports `peer-unavailable`) |
 //! | any other `error`, `kicked`, `room_closed` | `ERROR` with the message |
@@ -121,11 +121,16 @@ impl PeerJsOut {
                 return None;
             }
             "peer_left" => {
-                let src = self.names.remove(v["peer_id"].as_str()?)?;
+                // With presence the roster names it; without, the room names it by its id.
+                let id = v["peer_id"].as_str()?;
+                let src = self.names.remove(id).unwrap_or_else(|| id.to_string());
                 json!({ "type": "LEAVE", "src": src, "dst": self.me })
             }
             "signal" => {
-                let src = self.names.get(v["from"].as_str()?)?;
+                // The PeerJS room has no presence: its signals name the sender by its id
+                // already. (In a room with presence, the roster maps peer ids to names.)
+                let from = v["from"].as_str()?;
+                let src = self.names.get(from).map_or(from, String::as_str);
                 let data = &v["data"];
                 json!({ "type": data["type"], "src": src, "dst": self.me, "payload": data["payload"] })
             }
@@ -252,10 +257,14 @@ mod tests {
             .translate(r#"{"type":"error","code":"unknown_peer","message":"no","peer":"zed"}"#)
             .unwrap();
         assert!(gone.contains("EXPIRE") && gone.contains(r#""src":"zed""#));
+        let named = out
+            .translate(
+                r#"{"type":"signal","from":"carol","data":{"type":"CANDIDATE","payload":{}}}"#,
+            )
+            .unwrap();
         assert!(
-            out.translate(r#"{"type":"signal","from":"stranger","data":{}}"#)
-                .is_none(),
-            "no signal from an unknown member"
+            named.contains(r#""src":"carol""#),
+            "a quiet room names the sender: {named}"
         );
         assert!(out.translate("not json").is_none());
     }

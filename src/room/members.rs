@@ -1,5 +1,6 @@
 //! The members of one room, in join order, with case-insensitive name lookup.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -45,6 +46,8 @@ pub struct Away {
 #[derive(Default)]
 pub struct Members {
     by_id: IndexMap<PeerId, Member, foldhash::fast::RandomState>,
+    /// Lower-cased name -> id: names are unique, and PeerJS peers are addressed by name.
+    by_key: HashMap<String, PeerId>,
 }
 
 impl Members {
@@ -58,6 +61,7 @@ impl Members {
         address: IpAddr,
     ) {
         let key = info.name.to_lowercase();
+        self.by_key.insert(key.clone(), info.id.clone());
         let member = Member {
             name: info.name,
             key,
@@ -78,7 +82,9 @@ impl Members {
 
     /// Removes a member, keeping the join order of the rest.
     pub fn remove(&mut self, id: &PeerId) -> Option<Member> {
-        self.by_id.shift_remove(id)
+        let member = self.by_id.shift_remove(id)?;
+        self.by_key.remove(&member.key);
+        Some(member)
     }
 
     /// The member with this id.
@@ -88,17 +94,12 @@ impl Members {
 
     /// The member that already uses `name`, ignoring case.
     pub fn named(&self, name: &str) -> Option<&Member> {
-        let key = name.to_lowercase();
-        self.by_id.values().find(|m| m.key == key)
+        self.by_id.get(self.by_key.get(&name.to_lowercase())?)
     }
 
     /// The id of the member named `name`, ignoring case.
     pub fn id_named(&self, name: &str) -> Option<PeerId> {
-        let key = name.to_lowercase();
-        self.by_id
-            .iter()
-            .find(|(_, m)| m.key == key)
-            .map(|(id, _)| id.clone())
+        self.by_key.get(&name.to_lowercase()).cloned()
     }
 
     /// Whether a member has this token identity.

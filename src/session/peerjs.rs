@@ -18,6 +18,7 @@
 //! | `error` `unknown_peer` | `EXPIRE` from that id (the client reports `peer-unavailable`) |
 //! | any other `error`, `kicked`, `room_closed` | `ERROR` with the message |
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use actix::prelude::*;
@@ -68,11 +69,10 @@ pub fn decode(text: &str) -> Result<FromPeerJs, ClientError> {
     match (frame.kind, frame.dst) {
         ("HEARTBEAT", _) => Ok(FromPeerJs::Heartbeat),
         ("OFFER" | "ANSWER" | "CANDIDATE" | "LEAVE" | "EXPIRE", Some(dst)) => {
-            let data = json!({ "type": frame.kind, "payload": frame.payload });
-            Ok(FromPeerJs::Relay {
-                dst,
-                data: data.to_string(),
-            })
+            // The payload goes on as the client wrote it (valid JSON: it was just parsed).
+            let payload = frame.payload.as_deref().map_or("null", RawValue::get);
+            let data = format!(r#"{{"type":"{}","payload":{payload}}}"#, frame.kind);
+            Ok(FromPeerJs::Relay { dst, data })
         }
         ("LEAVE", None) => Ok(FromPeerJs::Leave),
         ("OFFER" | "ANSWER" | "CANDIDATE" | "EXPIRE", None) => Err(ClientError::BadRequest(
@@ -104,6 +104,10 @@ impl PeerJsOut {
 
     /// The PeerJS frames (none, or one) for one frame of the hub's.
     pub fn translate(&mut self, frame: &str) -> Option<ByteString> {
+        // The hot path: the hub writes the tag first, so a signal is known by its start.
+        if frame.starts_with(r#"{"type":"signal","#) {
+            return self.signal(frame);
+        }
         let v: Value = serde_json::from_str(frame).ok()?;
         let str_of = |v: &Value| v.as_str().map(str::to_string);
         let out = match v["type"].as_str()? {
@@ -126,14 +130,7 @@ impl PeerJsOut {
                 let src = self.names.remove(id).unwrap_or_else(|| id.to_string());
                 json!({ "type": "LEAVE", "src": src, "dst": self.me })
             }
-            "signal" => {
-                // The PeerJS room has no presence: its signals name the sender by its id
-                // already. (In a room with presence, the roster maps peer ids to names.)
-                let from = v["from"].as_str()?;
-                let src = self.names.get(from).map_or(from, String::as_str);
-                let data = &v["data"];
-                json!({ "type": data["type"], "src": src, "dst": self.me, "payload": data["payload"] })
-            }
+            "signal" => return self.signal(frame),
             "error" => match (v["code"].as_str()?, v["peer"].as_str()) {
                 ("name_taken", _) => {
                     json!({ "type": "ID-TAKEN", "payload": { "msg": "ID is taken" } })
@@ -154,6 +151,44 @@ impl PeerJsOut {
     }
 }
 
+/// A hub `signal` frame, read without building a tree: the payload stays raw text.
+#[derive(Deserialize)]
+struct HubSignal<'a> {
+    #[serde(borrow)]
+    from: Cow<'a, str>,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct SignalBody<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    payload: Option<&'a RawValue>,
+}
+
+impl PeerJsOut {
+    /// `signal` → `{type, src, dst, payload}`. The PeerJS room has no presence: its signals
+    /// name the sender by its id already (in a room with presence the roster maps ids to names).
+    fn signal(&self, frame: &str) -> Option<ByteString> {
+        let s: HubSignal = serde_json::from_str(frame).ok()?;
+        let body: SignalBody = serde_json::from_str(s.data.get()).ok()?;
+        let src = self
+            .names
+            .get(s.from.as_ref())
+            .map_or(s.from.as_ref(), String::as_str);
+        let text = format!(
+            r#"{{"type":{},"src":{},"dst":{},"payload":{}}}"#,
+            serde_json::to_string(body.kind.as_ref()).ok()?,
+            serde_json::to_string(src).ok()?,
+            serde_json::to_string(&self.me).ok()?,
+            body.payload.map_or("null", RawValue::get),
+        );
+        Some(ByteString::from(text))
+    }
+}
+
 impl Session {
     /// A text frame from a PeerJS client.
     pub(super) fn on_peerjs_text(&mut self, text: &str, ctx: &mut Context<Self>) {
@@ -165,10 +200,8 @@ impl Session {
             }
             Ok(FromPeerJs::Relay { dst, data }) => {
                 self.metrics.message_in(InKind::Signal);
-                let data = match serde_json::from_str::<Box<RawValue>>(&data)
-                    .map_err(|e| e.to_string())
-                    .and_then(SignalData::from_raw)
-                {
+                let raw = RawValue::from_string(data).map_err(|e| e.to_string());
+                let data = match raw.and_then(SignalData::from_raw) {
                     Ok(data) => data,
                     Err(e) => return self.reply_error(ClientError::BadRequest(e), ctx),
                 };

@@ -223,10 +223,13 @@ impl Registry {
             .map(|e| e.summary.clone())
             .collect();
         dynamic.sort_by(|a, b| a.name.cmp(&b.name));
+        // The PeerJS room (quiet) is for PeerJS clients: not offered to the page (the admin
+        // API lists it).
         let declared = self
             .config
             .rooms
             .iter()
+            .filter(|r| !r.quiet)
             .filter_map(|r| self.rooms.get(&r.name).map(|e| e.summary.clone()));
         declared.chain(dynamic).collect()
     }

@@ -53,6 +53,10 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+/// Property tests over everything parsed from the network (`cargo test`; `scripts/fuzz.sh`
+/// runs millions of cases).
+#[cfg(all(test, feature = "server"))]
+mod fuzz;
 #[cfg(feature = "server")]
 pub mod http;
 #[cfg(feature = "server")]

@@ -168,7 +168,7 @@ impl Relay {
 /// Checks what the relay keeps of a chat message: a non-empty `id` and a `text` within the
 /// configured bounds (`from` and `name` are replaced by the sender's roster entry). The refusal
 /// names the message's id when that id is itself acceptable.
-fn within_bounds(
+pub(crate) fn within_bounds(
     msg: &ChatMessage,
     config: &RelayConfig,
 ) -> Result<(), (ErrorCode, Option<String>, String)> {

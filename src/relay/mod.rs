@@ -3,14 +3,14 @@
 //! room-wide `seq`, acks, dedupe and history. Members signal it as peer `relay`; its answers go
 //! back through the room.
 
-mod chat;
+pub(crate) mod chat;
 pub mod checks;
 pub mod demux;
 pub mod engine;
 mod history;
 mod log;
 mod member;
-mod offer;
+pub(crate) mod offer;
 mod settings;
 mod to_room;
 

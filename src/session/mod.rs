@@ -1,11 +1,11 @@
 //! The `Session` actor: one per WebSocket. It owns the socket (through its writer), keeps the
 //! heartbeat, rate-limits and decodes client frames, and passes them to its room.
 
-mod broadcast;
+pub(crate) mod broadcast;
 mod dialect;
 mod ended;
 mod join;
-mod peerjs;
+pub(crate) mod peerjs;
 mod reader;
 mod writer;
 

@@ -9,3 +9,23 @@
 
 mod mutate;
 mod targets;
+
+/// Cases the fuzzer found, kept by name (proptest also replays its seeds from
+/// `proptest-regressions/`).
+#[cfg(test)]
+mod regressions {
+    use super::targets;
+
+    /// A `kicked` whose reason is an array nested 126 deep: the PeerJS writer passed it through,
+    /// and its `ERROR` came out 129 deep, past what serde_json (and many parsers) accept.
+    #[test]
+    fn a_deeply_nested_reason_is_not_passed_to_a_peerjs_client() {
+        let deep = (0..126).fold(String::from("1"), |v, _| format!("[{v}]"));
+        targets::hub_out(&format!(
+            r#"{{"type":"kicked","room":"r","reason":{deep}}}"#
+        ));
+        targets::hub_out(&format!(
+            r#"{{"type":"error","code":"x","message":{deep}}}"#
+        ));
+    }
+}

@@ -196,7 +196,7 @@ fn serve(
             .route("/metrics", web::get().to(metrics_text))
             .configure(admin::routes)
             .configure(|cfg| peerjs::routes(cfg, &peerjs_config))
-            .service(actix_files::Files::new("/", &static_dir).index_file("index.html"));
+            .service(static_files(&static_dir, metrics.clone()));
         HttpService::build()
             // Small signaling frames must leave at once: no Nagle.
             .tcp_nodelay(true)
@@ -247,4 +247,25 @@ async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())
+}
+
+/// The browser client's files under `/`. A path that leads outside the directory (a symlink
+/// out of it; `..` and encoded variants are refused by actix-files itself) gets 404, a debug
+/// line and `switchboard_refused_total{why="outside_static_dir"}`.
+fn static_files(dir: &str, metrics: Arc<Metrics>) -> actix_files::Files {
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.into());
+    actix_files::Files::new("/", dir)
+        .index_file("index.html")
+        .path_filter(move |path, _| {
+            // Not there at all: actix-files answers 404 itself.
+            let Ok(real) = root.join(path).canonicalize() else {
+                return true;
+            };
+            let inside = real.starts_with(&root);
+            if !inside {
+                tracing::debug!(path = %path.display(), "refused a static path that leads outside the static directory");
+                metrics.refused(crate::metrics::Refusal::OutsideStaticDir);
+            }
+            inside
+        })
 }

@@ -59,9 +59,11 @@ pub enum Refusal {
     ConnectionsPerAddress,
     /// A WebSocket upgrade while the server holds `max_sessions` (503).
     ServerFull,
+    /// A static path that leads outside the static directory (a symlink out of it; 404).
+    OutsideStaticDir,
 }
 
-pub(super) const REFUSALS: [&str; 14] = [
+pub(super) const REFUSALS: [&str; 15] = [
     "frame_too_large",
     "protocol_error",
     "binary_frame",
@@ -76,6 +78,7 @@ pub(super) const REFUSALS: [&str; 14] = [
     "handshake_rate",
     "connections_per_address",
     "server_full",
+    "outside_static_dir",
 ];
 
 /// What a password block applies to, for `switchboard_password_blocks_total{scope}`.

@@ -139,16 +139,22 @@ impl PeerJsOut {
                     json!({ "type": "EXPIRE", "src": peer, "dst": self.me })
                 }
                 (code, _) => {
-                    json!({ "type": "ERROR", "payload": { "msg": v["message"], "code": code } })
+                    json!({ "type": "ERROR", "payload": { "msg": text(&v["message"]), "code": code } })
                 }
             },
             "kicked" | "room_closed" => {
-                json!({ "type": "ERROR", "payload": { "msg": v["reason"] } })
+                json!({ "type": "ERROR", "payload": { "msg": text(&v["reason"]) } })
             }
             _ => return None,
         };
         Some(ByteString::from(out.to_string()))
     }
+}
+
+/// A message for the client: the hub's text, never whatever else a field might hold (found by
+/// the fuzzer: a 126-deep array as a `reason` came out deeper than JSON parsers take).
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
 }
 
 /// A hub `signal` frame, read without building a tree: the payload stays raw text.

@@ -139,18 +139,11 @@ impl Handler<Broadcast> for Room {
         if self.members.get(&msg.from).is_none() {
             return; // the sender left while this was in flight
         }
+        let from = msg.from.clone();
         let signal = ServerMessage::Signal {
-            from: msg.from.clone(),
+            from: msg.from,
             data: msg.data,
         };
-        let targets: Vec<(PeerId, crate::outbox::Outbox)> = self
-            .members
-            .iter()
-            .filter(|(id, m)| **id != msg.from && m.away.is_none())
-            .map(|(id, m)| (id.clone(), m.outbox.clone()))
-            .collect();
-        for (id, outbox) in targets {
-            self.send_to(&outbox, &id, &signal, OutKind::Signal, ctx);
-        }
+        self.broadcast_except(Some(&from), &signal, OutKind::Signal, ctx);
     }
 }

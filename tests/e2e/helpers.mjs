@@ -2,7 +2,7 @@
 // config, headless Debian Chromium through playwright-core, and page actions a person would take.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -129,6 +129,17 @@ export async function startShippedServer() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A site as a deployment serves it: the browser client, and the example page
+ * `examples/{example}/` at `/examples/{example}/`. Returns the directory (for `static_dir`).
+ */
+export function exampleSite(example) {
+  const site = mkdtempSync(path.join(tmpdir(), `switchboard-${example}-site-`));
+  cpSync(path.join(ROOT, 'static'), site, { recursive: true });
+  cpSync(path.join(ROOT, 'examples', example), path.join(site, 'examples', example), { recursive: true });
+  return site;
 }
 
 /**

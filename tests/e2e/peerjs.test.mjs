@@ -6,14 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { readFileSync, mkdtempSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { serverAndBrowser, ROOT } from './helpers.mjs';
+import { readFileSync } from 'node:fs';
+import { serverAndBrowser, exampleSite, ROOT } from './helpers.mjs';
 
 // Switchboard serves the browser client and the example (as a deployment would serve its app).
-const site = mkdtempSync(path.join(tmpdir(), 'switchboard-peerjs-site-'));
-cpSync(path.join(ROOT, 'static'), site, { recursive: true });
-cpSync(path.join(ROOT, 'examples/peerjs'), path.join(site, 'examples/peerjs'), { recursive: true });
+const site = exampleSite('peerjs');
 const env = serverAndBrowser(`
 [peerjs]
 enabled = true

@@ -6,13 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { readFileSync, mkdtempSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { serverAndBrowser, ROOT } from './helpers.mjs';
+import { readFileSync } from 'node:fs';
+import { serverAndBrowser, exampleSite, ROOT } from './helpers.mjs';
 
-const site = mkdtempSync(path.join(tmpdir(), 'switchboard-simple-peer-site-'));
-cpSync(path.join(ROOT, 'static'), site, { recursive: true });
-cpSync(path.join(ROOT, 'examples/simple-peer'), path.join(site, 'examples/simple-peer'), { recursive: true });
+const site = exampleSite('simple-peer');
 const env = serverAndBrowser(`
 [broadcast]
 enabled = true

@@ -50,8 +50,7 @@ pub fn who(room: &RoomView) -> String {
         format!("{} (you)", room.my_name)
     }];
     for (id, m) in &room.members {
-        let host = matches!(&room.host, Some(crate::protocol::HostRef::Peer(h)) if h == id);
-        let role = if host { "host, " } else { "" };
+        let role = if room.hosts(id) { "host, " } else { "" };
         let name = super::text::printable(&m.name);
         names.push(format!("{name} ({role}{})", room.link_words(id)));
     }

@@ -84,7 +84,12 @@ impl RoomView {
     }
 
     pub fn i_host(&self) -> bool {
-        matches!((&self.host, &self.me), (Some(HostRef::Peer(h)), Some(me)) if h == me)
+        self.me.as_ref().is_some_and(|me| self.hosts(me))
+    }
+
+    /// Whether member `id` hosts the room.
+    pub fn hosts(&self, id: &PeerId) -> bool {
+        matches!(&self.host, Some(HostRef::Peer(h)) if h == id)
     }
 
     /// The room's shape in words: "everyone connects to everyone", "hosted by ann", "hosted by

@@ -329,9 +329,12 @@ fn member_list(room: &RoomView) -> Paragraph<'static> {
         ]));
     }
     for (id, m) in &room.members {
-        let host = matches!(&room.host, Some(HostRef::Peer(h)) if h == id);
         let name = super::text::printable(&m.name).into_owned();
-        let name = if host { format!("{name} ★") } else { name };
+        let name = if room.hosts(id) {
+            format!("{name} ★")
+        } else {
+            name
+        };
         rows.push(Row::from(vec![
             Span::raw(format!("{name} ")),
             Span::raw(room.link_words(id)).dark_gray(),

@@ -178,3 +178,44 @@ fn storage_stores_every_append_and_resumes_them() {
     assert_eq!(r["resumed"], 150, "{r}");
     assert!(r["stored per second"].as_f64().unwrap() > 0.0, "{r}");
 }
+
+#[test]
+fn soak_samples_memory_descriptors_and_latency_each_period() {
+    let r = bench(&[
+        "soak",
+        "--minutes",
+        "0.1",
+        "--sample-every",
+        "2s",
+        "--hub-rate",
+        "100",
+        "--pairs",
+        "4",
+        "--relay-rate",
+        "50",
+        "--relay-members",
+        "3",
+        "--churn",
+        "4",
+        "--relay-churn-every",
+        "1s",
+    ]);
+    for at in ["at 0:02", "at 0:04", "at 0:06"] {
+        let line = r[at]
+            .as_str()
+            .unwrap_or_else(|| panic!("no sample {at}: {r}"));
+        assert!(line.contains(" fds, hub p99 "), "{line}");
+    }
+    assert!(r["signals sent"].as_u64().unwrap() > 400, "{r}");
+    assert_eq!(r["signals lost"], 0, "{r}");
+    assert!(
+        r["relay deliveries expected"].as_u64().unwrap() > 400,
+        "{r}"
+    );
+    assert_eq!(r["relay deliveries lost"], 0, "{r}");
+    assert_eq!(r["errors"], 0, "{r}");
+    assert!(r["hub join/leave cycles"].as_u64().unwrap() >= 20, "{r}");
+    assert!(r["relay join/leave cycles"].as_u64().unwrap() >= 4, "{r}");
+    assert!(r["fds first sample"].as_u64().unwrap() > 10, "{r}");
+    assert!(r["RSS slope after the first sample"].is_number(), "{r}");
+}

@@ -120,7 +120,7 @@ async fn churn(
 }
 
 /// Join, exchange a ping, then leave politely or just drop the socket.
-async fn cycle(url: &str, room: &str, name: &str, polite: bool) -> Result<()> {
+pub(super) async fn cycle(url: &str, room: &str, name: &str, polite: bool) -> Result<()> {
     let mut m = conn::join(url, room, name).await?;
     m.tx.send(Message::text(r#"{"type":"ping"}"#)).await?;
     loop {

@@ -12,6 +12,7 @@ pub mod rtc;
 mod scale;
 mod sessions;
 mod signal;
+mod soak;
 mod storage;
 mod target;
 mod time_to_chat;
@@ -85,6 +86,9 @@ enum Scenario {
     /// The history store alone (no server): group-commit throughput, append latency until
     /// durable, and the time to read back a resume's worth of messages.
     Storage(storage::StorageArgs),
+    /// Minutes of steady load through the hub and the relay with members joining and leaving;
+    /// the server's memory, descriptors and p99 latencies per period, and their slope.
+    Soak(soak::SoakArgs),
 }
 
 impl Scenario {
@@ -93,6 +97,17 @@ impl Scenario {
         match self {
             Scenario::Relay(_) | Scenario::RelayScale(_) | Scenario::TimeToChat(_) => "relay",
             _ => "mesh",
+        }
+    }
+
+    /// Rooms the spawned server declares besides its dynamic ones.
+    fn declared_rooms(&self) -> String {
+        match self {
+            Scenario::Soak(a) => format!(
+                "[[rooms]]\nname = \"{}\"\ntopology = \"relay\"\n",
+                a.relay_room
+            ),
+            _ => String::new(),
         }
     }
 }
@@ -130,12 +145,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
 impl TargetArgs {
     /// The server to measure: the one at --server, or a spawned one (--spawn).
-    fn target(&self, topology: &str) -> Result<Target> {
+    fn target(&self, scenario: &Scenario) -> Result<Target> {
         match (&self.server, self.spawn) {
             (Some(url), _) => Target::remote(url),
             (None, true) => {
                 let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
-                let config = bench_config(topology, static_dir, &self.storage);
+                let mut config = bench_config(scenario.topology(), static_dir, &self.storage);
+                config.push_str(&scenario.declared_rooms());
                 Target::spawn(&config, self.server_cpu)
             }
             (None, false) => anyhow::bail!("give --server ws://HOST:PORT/ws or --spawn"),
@@ -150,7 +166,7 @@ impl Scenario {
         let target = match self {
             Scenario::Floor(a) => return runtime.block_on(floor::run(a, args.server_cpu)),
             Scenario::Storage(a) => return runtime.block_on(storage::run(a)),
-            scenario => args.target(scenario.topology())?,
+            scenario => args.target(scenario)?,
         };
         runtime.block_on(async {
             match self {
@@ -160,6 +176,7 @@ impl Scenario {
                 Scenario::RelayScale(a) => scale::run(&target, a).await,
                 Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,
                 Scenario::Churn(a) => churn::run(&target, a).await,
+                Scenario::Soak(a) => soak::run(&target, a).await,
                 Scenario::Floor(_) | Scenario::Storage(_) => {
                     unreachable!("they returned above")
                 }

@@ -173,7 +173,7 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
 
 /// The signal frame: a trickled ICE candidate carrying a sequence number and a send timestamp
 /// (as a PeerJS `CANDIDATE` with `--protocol peerjs`).
-fn frame(to: &str, seq: u64, protocol: Protocol) -> String {
+pub(super) fn frame(to: &str, seq: u64, protocol: Protocol) -> String {
     if protocol == Protocol::Peerjs {
         return format!(
             concat!(

@@ -103,14 +103,19 @@ impl Target {
         })
     }
 
-    /// The server's resident memory in bytes, from `/metrics`.
-    pub fn server_rss(&self) -> Result<u64> {
-        let text = ureq::get(&format!("{}/metrics", self.http_url))
+    /// The server's `/metrics` text.
+    pub fn scrape(&self) -> Result<String> {
+        ureq::get(&format!("{}/metrics", self.http_url))
             .timeout(Duration::from_secs(10))
             .call()
             .context("GET /metrics")?
             .into_string()
-            .context("read /metrics")?;
+            .context("read /metrics")
+    }
+
+    /// The server's resident memory in bytes, from `/metrics`.
+    pub fn server_rss(&self) -> Result<u64> {
+        let text = self.scrape()?;
         metric(&text, "process_resident_memory_bytes")
             .map(|v| v as u64)
             .ok_or_else(|| anyhow!("no process_resident_memory_bytes in /metrics"))
@@ -118,12 +123,7 @@ impl Target {
 
     /// The server's consumed CPU time (user + system), from `/metrics`.
     pub fn server_cpu(&self) -> Option<Duration> {
-        let text = ureq::get(&format!("{}/metrics", self.http_url))
-            .timeout(Duration::from_secs(10))
-            .call()
-            .ok()?
-            .into_string()
-            .ok()?;
+        let text = self.scrape().ok()?;
         metric(&text, "process_cpu_seconds_total").map(Duration::from_secs_f64)
     }
 

@@ -11,9 +11,11 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 use crate::protocol::ErrorCode;
 
 mod kinds;
+mod process;
 
 pub use self::kinds::{InKind, OutKind, PasswordScope, Refusal, RelayOutKind, ResumeResult};
 use self::kinds::{IN_KINDS, OUT_KINDS, REFUSALS, RELAY_OUT_KINDS, RESUME_RESULTS};
+pub use self::process::{cpu_time, open_fds, resident_memory_bytes};
 
 /// The figures one server exports at `GET /metrics`.
 pub struct Metrics {
@@ -266,44 +268,12 @@ impl Metrics {
         self.read_buffer_peak_gauge.set(peak as f64);
         let _ = &self.recorder;
         let mut text = self.handle.render();
-        // The process figures are read from /proc at each scrape; the CPU time is a counter
-        // in fractional seconds, which the recorder's integer counters cannot hold.
-        if let Some(cpu) = cpu_time() {
-            text.push_str(&format!(
-                "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n\
-                 # TYPE process_cpu_seconds_total counter\n\
-                 process_cpu_seconds_total {}\n\n",
-                cpu.as_secs_f64()
-            ));
-        }
-        if let Some(bytes) = resident_memory_bytes() {
-            text.push_str(&format!(
-                "# HELP process_resident_memory_bytes Resident memory size in bytes.\n\
-                 # TYPE process_resident_memory_bytes gauge\n\
-                 process_resident_memory_bytes {bytes}\n"
-            ));
-        }
+        process::render(&mut text);
         text
     }
 }
 
 static META: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, None);
-
-/// Resident set size of this process, from `/proc/self/statm` (Linux only).
-pub fn resident_memory_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
-
-/// CPU time (user + system) this process has used, from `/proc/self/stat` (Linux only).
-pub fn cpu_time() -> Option<std::time::Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name: state is 0, utime 11, stime 12 (in clock ticks of 10 ms).
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(std::time::Duration::from_millis(ticks * 10))
-}
 
 #[cfg(test)]
 mod tests;

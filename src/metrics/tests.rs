@@ -15,4 +15,5 @@ fn render_lists_counters_by_label() {
     assert!(text.contains("switchboard_errors_total{code=\"name_taken\"} 1"));
     assert!(text.contains("process_resident_memory_bytes"));
     assert!(text.contains("process_cpu_seconds_total"));
+    assert!(text.contains("process_open_fds"));
 }

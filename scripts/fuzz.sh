@@ -16,10 +16,14 @@ cases=${CASES:-1250000}
 
 properties=$(awk '/^proptest! \{/{on=1} on && /^    fn /{n++} END{print n}' src/fuzz/targets.rs)
 echo "==> building the property tests (release)"
-cargo test --release --lib --no-run --locked -q
+# The test binary is run directly, not through `cargo test`, so the long run does not hold
+# cargo's lock on target/ (other builds can go on beside it).
+bin=$(cargo test --release --lib --no-run --locked -q --message-format=json \
+  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+[ -x "$bin" ] || { echo "no test binary found" >&2; exit 1; }
 start=$(date +%s)
-echo "==> ${properties} properties x ${cases} cases"
-PROPTEST_CASES=$cases cargo test --release --lib --locked -q fuzz:: -- --test-threads=2
+echo "==> ${properties} properties x ${cases} cases ($(date -u +%H:%M) UTC)"
+PROPTEST_CASES=$cases "$bin" --test-threads="${THREADS:-2}" fuzz::
 took=$(( $(date +%s) - start ))
 total=$(( properties * cases ))
-echo "==> ${total} cases run in ${took} s, 0 failures"
+echo "==> ${total} cases run in ${took} s, 0 failures ($(date -u +%H:%M) UTC)"

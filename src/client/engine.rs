@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::links::{Link, LinkEvent};
+use super::reconnect::Reconnecting;
 use super::resume::ResumePoint;
 use super::retry::Retries;
 use super::store::ChatStore;
@@ -41,7 +42,9 @@ pub struct Engine {
     /// Where to resume the relay's chat.
     pub(super) resume: ResumePoint,
     /// How long the server asked to wait before reconnecting (`server_shutdown`).
-    retry_after: Option<std::time::Duration>,
+    pub(super) retry_after: Option<std::time::Duration>,
+    /// While the socket is down: the next attempt (see `reconnect.rs`).
+    pub(super) reconnecting: Option<Reconnecting>,
     /// The resume token of the last `welcome` (see `seat.rs`).
     pub(super) seat: Option<String>,
     /// When the socket was lost, until the next `welcome`.
@@ -80,6 +83,7 @@ impl Engine {
             retries: Retries::default(),
             resume,
             retry_after: None,
+            reconnecting: None,
             seat: None,
             lost_at: None,
             last_heard: tokio::time::Instant::now(),
@@ -90,7 +94,7 @@ impl Engine {
     }
 
     /// Opens the socket, sends `join` and waits for `welcome`.
-    async fn connect(&mut self) -> Result<(), ConnectError> {
+    pub(super) async fn connect(&mut self) -> Result<(), ConnectError> {
         let url = self.config.url.clone();
         let unreachable = |reason: String| ConnectError::Unreachable {
             url: url.clone(),
@@ -135,14 +139,12 @@ impl Engine {
         let mut probes = tokio::time::interval(self.config.silence_timeout / 4);
         probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !self.done {
-            let Some(ws) = self.ws.as_mut() else {
-                if !self.reconnect().await {
-                    break;
-                }
-                continue;
-            };
+            if self.ws.is_none() && self.reconnecting.is_none() && !self.schedule_reconnect() {
+                break;
+            }
+            let reconnect_at = self.reconnecting.as_ref().map(|r| r.at);
             tokio::select! {
-                frame = ws.next() => {
+                frame = next_frame(self.ws.as_mut()) => {
                     self.last_heard = tokio::time::Instant::now();
                     match frame {
                         Some(Ok(Message::Text(text))) => self.on_server(&text).await,
@@ -155,6 +157,11 @@ impl Engine {
                         Some(Err(_)) | None => self.lost(),
                     }
                 },
+                _ = sleep_until(reconnect_at) => {
+                    if !self.reconnect_now().await {
+                        break;
+                    }
+                }
                 _ = probes.tick() => self.probe().await,
                 cmd = commands.recv() => match cmd {
                     Some(Command::Send(text)) => self.send_chat(&text),
@@ -183,42 +190,6 @@ impl Engine {
         self.ws = None;
         self.mark_lost();
         self.keep_open_links();
-    }
-
-    /// Reconnects with exponential backoff; false when reconnecting is off.
-    async fn reconnect(&mut self) -> bool {
-        if !self.config.reconnect {
-            return false;
-        }
-        let mut delay = self
-            .retry_after
-            .take()
-            .map_or(self.config.backoff, |after| after.max(self.config.backoff));
-        for attempt in 1.. {
-            let jitter = delay.mul_f64(rand::random::<f64>() * 0.2);
-            self.emit(Event::Reconnecting {
-                attempt,
-                delay_ms: (delay + jitter).as_millis() as u64,
-            });
-            tokio::time::sleep(delay + jitter).await;
-            match self.connect().await {
-                Ok(()) => return true,
-                Err(ConnectError::Refused { code, message }) => {
-                    let again = self.retry_refusal(code);
-                    self.emit(Event::ServerError {
-                        code,
-                        message,
-                        peer: None,
-                    });
-                    if !again {
-                        return false;
-                    }
-                    delay = (delay * 2).min(self.config.max_backoff);
-                }
-                Err(_) => delay = (delay * 2).min(self.config.max_backoff),
-            }
-        }
-        false
     }
 
     pub(super) fn emit(&self, event: Event) {
@@ -371,5 +342,23 @@ impl Engine {
         if let Some(new) = self.host_id().filter(|h| *h != self.me) {
             self.offer_to(new).await;
         }
+    }
+}
+
+/// The next frame of the socket; never, while there is none.
+async fn next_frame(
+    ws: Option<&mut Ws>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+    match ws {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `at`; never, without one.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

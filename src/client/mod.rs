@@ -22,6 +22,7 @@ mod engine;
 mod links;
 mod liveness;
 mod negotiate;
+mod reconnect;
 mod resume;
 mod retry;
 mod seat;

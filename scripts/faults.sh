@@ -7,6 +7,9 @@
 #
 #   scripts/faults.sh                      the fast pass (a few minutes)
 #   FUZZ_CASES=1250000 scripts/faults.sh   with the 10-million-case fuzz pass (about 45 min)
+#
+# The long runs at full size (10,000 slowloris sockets, a 20,000-upgrade flood, a 10-minute
+# soak) are `switchboard bench` scenarios; docs/RELIABILITY.md lists their commands and results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --all-targets --locked -q
@@ -17,6 +20,8 @@ cargo test --offline --locked -q --lib fuzz::
 echo "==> attack and crash tests"
 cargo test --offline --locked -q --test errors --test limits --test admission --test slowloris \
   --test static_paths --test signaling --test relay_port --test peerjs --test history_crash \
-  --test chaos -- --test-threads=2'
+  --test chaos -- --test-threads=2
+echo "==> the attack and soak scenarios, small (bench slowloris, flood, soak)"
+cargo test --offline --locked -q --test bench -- slowloris flood soak'
 PROPTEST_CASES=${FUZZ_CASES:-256} "${ns[@]}" bash -c "$inner"
 echo "==> the fault suite passed"

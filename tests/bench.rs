@@ -219,3 +219,41 @@ fn soak_samples_memory_descriptors_and_latency_each_period() {
     assert!(r["fds first sample"].as_u64().unwrap() > 10, "{r}");
     assert!(r["RSS slope after the first sample"].is_number(), "{r}");
 }
+
+#[test]
+fn slowloris_sockets_of_every_kind_are_closed_in_time() {
+    let r = bench(&[
+        "slowloris",
+        "--sockets",
+        "40",
+        "--addresses",
+        "4",
+        "--join-timeout",
+        "1s",
+        "--heartbeat",
+        "500ms",
+        "--client-timeout",
+        "2s",
+    ]);
+    for kind in [
+        "never joins",
+        "joins, then silent",
+        "dribbles a frame",
+        "endless HTTP headers",
+    ] {
+        assert_eq!(r[format!("{kind}: closed in time")], 10, "{kind}: {r}");
+    }
+    assert_eq!(r["sessions left"], 2.0, "{r}");
+    assert!(r["real signals"].as_u64().unwrap() >= 10, "{r}");
+}
+
+#[test]
+fn flood_from_one_address_is_refused_past_its_handshake_burst() {
+    let r = bench(&["flood", "--upgrades", "300", "--addresses", "1"]);
+    let upgraded = r["101 upgraded"].as_u64().unwrap();
+    let refused = r["429 too many from one address"].as_u64().unwrap();
+    // The shipped burst is 100 handshakes, refilled at 20/s while the flood runs.
+    assert!((100..250).contains(&upgraded), "{r}");
+    assert_eq!(upgraded + refused, 300, "{r}");
+    assert!(r["real signals"].as_u64().unwrap() >= 1, "{r}");
+}

@@ -68,6 +68,33 @@ fn a_frame_declaring_10_gb_is_closed_with_1009_before_its_payload() {
 }
 
 #[test]
+fn compression_is_never_negotiated_so_a_compressed_frame_is_refused_unread() {
+    let (server, _) = warm_server();
+    let (mut socket, head) = raw::upgrade_with(
+        server.addr,
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+    );
+    let head = head.to_ascii_lowercase();
+    assert!(!head.contains("sec-websocket-extensions"), "{head}");
+    // A deflate bomb is a frame with RSV1 set (RFC 7692) whose few bytes inflate to gigabytes.
+    // Without the extension, RSV1 is a protocol error: the frame is never inflated.
+    let mut bomb = raw::header(true, raw::TEXT, 1024);
+    bomb[0] |= 0x40;
+    socket.write_all(&bomb).unwrap();
+    socket.write_all(&[0u8; 1024]).unwrap();
+    assert_eq!(raw::close_code(&mut socket), Some(1002));
+    assert_eq!(
+        server.metric("switchboard_refused_total{reason=\"protocol_error\"}"),
+        1.0
+    );
+    assert_eq!(
+        server.log_lines(&["websocket protocol error"]).len(),
+        1,
+        "one debug line"
+    );
+}
+
+#[test]
 fn fragments_adding_up_past_the_limit_are_closed_with_1009_on_ten_sockets() {
     let (server, before) = warm_server();
     let attackers: Vec<_> = (0..10)

@@ -3,15 +3,18 @@
 
 mod churn;
 pub mod conn;
+mod flood;
 mod floor;
 mod lite;
 mod pacer;
+mod raw;
 mod relay;
 mod report;
 pub mod rtc;
 mod scale;
 mod sessions;
 mod signal;
+mod slowloris;
 mod soak;
 mod storage;
 mod target;
@@ -86,6 +89,13 @@ enum Scenario {
     /// The history store alone (no server): group-commit throughput, append latency until
     /// durable, and the time to read back a resume's worth of messages.
     Storage(storage::StorageArgs),
+    /// Thousands of sockets that hold resources without using them (never join, silent
+    /// members, dribbled frames, endless HTTP headers); when each was closed, and two real
+    /// members' latency meanwhile.
+    Slowloris(slowloris::SlowlorisArgs),
+    /// WebSocket upgrades as fast as possible from many addresses, against the shipped limits;
+    /// accepted and refused handshakes, and two real members' latency meanwhile.
+    Flood(flood::FloodArgs),
     /// Minutes of steady load through the hub and the relay with members joining and leaving;
     /// the server's memory, descriptors and p99 latencies per period, and their slope.
     Soak(soak::SoakArgs),
@@ -97,6 +107,30 @@ impl Scenario {
         match self {
             Scenario::Relay(_) | Scenario::RelayScale(_) | Scenario::TimeToChat(_) => "relay",
             _ => "mesh",
+        }
+    }
+
+    /// Settings the spawned server gets instead of the bench's, as `SWITCHBOARD__SECTION__KEY`
+    /// environment variables (the documented override).
+    fn server_env(&self) -> Vec<(String, String)> {
+        let var = |section: &str, key: &str| {
+            format!(
+                "SWITCHBOARD__{}__{}",
+                section.to_uppercase(),
+                key.to_uppercase()
+            )
+        };
+        match self {
+            Scenario::Slowloris(a) => a
+                .session()
+                .into_iter()
+                .map(|(k, v)| (var("session", k), v))
+                .collect(),
+            Scenario::Flood(_) => flood::SHIPPED_LIMITS
+                .iter()
+                .map(|(k, v)| (var("limits", k), v.to_string()))
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -152,7 +186,7 @@ impl TargetArgs {
                 let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
                 let mut config = bench_config(scenario.topology(), static_dir, &self.storage);
                 config.push_str(&scenario.declared_rooms());
-                Target::spawn(&config, self.server_cpu)
+                Target::spawn(&config, self.server_cpu, &scenario.server_env())
             }
             (None, false) => anyhow::bail!("give --server ws://HOST:PORT/ws or --spawn"),
         }
@@ -177,6 +211,8 @@ impl Scenario {
                 Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,
                 Scenario::Churn(a) => churn::run(&target, a).await,
                 Scenario::Soak(a) => soak::run(&target, a).await,
+                Scenario::Slowloris(a) => slowloris::run(&target, a).await,
+                Scenario::Flood(a) => flood::run(&target, a).await,
                 Scenario::Floor(_) | Scenario::Storage(_) => {
                     unreachable!("they returned above")
                 }

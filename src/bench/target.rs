@@ -74,8 +74,9 @@ impl Target {
         })
     }
 
-    /// Starts `switchboard serve` as a child with `config` (pinned to `cpu` with taskset if given).
-    pub fn spawn(config: &str, cpu: Option<usize>) -> Result<Target> {
+    /// Starts `switchboard serve` as a child with `config` (pinned to `cpu` with taskset if given)
+    /// and the environment variables `env` (`SWITCHBOARD__…` overrides).
+    pub fn spawn(config: &str, cpu: Option<usize>, env: &[(String, String)]) -> Result<Target> {
         let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", super::nonce()));
         std::fs::create_dir_all(&dir).context("temp dir")?;
         let path = dir.join("bench.toml");
@@ -91,7 +92,8 @@ impl Target {
         };
         cmd.arg("--config").arg(&path).arg("serve");
         cmd.env("NO_COLOR", "1")
-            .env("RUST_LOG", "warn,switchboard=info");
+            .env("RUST_LOG", "warn,switchboard=info")
+            .envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd.stderr(Stdio::piped()).spawn().context("spawn server")?;
         let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
         let addr = listening_address(stderr)?;

@@ -12,12 +12,18 @@ pub const TEXT: u8 = 0x1;
 
 /// Connects and completes the WebSocket handshake on `/ws`; returns the raw socket.
 pub fn upgrade(addr: SocketAddr) -> TcpStream {
+    upgrade_with(addr, "").0
+}
+
+/// The same with `headers` (each ending in CRLF) added to the request; returns the socket and
+/// the response head.
+pub fn upgrade_with(addr: SocketAddr, headers: &str) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(WAIT)).unwrap();
     write!(
         stream,
         "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{headers}\r\n"
     )
     .unwrap();
     let mut head = Vec::new();
@@ -26,9 +32,9 @@ pub fn upgrade(addr: SocketAddr) -> TcpStream {
         stream.read_exact(&mut byte).expect("read handshake");
         head.push(byte[0]);
     }
-    let head = String::from_utf8_lossy(&head);
+    let head = String::from_utf8_lossy(&head).into_owned();
     assert!(head.starts_with("HTTP/1.1 101"), "handshake: {head}");
-    stream
+    (stream, head)
 }
 
 /// A masked client frame header: `fin`, `opcode`, and the payload length it declares (always

@@ -18,6 +18,7 @@ missing=()
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v tmux >/dev/null || missing+=(tmux)   # tests/terminal_ui.rs drives the chat screen in it
+command -v redis-server >/dev/null || missing+=(redis-server)   # tests/cluster.rs starts its own on 127.0.0.1
 if [ "$e2e" = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v turnserver >/dev/null || missing+=(coturn)   # tests/e2e/turn.test.mjs starts its own

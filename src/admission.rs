@@ -80,6 +80,11 @@ impl Admission {
         }
     }
 
+    /// How many WebSockets are open now.
+    pub fn sessions(&self) -> u32 {
+        self.sessions.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Lets the upgrade `req` from `ip` through, or says why not.
     pub fn admit(&self, req: &Request, ip: IpAddr) -> Result<Ticket, Refused> {
         let refused = |why: Refusal, status, code, message: String| {

@@ -16,6 +16,7 @@
 //! - [`password`]: [`password::Password`], a room password that `Debug` never shows.
 //! - [`auth`]: join tokens (JWT: HS256 or Ed25519), `[auth]` and `[admin]`.
 //! - [`cli`]: `switchboard history` and `switchboard token`.
+//! - [`cluster`]: several nodes sharing rooms through Redis (`[cluster]`, off by default).
 //! - [`clock`]: wall-clock time as the protocol writes it.
 //! - [`admission`]: who may open a WebSocket (`[limits]`).
 //! - [`rate`]: the token bucket behind per-session and per-address rates.
@@ -49,6 +50,8 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod clock;
+#[cfg(feature = "server")]
+pub mod cluster;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]

@@ -2,6 +2,7 @@
 //! overrides, and validation whose every error names the offending key.
 
 mod broadcast;
+mod cluster;
 mod limits;
 mod load;
 mod peerjs;
@@ -21,6 +22,7 @@ use crate::attempts::Policy;
 use crate::protocol::IceServer;
 
 pub use self::broadcast::BroadcastConfig;
+pub use self::cluster::ClusterConfig;
 pub use self::limits::LimitsConfig;
 pub use self::peerjs::PeerJsConfig;
 pub use self::relay::RelayConfig;
@@ -62,6 +64,8 @@ pub struct Config {
     pub peerjs: PeerJsConfig,
     /// Broadcast signaling (simple-peer apps).
     pub broadcast: BroadcastConfig,
+    /// Several nodes sharing rooms through Redis (off without `redis_url`).
+    pub cluster: ClusterConfig,
     /// The file this was loaded from (set by [`Config::load`]; the server reloads it).
     #[serde(skip)]
     pub source: Option<std::path::PathBuf>,
@@ -175,6 +179,7 @@ impl Config {
         self.turn.validate()?;
         self.peerjs.validate()?;
         self.broadcast.validate()?;
+        self.cluster.validate()?;
         let needs_key = |auth: RoomAuth| auth == RoomAuth::Token && !self.auth.has_key();
         if needs_key(self.dynamic_rooms.auth) {
             return Err("dynamic_rooms.auth: \"token\" needs [auth] secret or public_key".into());

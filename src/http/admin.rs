@@ -14,9 +14,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use crate::cluster::ListNodes;
 use crate::error::ClientError;
 use crate::protocol::{ErrorCode, PeerId};
-use crate::registry::{AdminAuth, AdminRefusal};
+use crate::registry::{AdminAuth, AdminRefusal, AdminScope};
 use crate::room::{Announce, Close, Describe, Kick, Room};
 
 /// The API's routes.
@@ -27,7 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/rooms/{room}", web::get().to(show))
             .route("/rooms/{room}", web::delete().to(close))
             .route("/rooms/{room}/kick", web::post().to(kick))
-            .route("/rooms/{room}/announce", web::post().to(announce)),
+            .route("/rooms/{room}/announce", web::post().to(announce))
+            .route("/cluster", web::get().to(cluster)),
     );
 }
 
@@ -80,6 +82,14 @@ async fn authorize(
     req: &HttpRequest,
     state: &AppState,
 ) -> Result<Vec<(String, Addr<Room>)>, Failure> {
+    authorize_scoped(req, state).await.map(|(_, rooms)| rooms)
+}
+
+/// The caller's scope and the rooms it may manage, or why it may not.
+async fn authorize_scoped(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(AdminScope, Vec<(String, Addr<Room>)>), Failure> {
     let bearer = req
         .headers()
         .get("authorization")
@@ -98,7 +108,7 @@ async fn authorize(
         .await
         .map_err(|e| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string()))?;
     match verdict {
-        Ok((_, rooms)) => Ok(rooms),
+        Ok(granted) => Ok(granted),
         Err(AdminRefusal::Disabled) => Err(Failure::new(
             StatusCode::NOT_FOUND,
             "admin_disabled",
@@ -132,6 +142,32 @@ async fn room_of(req: &HttpRequest, state: &AppState, name: &str) -> Result<Addr
 
 fn mailbox(e: MailboxError) -> Failure {
     Failure::new(StatusCode::SERVICE_UNAVAILABLE, "internal", e.to_string())
+}
+
+/// `GET /admin/v1/cluster`: this node and every live node of its cluster (the admin key only:
+/// a room-scoped token gets 403).
+async fn cluster(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let answer = async {
+        let (scope, _) = authorize_scoped(&req, &state).await?;
+        if scope != AdminScope::All {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden.as_str(),
+                "the cluster is shown to the admin key only",
+            ));
+        }
+        let Some(node) = &state.cluster else {
+            return Ok(HttpResponse::Ok().json(json!({"enabled": false, "nodes": []})));
+        };
+        let list = node.send(ListNodes).await.map_err(mailbox)?;
+        Ok(HttpResponse::Ok().json(json!({
+            "enabled": true,
+            "this": list.this,
+            "connected": list.connected,
+            "nodes": list.nodes,
+        })))
+    };
+    respond(answer.await)
 }
 
 /// `GET /admin/v1/rooms`

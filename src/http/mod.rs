@@ -29,6 +29,8 @@ use crate::relay::{checks, RelaySettings};
 #[derive(Clone)]
 pub struct AppState {
     registry: Addr<Registry>,
+    /// This node in its cluster (`[cluster]`), if any.
+    cluster: Option<Addr<crate::cluster::Node>>,
     metrics: Arc<Metrics>,
     /// The session settings, shared by every session.
     session: Arc<SessionConfig>,
@@ -79,7 +81,8 @@ pub fn run_with_registry(
     };
     let registry = RegistryCell::default();
     let source = config.source.clone();
-    let (server, metrics) = serve(listener, config, away, registry.clone(), storage.clone())?;
+    let (server, metrics, cluster) =
+        serve(listener, config, away, registry.clone(), storage.clone())?;
     if let Some(path) = source {
         crate::reload::watch(path, registry.clone(), metrics);
     }
@@ -88,6 +91,9 @@ pub fn run_with_registry(
         shutdown.await;
         tracing::info!("shutting down: telling every session, then closing it");
         let _ = going_away.send(true);
+        if let Some(node) = cluster {
+            let _ = actix_rt::time::timeout(grace, node.send(crate::cluster::Leave)).await;
+        }
         actix_rt::time::sleep(grace).await;
         // Sessions are closed: what the relays were storing is committed now, before the
         // process can end (it ends when the server below has stopped).
@@ -140,7 +146,7 @@ fn serve(
     going_away: watch::Receiver<bool>,
     registry: RegistryCell,
     storage: Option<Arc<dyn crate::storage::Storage>>,
-) -> std::io::Result<(Server, Arc<Metrics>)> {
+) -> std::io::Result<(Server, Arc<Metrics>, Option<Addr<crate::cluster::Node>>)> {
     let config = Arc::new(config);
     let metrics = Metrics::new();
     let server_metrics = metrics.clone();
@@ -164,6 +170,17 @@ fn serve(
     let peerjs = Arc::new(config.peerjs.clone());
     let broadcast = Arc::new(config.broadcast.clone());
     let local_addr = listener.local_addr()?;
+    let cluster = config.cluster.enabled().then(|| {
+        crate::cluster::Node::new(
+            &config.cluster,
+            format!("ws://{local_addr}{WS_PATH}"),
+            relay.engine.as_ref().map(|e| e.local_addr.to_string()),
+            admission.clone(),
+            metrics.clone(),
+        )
+        .start()
+    });
+    let node = cluster.clone();
     let mut server = Server::build()
         .disable_signals()
         .shutdown_timeout(config.server.shutdown_timeout.as_secs());
@@ -178,6 +195,7 @@ fn serve(
         });
         let state = AppState {
             registry,
+            cluster: node.clone(),
             metrics: metrics.clone(),
             session: session_config.clone(),
             going_away: going_away.clone(),
@@ -214,7 +232,7 @@ fn serve(
             .finish(map_config(app, |_| AppConfig::default()))
             .tcp()
     })?;
-    Ok((server.run(), server_metrics))
+    Ok((server.run(), server_metrics, cluster))
 }
 
 /// `/ws` without a WebSocket upgrade (upgrades never reach the app: see [`upgrade`]).

@@ -57,6 +57,10 @@ pub struct Metrics {
     pub storage_failures: Counter,
     /// Datagrams on the relay's UDP port from addresses no connection expects (dropped).
     pub relay_unknown_datagrams: Counter,
+    /// Live nodes of the cluster, this one included (0 without `[cluster]`).
+    pub cluster_nodes: Gauge,
+    /// Redis commands of the cluster that failed (the node goes on and retries).
+    pub cluster_errors: Counter,
     /// Relay connections freed because their channel was not open within `connect_timeout`.
     pub relay_timed_out: Counter,
     /// Bytes all sessions' read buffers hold now (partial frames and fragmented messages).
@@ -184,6 +188,15 @@ impl Metrics {
             storage_failures: counter(
                 "switchboard_storage_failures_total",
                 "Chat messages the relay could not store (their senders got storage_failed).",
+                vec![],
+            ),
+            cluster_nodes: gauge(
+                "switchboard_cluster_nodes",
+                "Live nodes of the cluster, this one included (0 without [cluster]).",
+            ),
+            cluster_errors: counter(
+                "switchboard_cluster_redis_errors_total",
+                "Redis commands of the cluster that failed.",
                 vec![],
             ),
             relay_unknown_datagrams: counter(

@@ -5,6 +5,7 @@
 pub mod blip;
 pub mod process;
 pub mod raw;
+pub mod redis;
 pub mod rtc;
 pub mod ws;
 
@@ -223,5 +224,18 @@ pub async fn eventually_within(what: &str, limit: Duration, mut check: impl FnMu
             "timed out waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Like [`eventually`], for tests without a runtime: polls `check` every 20 ms for up to
+/// [`WAIT`].
+pub fn eventually_blocking(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -1,0 +1,134 @@
+//! Several nodes sharing one real Redis (`[cluster]`): each registers with a heartbeat, sees the
+//! others, and a node that dies expires within `node_ttl`; Redis going away is survived; with no
+//! `redis_url` nothing of this runs. Run inside a loopback-only network namespace (scripts/test.sh
+//! does); needs `redis-server` (scripts/test.sh installs it).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::process::ServerProcess;
+use common::redis::RedisServer;
+use serde_json::Value;
+
+const KEY: &str = "admin-key-for-the-cluster-tests";
+
+/// A node of the cluster at `redis` with id `id` (heartbeat 200 ms, registrations last 1 s).
+fn node(redis_url: &str, id: &str) -> ServerProcess {
+    ServerProcess::spawn(&format!(
+        "[admin]\nkey = \"{KEY}\"\n\
+         [cluster]\nredis_url = \"{redis_url}\"\nnode_id = \"{id}\"\nheartbeat = \"200ms\"\nnode_ttl = \"1s\"\n"
+    ))
+}
+
+/// `GET /admin/v1/cluster` on `server` with the admin key.
+fn cluster_view(server: &ServerProcess) -> Value {
+    let res = ureq::get(&format!("http://{}/admin/v1/cluster", server.addr))
+        .set("Authorization", &format!("Bearer {KEY}"))
+        .call()
+        .expect("GET /admin/v1/cluster");
+    serde_json::from_str(&res.into_string().unwrap()).unwrap()
+}
+
+/// The ids `server` lists as live.
+fn ids(server: &ServerProcess) -> Vec<String> {
+    cluster_view(server)["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Polls until `server` lists exactly `want`, or fails after `limit`; returns how long it took.
+fn wait_for_ids(server: &ServerProcess, want: &[&str], limit: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let now = ids(server);
+        if now == want {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{} lists {now:?}, not {want:?}, after {limit:?}",
+            server.addr
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn nodes_see_each_other_and_a_dead_node_expires_within_its_ttl() {
+    let redis = RedisServer::start();
+    let a = node(&redis.url, "a");
+    let b = node(&redis.url, "b");
+    let mut c = node(&redis.url, "c");
+    wait_for_ids(&a, &["a", "b", "c"], Duration::from_secs(5));
+    let view = cluster_view(&b);
+    assert_eq!(view["enabled"], true);
+    assert_eq!(view["this"], "b");
+    assert_eq!(view["connected"], true);
+    for (n, server) in view["nodes"].as_array().unwrap().iter().zip([&a, &b, &c]) {
+        assert_eq!(n["url"], format!("ws://{}/ws", server.addr), "{n}");
+        assert!(n["started_ms"].as_u64().unwrap() > 0, "{n}");
+    }
+    wait_for_ids(&b, &["a", "b", "c"], Duration::from_secs(5));
+    common::eventually_blocking("b counts three nodes", || {
+        b.metric("switchboard_cluster_nodes") == 3.0
+    });
+
+    // kill -9: no goodbye; the others drop it once its registration runs out (1 s), at the
+    // next heartbeat after that.
+    c.kill_9();
+    let took = wait_for_ids(&a, &["a", "b"], Duration::from_secs(3));
+    assert!(
+        took < Duration::from_millis(1800),
+        "c expired after {took:?}"
+    );
+    let expired = a.log_lines(&["cluster node expired", "c"]).len()
+        + b.log_lines(&["cluster node expired", "c"]).len();
+    assert_eq!(expired, 1, "one node notices and logs it");
+
+    // SIGTERM: the node takes itself out at once.
+    let mut b = b;
+    assert!(b.terminate(Duration::from_secs(10)).success());
+    b.wait_for_log(&["left the cluster"]);
+    let took = wait_for_ids(&a, &["a"], Duration::from_secs(3));
+    assert!(took < Duration::from_millis(900), "b left after {took:?}");
+}
+
+#[test]
+fn redis_going_away_is_logged_once_counted_and_survived() {
+    let redis = RedisServer::start();
+    let port = redis.port;
+    let a = node(&redis.url, "a");
+    wait_for_ids(&a, &["a"], Duration::from_secs(5));
+    drop(redis);
+    common::eventually_blocking("failed heartbeats counted", || {
+        a.metric("switchboard_cluster_redis_errors_total") >= 3.0
+    });
+    assert_eq!(a.log_lines(&["Redis unreachable"]).len(), 1, "logged once");
+    assert_eq!(cluster_view(&a)["connected"], false);
+    // The node still serves.
+    let (status, _) = common::http_get(a.addr, "/healthz");
+    assert_eq!(status, 200);
+
+    // Redis is back (on the same port): the node registers again by itself.
+    let redis = RedisServer::start_on(port);
+    common::eventually_blocking("registered again", || cluster_view(&a)["connected"] == true);
+    assert_eq!(ids(&a), ["a"]);
+    assert!(redis
+        .cli(&["HKEYS", "switchboard:nodes:info"])
+        .contains('a'));
+    assert_eq!(a.log_lines(&["registered in the cluster"]).len(), 2);
+}
+
+#[test]
+fn without_a_redis_url_there_is_no_cluster() {
+    let a = ServerProcess::spawn(&format!("[admin]\nkey = \"{KEY}\"\n"));
+    let view = cluster_view(&a);
+    assert_eq!(view["enabled"], false, "{view}");
+    assert_eq!(a.metric("switchboard_cluster_nodes"), 0.0);
+    assert_eq!(a.metric("switchboard_cluster_redis_errors_total"), 0.0);
+    assert!(a.log_lines(&["cluster"]).is_empty());
+}

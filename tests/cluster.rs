@@ -132,3 +132,109 @@ fn without_a_redis_url_there_is_no_cluster() {
     assert_eq!(a.metric("switchboard_cluster_redis_errors_total"), 0.0);
     assert!(a.log_lines(&["cluster"]).is_empty());
 }
+
+/// The signaling URL of `server`.
+fn ws(server: &ServerProcess) -> String {
+    format!("ws://{}/ws", server.addr)
+}
+
+#[tokio::test]
+async fn members_on_different_nodes_share_one_roster_and_signal_each_other() {
+    let redis = RedisServer::start();
+    let a = node(&redis.url, "a");
+    let mut b = node(&redis.url, "b");
+    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
+    let ann_id = ann.join("m", "ann").await["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Bob on the other node is welcomed with Ann in the room, and Ann is told he joined.
+    let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+    let welcome = bob.join("m", "bob").await;
+    let bob_id = welcome["peer_id"].as_str().unwrap().to_string();
+    let peers = welcome["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 1, "{welcome}");
+    assert_eq!(peers[0]["id"], ann_id.as_str());
+    assert_eq!(peers[0]["name"], "ann");
+    let joined = ann.expect("peer_joined").await;
+    assert_eq!(joined["peer"]["id"], bob_id.as_str());
+
+    // Signals cross the nodes both ways, stamped with the real sender.
+    let offer = serde_json::json!({"type": "offer", "sdp": "v=0 bob"});
+    bob.signal(&ann_id, offer.clone()).await;
+    let got = ann.expect("signal").await;
+    assert_eq!(got["from"], bob_id.as_str());
+    assert_eq!(got["data"], offer);
+    let answer = serde_json::json!({"type": "answer", "sdp": "v=0 ann"});
+    ann.signal(&bob_id, answer.clone()).await;
+    let got = bob.expect("signal").await;
+    assert_eq!(got["from"], ann_id.as_str());
+    assert_eq!(got["data"], answer);
+
+    // Names are unique over the cluster.
+    let mut other = common::ws::WsClient::connect(&ws(&a)).await;
+    other
+        .send(serde_json::json!({"type": "join", "room": "m", "name": "BOB"}))
+        .await;
+    other.expect_error("name_taken").await;
+
+    // A member leaving on one node is gone on the other.
+    bob.send(serde_json::json!({"type": "leave"})).await;
+    let left = ann.expect("peer_left").await;
+    assert_eq!(left["peer_id"], bob_id.as_str());
+    assert_eq!(left["reason"], "left");
+
+    // A node that dies takes its members with it, within its TTL and a heartbeat.
+    let mut cara = common::ws::WsClient::connect(&ws(&b)).await;
+    let cara_id = cara.join("m", "cara").await["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        ann.expect("peer_joined").await["peer"]["id"],
+        cara_id.as_str()
+    );
+    let killed = Instant::now();
+    b.kill_9();
+    let left = ann.expect("peer_left").await;
+    assert_eq!(left["peer_id"], cara_id.as_str());
+    assert_eq!(left["reason"], "timeout");
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        killed.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn rust_clients_on_two_nodes_chat_over_a_mesh_link() {
+    use switchboard::client::{Client, ClientConfig, Event};
+    let redis = RedisServer::start();
+    let a = node(&redis.url, "a");
+    let b = node(&redis.url, "b");
+    let (ann, mut ann_events) = Client::connect(ClientConfig::new(&ws(&a), "m", "ann").loopback())
+        .await
+        .unwrap();
+    let (bob, mut bob_events) = Client::connect(ClientConfig::new(&ws(&b), "m", "bob").loopback())
+        .await
+        .unwrap();
+    common::wait_open(&mut bob_events, "bob").await;
+    common::wait_open(&mut ann_events, "ann").await;
+    bob.send("hello from node b");
+    ann.send("hello from node a");
+    for (events, want) in [
+        (&mut ann_events, "hello from node b"),
+        (&mut bob_events, "hello from node a"),
+    ] {
+        loop {
+            let event = tokio::time::timeout(common::WAIT, events.recv())
+                .await
+                .expect("a chat line within 5 s")
+                .unwrap();
+            if let Event::Chat { message } = event {
+                assert_eq!(message.text, want);
+                break;
+            }
+        }
+    }
+}

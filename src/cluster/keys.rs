@@ -29,3 +29,63 @@ if ARGV[1] ~= '' then
 end
 return {dead, redis.call('HVALS', KEYS[2])}
 ";
+
+/// The pub/sub channel of room `room`'s roster changes ([`super::events::RoomEvent`]).
+pub fn room_channel(room: &str) -> String {
+    format!("{PREFIX}room:{room}")
+}
+
+/// The hash of room `room`'s members over the cluster: peer id → member (JSON).
+pub fn room_members(room: &str) -> String {
+    format!("{PREFIX}room:{room}:members")
+}
+
+/// The set of rooms node `node` has members in (so its members can be taken out when it dies).
+pub fn node_rooms(node: &str) -> String {
+    format!("{PREFIX}node:{node}:rooms")
+}
+
+/// Node `node`'s own pub/sub channel ([`super::events::NodeEvent`]).
+pub fn node_channel(node: &str) -> String {
+    format!("{PREFIX}node:{node}")
+}
+
+/// A member joined: lists it (`KEYS[1]` room members, `ARGV[1]` id, `ARGV[2]` member JSON),
+/// notes its room for its node (`KEYS[2]`, `ARGV[3]` room), then tells the room's channel
+/// (`ARGV[4]`, `ARGV[5]` event) — listed before told, so a node that reads the list after
+/// subscribing misses nobody.
+pub const JOINED: &str = r"
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+";
+
+/// A member left: unlists it (`KEYS[1]`, `ARGV[1]` id) and tells the room's channel (`ARGV[2]`,
+/// `ARGV[3]` event).
+pub const LEFT: &str = r"
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+";
+
+/// Node `ARGV[1]` is gone (expired, or left): every member it had is unlisted and a `left`
+/// (reason `timeout`) told to its room; then its room set (`KEYS[1]`) is dropped. `ARGV[2]` is
+/// the key prefix. Returns how many members were taken out.
+pub const NODE_GONE: &str = r"
+local rooms = redis.call('SMEMBERS', KEYS[1])
+local gone = 0
+for _, room in ipairs(rooms) do
+  local key = ARGV[2] .. 'room:' .. room .. ':members'
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local ok, m = pcall(cjson.decode, all[i + 1])
+    if ok and m.node == ARGV[1] then
+      redis.call('HDEL', key, all[i])
+      redis.call('PUBLISH', ARGV[2] .. 'room:' .. room,
+        cjson.encode({type = 'left', node = ARGV[1], peer_id = all[i], reason = 'timeout'}))
+      gone = gone + 1
+    end
+  end
+end
+redis.call('DEL', KEYS[1])
+return gone
+";

@@ -6,10 +6,38 @@
 //!   every `heartbeat` and lasting `node_ttl`; the list of live nodes, which the admin API shows
 //!   (`GET /admin/v1/cluster`) and `switchboard_cluster_nodes` counts.
 //!
-//! Rooms shared across nodes, cluster-wide limits and relay leases build on it (see
-//! `docs/CLUSTER.md` for what is done and what is not).
+//! - [`Bus`]: the rooms' link to the other nodes: mesh rooms are shared (one roster over the
+//!   cluster, signals between members on different nodes), over pub/sub channels per room and
+//!   per node; the roster itself is a hash per room, listed before it is announced.
+//!
+//! Cluster-wide limits and relay leases build on it (see `docs/CLUSTER.md` for what is done and
+//! what is not).
 
+mod bus;
+mod events;
 mod keys;
 mod node;
 
+use actix::Addr;
+
+pub use self::bus::{Announce, Bus, FromCluster, Share, ToNode, Unshare};
+pub use self::events::{NodeEvent, NodeEventKind, RemoteMember, RoomEvent};
 pub use self::node::{Leave, ListNodes, Node, NodeInfo, NodeList};
+
+/// What a room needs to be shared: the node's bus and the node's id.
+#[derive(Clone)]
+pub struct ClusterLink {
+    /// The node's pub/sub link.
+    pub bus: Addr<Bus>,
+    /// The node's id (stamped on the members it announces).
+    pub node: String,
+}
+
+/// This node's id: `[cluster] node_id`, or a new random one.
+pub fn node_id(config: &crate::config::ClusterConfig) -> String {
+    if config.node_id.is_empty() {
+        format!("node-{:08x}", rand::random::<u32>())
+    } else {
+        config.node_id.clone()
+    }
+}

@@ -49,19 +49,16 @@ pub struct Node {
 }
 
 impl Node {
-    /// A node for `config` (which must be enabled), reachable at `url`, with a relay at `relay`.
+    /// Node `id` for `config` (which must be enabled), reachable at `url`, with a relay at
+    /// `relay`.
     pub fn new(
+        id: String,
         config: &ClusterConfig,
         url: String,
         relay: Option<String>,
         admission: Arc<Admission>,
         metrics: Arc<Metrics>,
     ) -> Node {
-        let id = if config.node_id.is_empty() {
-            format!("node-{:08x}", rand::random::<u32>())
-        } else {
-            config.node_id.clone()
-        };
         let url = if config.advertise_url.is_empty() {
             if url.contains("//0.0.0.0:") || url.contains("//[::]:") {
                 tracing::warn!(
@@ -122,12 +119,12 @@ impl Node {
                 .await?;
             Ok::<_, redis::RedisError>((conn, dead, live))
         };
-        ctx.spawn(beat.into_actor(self).map(|result, node, _| {
+        ctx.spawn(beat.into_actor(self).map(|result, node, ctx| {
             node.beating = false;
             match result {
                 Ok((conn, dead, live)) => {
                     node.redis = Some(conn);
-                    node.seen(dead, live);
+                    node.seen(dead, live, ctx);
                 }
                 Err(e) => node.failed(&e),
             }
@@ -136,13 +133,14 @@ impl Node {
 
     /// A heartbeat went through: `dead` expired (some other node removed them, or we did),
     /// `live` are the registrations now.
-    fn seen(&mut self, dead: Vec<String>, live: Vec<String>) {
+    fn seen(&mut self, dead: Vec<String>, live: Vec<String>, ctx: &mut Context<Self>) {
         if self.healthy != Some(true) {
             tracing::info!(node = %self.me.id, url = %self.me.url, "registered in the cluster");
         }
         self.healthy = Some(true);
         for id in dead {
             tracing::warn!(node = %id, "cluster node expired (no heartbeat within node_ttl)");
+            self.take_out(id, ctx);
         }
         let mut nodes: Vec<NodeInfo> = live
             .iter()
@@ -161,6 +159,32 @@ impl Node {
         self.nodes = nodes;
     }
 
+    /// Takes node `id`'s members out of every shared room's roster, telling each room.
+    fn take_out(&mut self, id: String, ctx: &mut Context<Self>) {
+        let Some(mut conn) = self.redis.clone() else {
+            return;
+        };
+        let metrics = self.metrics.clone();
+        ctx.spawn(
+            async move {
+                let gone: redis::RedisResult<u64> = redis::Script::new(keys::NODE_GONE)
+                    .key(keys::node_rooms(&id))
+                    .arg(&id)
+                    .arg(keys::PREFIX)
+                    .invoke_async(&mut conn)
+                    .await;
+                match gone {
+                    Ok(n) => tracing::info!(node = %id, members = n, "took a gone node's members out of its rooms"),
+                    Err(e) => {
+                        metrics.cluster_errors.increment(1);
+                        tracing::error!(error = %e, node = %id, "cannot take a gone node's members out");
+                    }
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
     fn failed(&mut self, e: &redis::RedisError) {
         self.metrics.cluster_errors.increment(1);
         if self.healthy != Some(false) {
@@ -173,7 +197,7 @@ impl Node {
 }
 
 /// A connection that reconnects by itself, with every command bounded in time.
-async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
+pub(super) async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(COMMAND_TIMEOUT))
         .set_response_timeout(Some(COMMAND_TIMEOUT))
@@ -241,6 +265,16 @@ impl Handler<Leave> for Node {
                     .hdel(keys::node_info(), &id)
                     .query_async(&mut conn)
                     .await;
+                // Its members are gone with it (they come back through another node).
+                let members: redis::RedisResult<u64> = redis::Script::new(keys::NODE_GONE)
+                    .key(keys::node_rooms(&id))
+                    .arg(&id)
+                    .arg(keys::PREFIX)
+                    .invoke_async(&mut conn)
+                    .await;
+                if let Err(e) = members {
+                    tracing::warn!(error = %e, "cannot take this node's members out of their rooms");
+                }
                 match removed {
                     Ok(()) => tracing::info!(node = %id, "left the cluster"),
                     Err(e) => tracing::warn!(error = %e, "cannot leave the cluster (the registration will expire)"),

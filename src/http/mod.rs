@@ -170,8 +170,22 @@ fn serve(
     let peerjs = Arc::new(config.peerjs.clone());
     let broadcast = Arc::new(config.broadcast.clone());
     let local_addr = listener.local_addr()?;
+    let node_id = crate::cluster::node_id(&config.cluster);
+    let bus = config
+        .cluster
+        .enabled()
+        .then(|| crate::cluster::ClusterLink {
+            bus: crate::cluster::Bus::new(
+                node_id.clone(),
+                config.cluster.redis_url.clone(),
+                metrics.clone(),
+            )
+            .start(),
+            node: node_id.clone(),
+        });
     let cluster = config.cluster.enabled().then(|| {
         crate::cluster::Node::new(
+            node_id.clone(),
             &config.cluster,
             format!("ws://{local_addr}{WS_PATH}"),
             relay.engine.as_ref().map(|e| e.local_addr.to_string()),
@@ -191,7 +205,9 @@ fn serve(
         // The registry (and so every room) lives on the first worker's thread: with one worker,
         // session → room → session hops never cross threads.
         let registry = registry.get_or_start(|| {
-            Registry::new(app_config.clone(), metrics.clone(), relay.clone()).start()
+            Registry::new(app_config.clone(), metrics.clone(), relay.clone())
+                .with_cluster(bus.clone())
+                .start()
         });
         let state = AppState {
             registry,

@@ -3,10 +3,12 @@
 //! checks room passwords (see [`passwords`]).
 
 mod admin;
+mod cell;
 mod passwords;
 mod reload;
 mod resumes;
 
+use crate::cluster::ClusterLink;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use crate::relay::RelaySettings;
 use crate::room::{Room, RoomClosed, RoomContext, RoomSettings, RoomUpdated};
 use admin::AdminGate;
 pub use admin::{AdminAuth, AdminRefusal, AdminScope};
+pub use cell::RegistryCell;
 use passwords::Passwords;
 pub use reload::{Reload, Reloaded};
 use resumes::Resumes;
@@ -53,23 +56,6 @@ struct Entry {
     summary: RoomSummary,
 }
 
-/// The registry of a running server, for code that embeds it (tests, operators' tools, the
-/// config reloader): set once the first HTTP worker has started it.
-#[derive(Clone, Default)]
-pub struct RegistryCell(Arc<std::sync::OnceLock<Addr<Registry>>>);
-
-impl RegistryCell {
-    /// The registry, once started.
-    pub fn get(&self) -> Option<Addr<Registry>> {
-        self.0.get().cloned()
-    }
-
-    /// The registry, started by `start` on first use.
-    pub fn get_or_start(&self, start: impl FnOnce() -> Addr<Registry>) -> Addr<Registry> {
-        self.0.get_or_init(start).clone()
-    }
-}
-
 /// Room name → room actor.
 pub struct Registry {
     config: Arc<Config>,
@@ -83,6 +69,8 @@ pub struct Registry {
     verifier: Option<Verifier>,
     /// Failed admin API bearers.
     admin_gate: AdminGate,
+    /// The node's link to its cluster (`[cluster]`), handed to the rooms.
+    cluster: Option<ClusterLink>,
 }
 
 impl Registry {
@@ -103,7 +91,14 @@ impl Registry {
             metrics,
             rooms: HashMap::new(),
             next_generation: 0,
+            cluster: None,
         }
+    }
+
+    /// The same registry, whose rooms share themselves through `cluster`.
+    pub fn with_cluster(mut self, cluster: Option<ClusterLink>) -> Registry {
+        self.cluster = cluster;
+        self
     }
 
     /// The room a `join` asks for, if its token (a token room) and password (a room that has
@@ -195,6 +190,7 @@ impl Registry {
             relay: self.relay.clone(),
             resume_key: self.resumes.key(),
             turn: Arc::new(self.config.turn.clone()),
+            cluster: self.cluster.clone(),
         };
         let summary = RoomSummary {
             name: settings.name.clone(),

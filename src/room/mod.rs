@@ -11,6 +11,7 @@ mod pending;
 mod relay;
 mod report;
 mod seat;
+mod shared;
 mod signal;
 
 use std::sync::Arc;
@@ -75,6 +76,8 @@ pub struct RoomContext {
     pub resume_key: Arc<ResumeKey>,
     /// The TURN server members get credentials for in `welcome`.
     pub turn: Arc<crate::config::TurnConfig>,
+    /// The node's cluster, if `[cluster]` is on (mesh rooms with presence are shared).
+    pub cluster: Option<crate::cluster::ClusterLink>,
 }
 
 /// One room: members, host state, routing.
@@ -90,12 +93,15 @@ pub struct Room {
     pending: pending::Pending,
     /// Who signaled whom (rooms without presence).
     contacts: contacts::Contacts,
+    /// The members on other nodes, when the room is shared over the cluster.
+    shared: Option<shared::Shared>,
     ctx: RoomContext,
 }
 
 impl Room {
     /// A room with no members; `generation` tells this incarnation apart from later ones.
     pub fn new(settings: RoomSettings, generation: u64, ctx: RoomContext) -> Room {
+        let shared = shared::Shared::for_room(&settings, &ctx);
         Room {
             host: HostState::initial(settings.topology),
             settings,
@@ -105,6 +111,7 @@ impl Room {
             watching_relay: false,
             pending: pending::Pending::default(),
             contacts: contacts::Contacts::default(),
+            shared,
             ctx,
         }
     }
@@ -130,6 +137,7 @@ impl Room {
             self.broadcast(&joined, OutKind::PeerJoined, ctx);
         }
         let name = info.name.clone();
+        self.announce_joined(&info);
         self.members.insert(
             info,
             join.identity.map(|i| i.perms),
@@ -151,7 +159,9 @@ impl Room {
             topology: self.settings.topology,
             host: self.host.as_ref(),
             peers: if self.settings.presence {
-                self.members.infos(Some(id))
+                let mut peers = self.members.infos(Some(id));
+                peers.extend(self.remote_infos());
+                peers
             } else {
                 Vec::new()
             },
@@ -171,7 +181,7 @@ impl Room {
 
     fn admit(&self, join: &Join) -> Result<(), ClientError> {
         let s = &self.settings;
-        if self.members.len() >= s.max_peers {
+        if self.members.len() + self.remote_count() >= s.max_peers {
             return Err(ClientError::RoomFull {
                 room: s.name.clone(),
                 max_peers: s.max_peers,
@@ -191,6 +201,9 @@ impl Room {
                 return Err(ClientError::NameHeld { name, free_in });
             }
             Some(None) => return Err(ClientError::NameTaken(join.name.clone())),
+            None if self.remote_named(&join.name) => {
+                return Err(ClientError::NameTaken(join.name.clone()))
+            }
             None => {}
         }
         Ok(())
@@ -212,6 +225,7 @@ impl Room {
         if member.away.is_some() {
             self.ctx.metrics.seats_held.decrement(1.0);
         }
+        self.announce_left(peer_id, reason);
         if let Some(relay) = &self.relay {
             relay.do_send(MemberLeft {
                 peer_id: peer_id.clone(),
@@ -331,6 +345,7 @@ impl Actor for Room {
         if self.host == HostState::Relay {
             self.start_relay(ctx);
         }
+        self.share(ctx);
         tracing::debug!(room = %self.settings.name, "room started");
     }
 
@@ -353,6 +368,7 @@ impl Actor for Room {
         if let Some(relay) = self.relay.take() {
             relay.do_send(StopRelay);
         }
+        self.unshare();
         tracing::debug!(room = %self.settings.name, "room stopped");
         Running::Stop
     }

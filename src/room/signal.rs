@@ -19,10 +19,11 @@ impl Room {
         // Without presence nobody knows the sender's id: it is named by its name.
         let quiet_name = (!self.settings.presence).then(|| sender.name.clone());
         let to_relay = msg.to.is_relay();
+        let remote = self.remote_node(&msg.to);
         let known = if to_relay {
             self.relay.is_some()
         } else {
-            msg.to != msg.from && self.members.get(&msg.to).is_some()
+            msg.to != msg.from && (self.members.get(&msg.to).is_some() || remote.is_some())
         };
         if !known {
             let err = ClientError::UnknownPeer(msg.to.to_string());
@@ -37,6 +38,9 @@ impl Room {
                 rule,
             };
             return self.send_error(&sender.outbox, &msg.from, err, ctx);
+        }
+        if let Some(node) = remote {
+            return self.signal_remote(node, msg);
         }
         if let (true, Some(relay)) = (to_relay, &self.relay) {
             return relay.do_send(SignalToRelay {

@@ -1,0 +1,369 @@
+//! The `Bus` actor: this node's link to the other nodes' rooms. It subscribes to the channel of
+//! every shared room that has a room actor here and to this node's own channel, hands what
+//! arrives to the rooms, and publishes what the rooms say, in the order they say it (one
+//! publisher task, one command at a time: a member's `joined` always precedes its signals).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use redis::aio::{ConnectionManager, PubSubSink};
+use tokio::sync::mpsc;
+
+use super::events::{NodeEvent, RemoteMember, RoomEvent};
+use super::keys;
+use super::node::connect;
+use crate::metrics::Metrics;
+
+/// How long after losing its subscriptions the bus tries again.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+/// What the cluster tells a room.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum FromCluster {
+    /// A roster change on another node.
+    Room(RoomEvent),
+    /// A signal for one of the room's members here (or news of one that could not be
+    /// delivered).
+    Node(NodeEvent),
+    /// The whole roster, after the subscriptions were lost and made again.
+    Snapshot(Vec<RemoteMember>),
+}
+
+/// One command for the publisher task.
+enum Outgoing {
+    /// Run `script` with `keys` and `args`.
+    Script {
+        script: &'static str,
+        keys: Vec<String>,
+        args: Vec<String>,
+    },
+    /// Publish `payload` on `channel`.
+    Publish { channel: String, payload: String },
+}
+
+/// This node's pub/sub link.
+pub struct Bus {
+    node: String,
+    url: String,
+    out: mpsc::UnboundedSender<Outgoing>,
+    sink: Option<PubSubSink>,
+    /// Reads (roster snapshots).
+    reader: Option<ConnectionManager>,
+    rooms: HashMap<String, Recipient<FromCluster>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Bus {
+    /// The bus of node `node` on the Redis at `url`.
+    pub fn new(node: String, url: String, metrics: Arc<Metrics>) -> Bus {
+        let (out, rx) = mpsc::unbounded_channel();
+        actix_rt::spawn(publish(url.clone(), rx, metrics.clone()));
+        Bus {
+            node,
+            url,
+            out,
+            sink: None,
+            reader: None,
+            rooms: HashMap::new(),
+            metrics,
+        }
+    }
+
+    /// Opens the subscriber connection, subscribes to this node's channel and every shared
+    /// room's, and sends each room its roster (after a reconnect, so they catch up).
+    fn subscribe_all(&mut self, ctx: &mut Context<Self>) {
+        let url = self.url.clone();
+        let mut channels = vec![keys::node_channel(&self.node)];
+        channels.extend(self.rooms.keys().map(|r| keys::room_channel(r)));
+        let opening = async move {
+            let client = redis::Client::open(url.as_str())?;
+            let (mut sink, stream) = client.get_async_pubsub().await?.split();
+            for channel in &channels {
+                sink.subscribe(channel).await?;
+            }
+            let reader = connect(&url).await?;
+            Ok::<_, redis::RedisError>((sink, stream, reader))
+        };
+        ctx.wait(
+            opening
+                .into_actor(self)
+                .map(|opened, bus, ctx| match opened {
+                    Ok((sink, stream, reader)) => {
+                        tracing::debug!(node = %bus.node, "cluster bus subscribed");
+                        bus.sink = Some(sink);
+                        bus.reader = Some(reader);
+                        ctx.add_stream(stream);
+                        for (room, to) in bus.rooms.clone() {
+                            bus.send_snapshot(room, to, ctx);
+                        }
+                    }
+                    Err(e) => {
+                        bus.metrics.cluster_errors.increment(1);
+                        tracing::debug!(error = %e, "cluster bus cannot subscribe; trying again");
+                        ctx.run_later(RESUBSCRIBE_AFTER, |bus, ctx| bus.subscribe_all(ctx));
+                    }
+                }),
+        );
+    }
+
+    /// Reads room `room`'s roster and sends it to `to`.
+    fn send_snapshot(&self, room: String, to: Recipient<FromCluster>, ctx: &mut Context<Self>) {
+        let Some(reader) = self.reader.clone() else {
+            return;
+        };
+        let metrics = self.metrics.clone();
+        ctx.spawn(
+            async move {
+                match roster(reader, &room).await {
+                    Ok(list) => to.do_send(FromCluster::Snapshot(list)),
+                    Err(e) => {
+                        metrics.cluster_errors.increment(1);
+                        tracing::warn!(error = %e, room, "cannot read a shared room's roster");
+                    }
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// Every member room `room` has over the cluster.
+async fn roster(
+    mut reader: ConnectionManager,
+    room: &str,
+) -> redis::RedisResult<Vec<RemoteMember>> {
+    let all: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(keys::room_members(room))
+        .query_async(&mut reader)
+        .await?;
+    Ok(all
+        .values()
+        .filter_map(|json| serde_json::from_str(json).ok())
+        .collect())
+}
+
+/// The publisher task: one command at a time, in order; a failed one is retried once on a new
+/// connection, then counted and logged.
+async fn publish(url: String, mut rx: mpsc::UnboundedReceiver<Outgoing>, metrics: Arc<Metrics>) {
+    let mut conn: Option<ConnectionManager> = None;
+    while let Some(cmd) = rx.recv().await {
+        let mut done = false;
+        for _attempt in 0..2 {
+            let c = match &mut conn {
+                Some(c) => c,
+                None => match connect(&url).await {
+                    Ok(c) => conn.insert(c),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cluster publisher cannot connect");
+                        continue;
+                    }
+                },
+            };
+            let result: redis::RedisResult<()> = match &cmd {
+                Outgoing::Script { script, keys, args } => {
+                    let script = redis::Script::new(script);
+                    let mut invocation = script.prepare_invoke();
+                    for k in keys {
+                        invocation.key(k);
+                    }
+                    for a in args {
+                        invocation.arg(a);
+                    }
+                    invocation.invoke_async(c).await
+                }
+                Outgoing::Publish { channel, payload } => {
+                    redis::cmd("PUBLISH")
+                        .arg(channel)
+                        .arg(payload)
+                        .query_async(c)
+                        .await
+                }
+            };
+            match result {
+                Ok(()) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => tracing::debug!(error = %e, "cluster publish failed"),
+            }
+        }
+        if !done {
+            metrics.cluster_errors.increment(1);
+            tracing::error!("cluster: a roster change or signal could not be published");
+        }
+    }
+}
+
+impl Actor for Bus {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.subscribe_all(ctx);
+    }
+}
+
+impl StreamHandler<redis::Msg> for Bus {
+    fn handle(&mut self, msg: redis::Msg, _: &mut Context<Self>) {
+        let channel = msg.get_channel_name();
+        let Ok(payload) = msg.get_payload::<String>() else {
+            return;
+        };
+        if channel == keys::node_channel(&self.node) {
+            match serde_json::from_str::<NodeEvent>(&payload) {
+                Ok(event) => match self.rooms.get(&event.room) {
+                    Some(to) => to.do_send(FromCluster::Node(event)),
+                    None => {
+                        tracing::debug!(room = event.room, "cluster signal for a room not here")
+                    }
+                },
+                Err(e) => tracing::warn!(error = %e, "unreadable cluster node event"),
+            }
+            return;
+        }
+        let Some(room) = channel
+            .strip_prefix(keys::PREFIX)
+            .and_then(|c| c.strip_prefix("room:"))
+        else {
+            return;
+        };
+        match serde_json::from_str::<RoomEvent>(&payload) {
+            Ok(event) if event.node() == self.node => {}
+            Ok(event) => {
+                if let Some(to) = self.rooms.get(room) {
+                    to.do_send(FromCluster::Room(event));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, room, "unreadable cluster room event"),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        // The subscriber connection is gone: subscribe again, and let every room catch up.
+        self.metrics.cluster_errors.increment(1);
+        tracing::error!("cluster bus lost its Redis subscriptions; subscribing again");
+        self.sink = None;
+        self.reader = None;
+        ctx.run_later(RESUBSCRIBE_AFTER, |bus, ctx| bus.subscribe_all(ctx));
+    }
+}
+
+/// Room `room` has an actor here: deliver its events to `to`; answers its roster over the
+/// cluster (read after subscribing, so nothing falls between the two).
+#[derive(Message)]
+#[rtype(result = "Vec<RemoteMember>")]
+pub struct Share {
+    pub room: String,
+    pub to: Recipient<FromCluster>,
+}
+
+impl Handler<Share> for Bus {
+    type Result = ResponseActFuture<Self, Vec<RemoteMember>>;
+
+    fn handle(&mut self, msg: Share, _: &mut Context<Self>) -> Self::Result {
+        self.rooms.insert(msg.room.clone(), msg.to);
+        let (sink, reader) = (self.sink.clone(), self.reader.clone());
+        let room = msg.room;
+        Box::pin(
+            async move {
+                let (Some(mut sink), Some(reader)) = (sink, reader) else {
+                    // Not subscribed yet: the roster comes with the subscription.
+                    return Ok(Vec::new());
+                };
+                sink.subscribe(keys::room_channel(&room)).await?;
+                roster(reader, &room).await
+            }
+            .into_actor(self)
+            .map(|result, bus, _| {
+                result.unwrap_or_else(|e| {
+                    bus.metrics.cluster_errors.increment(1);
+                    tracing::warn!(error = %e, "cannot subscribe to a shared room");
+                    Vec::new()
+                })
+            }),
+        )
+    }
+}
+
+/// Room `room`'s actor here stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unshare {
+    pub room: String,
+}
+
+impl Handler<Unshare> for Bus {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unshare, ctx: &mut Context<Self>) {
+        self.rooms.remove(&msg.room);
+        if let Some(mut sink) = self.sink.clone() {
+            let channel = keys::room_channel(&msg.room);
+            ctx.spawn(
+                async move {
+                    let _ = sink.unsubscribe(channel).await;
+                }
+                .into_actor(self),
+            );
+        }
+    }
+}
+
+/// A member of room `room` here joined or left: list or unlist it and tell the other nodes.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Announce {
+    pub room: String,
+    pub event: RoomEvent,
+}
+
+impl Handler<Announce> for Bus {
+    type Result = ();
+
+    fn handle(&mut self, msg: Announce, _: &mut Context<Self>) {
+        let payload = serde_json::to_string(&msg.event).unwrap_or_default();
+        let members = keys::room_members(&msg.room);
+        let channel = keys::room_channel(&msg.room);
+        let cmd = match msg.event {
+            RoomEvent::Joined { member } => Outgoing::Script {
+                script: keys::JOINED,
+                keys: vec![members, keys::node_rooms(&self.node)],
+                args: vec![
+                    member.info.id.to_string(),
+                    serde_json::to_string(&member).unwrap_or_default(),
+                    msg.room,
+                    channel,
+                    payload,
+                ],
+            },
+            RoomEvent::Left { peer_id, .. } => Outgoing::Script {
+                script: keys::LEFT,
+                keys: vec![members],
+                args: vec![peer_id.to_string(), channel, payload],
+            },
+        };
+        let _ = self.out.send(cmd);
+    }
+}
+
+/// Send `event` to node `node`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ToNode {
+    pub node: String,
+    pub event: NodeEvent,
+}
+
+impl Handler<ToNode> for Bus {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToNode, _: &mut Context<Self>) {
+        let payload = serde_json::to_string(&msg.event).unwrap_or_default();
+        let _ = self.out.send(Outgoing::Publish {
+            channel: keys::node_channel(&msg.node),
+            payload,
+        });
+    }
+}

@@ -1,0 +1,103 @@
+//! What nodes tell each other over Redis pub/sub, as JSON: on a room's channel, who joined and
+//! left it on which node; on a node's own channel, the signals for its members.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::protocol::{LeaveReason, PeerId, PeerInfo};
+
+/// A member of a shared room as the cluster lists it (`switchboard:room:{room}:members`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RemoteMember {
+    /// Its id, name and identity, as in `welcome.peers`.
+    #[serde(flatten)]
+    pub info: PeerInfo,
+    /// The node its session is on.
+    pub node: String,
+}
+
+/// A change of a shared room's roster, published on the room's channel by the member's node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RoomEvent {
+    /// A member joined on `node`.
+    Joined { member: RemoteMember },
+    /// A member of `node` left (`timeout` as well when its node died).
+    Left {
+        node: String,
+        peer_id: PeerId,
+        reason: LeaveReason,
+    },
+}
+
+impl RoomEvent {
+    /// The node the event is about.
+    pub fn node(&self) -> &str {
+        match self {
+            RoomEvent::Joined { member } => &member.node,
+            RoomEvent::Left { node, .. } => node,
+        }
+    }
+}
+
+/// What a node is sent on its own channel. (A struct, not a tagged enum: serde reads a
+/// tagged enum through a buffer, which cannot hold the raw `data`.)
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NodeEvent {
+    /// What it is.
+    #[serde(rename = "type")]
+    pub kind: NodeEventKind,
+    /// The room.
+    pub room: String,
+    /// The member that sent the signal.
+    pub from: PeerId,
+    /// The member it is for.
+    pub to: PeerId,
+    /// A signal's sending node (where an `undeliverable` goes back to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_node: Option<String>,
+    /// A signal's signaling object, as the sender sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<RawValue>>,
+}
+
+/// The kinds of [`NodeEvent`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeEventKind {
+    /// A signal for member `to` (on this node) from member `from` (on `from_node`).
+    Signal,
+    /// A signal `from` sent found no `to` on its node (it left meanwhile).
+    Undeliverable,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_back_as_written() {
+        let joined = RoomEvent::Joined {
+            member: RemoteMember {
+                info: PeerInfo {
+                    id: PeerId::from("p1"),
+                    name: "Ann".into(),
+                    identity: None,
+                },
+                node: "a".into(),
+            },
+        };
+        let text = serde_json::to_string(&joined).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"joined","member":{"id":"p1","name":"Ann","node":"a"}}"#
+        );
+        assert_eq!(serde_json::from_str::<RoomEvent>(&text).unwrap(), joined);
+        let left = r#"{"type":"left","node":"a","peer_id":"p1","reason":"timeout"}"#;
+        assert_eq!(serde_json::from_str::<RoomEvent>(left).unwrap().node(), "a");
+        let signal = r#"{"type":"signal","room":"r","from":"p1","from_node":"a","to":"p2","data":{"type":"offer","sdp":"x"}}"#;
+        let event = serde_json::from_str::<NodeEvent>(signal).unwrap();
+        assert_eq!(event.kind, NodeEventKind::Signal);
+        assert_eq!(event.data.unwrap().get(), r#"{"type":"offer","sdp":"x"}"#);
+    }
+}

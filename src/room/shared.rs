@@ -1,0 +1,256 @@
+//! A room shared with the other nodes of the cluster (`[cluster]` on; mesh rooms with
+//! presence): the members on other nodes, kept from the cluster's roster and events, and what
+//! this node tells the others about its own members. One roster over the cluster: `welcome`
+//! lists everyone, `peer_joined` and `peer_left` come from every node, and a signal to a member
+//! on another node goes to that node's channel.
+
+use actix::prelude::*;
+use indexmap::IndexMap;
+
+use super::{Room, RoomContext, RoomSettings};
+use crate::cluster::{
+    Announce, ClusterLink, FromCluster, NodeEvent, NodeEventKind, RemoteMember, RoomEvent, Share,
+    ToNode, Unshare,
+};
+use crate::error::ClientError;
+use crate::metrics::OutKind;
+use crate::protocol::{LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData, Topology};
+
+/// The room's side of the cluster.
+pub(super) struct Shared {
+    link: ClusterLink,
+    /// Members on other nodes, in the order this node learned of them.
+    remote: IndexMap<PeerId, RemoteMember>,
+}
+
+impl Shared {
+    /// The shared state of a room with `settings`, if the room is shared.
+    pub(super) fn for_room(settings: &RoomSettings, ctx: &RoomContext) -> Option<Shared> {
+        let shareable = settings.topology == Topology::Mesh && settings.presence;
+        ctx.cluster
+            .clone()
+            .filter(|_| shareable)
+            .map(|link| Shared {
+                link,
+                remote: IndexMap::new(),
+            })
+    }
+}
+
+impl Room {
+    /// On start: subscribe, and take in the roster over the cluster before anything else (the
+    /// room handles no message until then, so the first `welcome` lists everyone).
+    pub(super) fn share(&mut self, ctx: &mut Context<Self>) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let share = Share {
+            room: self.settings.name.clone(),
+            to: ctx.address().recipient(),
+        };
+        let asking = shared.link.bus.send(share);
+        ctx.wait(asking.into_actor(self).map(|roster, room, ctx| {
+            if let Ok(roster) = roster {
+                room.take_roster(roster, ctx);
+            }
+        }));
+    }
+
+    /// On stop: no more events for this room here.
+    pub(super) fn unshare(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.link.bus.do_send(Unshare {
+                room: self.settings.name.clone(),
+            });
+        }
+    }
+
+    /// Members on other nodes.
+    pub(super) fn remote_count(&self) -> usize {
+        self.shared.as_ref().map_or(0, |s| s.remote.len())
+    }
+
+    /// Whether a member on another node is named `name` (ignoring case).
+    pub(super) fn remote_named(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        self.shared.as_ref().is_some_and(|s| {
+            s.remote
+                .values()
+                .any(|m| m.info.name.to_lowercase() == name)
+        })
+    }
+
+    /// Members on other nodes, as `welcome.peers` lists them.
+    pub(super) fn remote_infos(&self) -> Vec<PeerInfo> {
+        self.shared.as_ref().map_or_else(Vec::new, |s| {
+            s.remote.values().map(|m| m.info.clone()).collect()
+        })
+    }
+
+    /// The node of member `id`, if it is on another node.
+    pub(super) fn remote_node(&self, id: &PeerId) -> Option<String> {
+        let shared = self.shared.as_ref()?;
+        shared.remote.get(id).map(|m| m.node.clone())
+    }
+
+    /// Tells the other nodes that `info` joined here.
+    pub(super) fn announce_joined(&self, info: &PeerInfo) {
+        if let Some(shared) = &self.shared {
+            let member = RemoteMember {
+                info: info.clone(),
+                node: shared.link.node.clone(),
+            };
+            shared.link.bus.do_send(Announce {
+                room: self.settings.name.clone(),
+                event: RoomEvent::Joined { member },
+            });
+        }
+    }
+
+    /// Tells the other nodes that `peer_id` (a member here) left.
+    pub(super) fn announce_left(&self, peer_id: &PeerId, reason: LeaveReason) {
+        if let Some(shared) = &self.shared {
+            shared.link.bus.do_send(Announce {
+                room: self.settings.name.clone(),
+                event: RoomEvent::Left {
+                    node: shared.link.node.clone(),
+                    peer_id: peer_id.clone(),
+                    reason,
+                },
+            });
+        }
+    }
+
+    /// Sends a signal to a member on `node`.
+    pub(super) fn signal_remote(&mut self, node: String, msg: super::Forward) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let data = match serde_json::value::RawValue::from_string(msg.data.get().to_string()) {
+            Ok(data) => data,
+            Err(_) => return, // it was parsed as a JSON object already
+        };
+        shared.link.bus.do_send(ToNode {
+            node,
+            event: NodeEvent {
+                kind: NodeEventKind::Signal,
+                room: self.settings.name.clone(),
+                from: msg.from,
+                to: msg.to,
+                from_node: Some(shared.link.node.clone()),
+                data: Some(data),
+            },
+        });
+    }
+
+    /// The roster over the cluster, read when the room started (or after the node's
+    /// subscriptions were made again): members new to this node join, members gone leave.
+    fn take_roster(&mut self, roster: Vec<RemoteMember>, ctx: &mut Context<Self>) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let here = shared.link.node.clone();
+        let listed: Vec<RemoteMember> = roster.into_iter().filter(|m| m.node != here).collect();
+        let gone: Vec<PeerId> = shared
+            .remote
+            .keys()
+            .filter(|id| !listed.iter().any(|m| &m.info.id == *id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.remote_left(&id, LeaveReason::Timeout, ctx);
+        }
+        for member in listed {
+            self.remote_joined(member, ctx);
+        }
+    }
+
+    fn remote_joined(&mut self, member: RemoteMember, ctx: &mut Context<Self>) {
+        let Some(shared) = &mut self.shared else {
+            return;
+        };
+        if shared.remote.contains_key(&member.info.id) {
+            return;
+        }
+        let joined = ServerMessage::PeerJoined {
+            peer: member.info.clone(),
+        };
+        shared.remote.insert(member.info.id.clone(), member);
+        self.broadcast(&joined, OutKind::PeerJoined, ctx);
+        self.report();
+    }
+
+    fn remote_left(&mut self, id: &PeerId, reason: LeaveReason, ctx: &mut Context<Self>) {
+        let Some(shared) = &mut self.shared else {
+            return;
+        };
+        if shared.remote.shift_remove(id).is_none() {
+            return;
+        }
+        let left = ServerMessage::PeerLeft {
+            peer_id: id.clone(),
+            reason,
+        };
+        self.broadcast(&left, OutKind::PeerLeft, ctx);
+        self.report();
+    }
+
+    /// A signal from member `from` on another node for member `to` here.
+    fn remote_signal(&mut self, event: NodeEvent, ctx: &mut Context<Self>) {
+        let NodeEvent {
+            from,
+            to,
+            from_node,
+            data,
+            ..
+        } = event;
+        let Some(target) = self.members.get(&to) else {
+            // Gone meanwhile: the sender's node tells the sender, as for a member here.
+            if let (Some(shared), Some(node)) = (&self.shared, from_node) {
+                shared.link.bus.do_send(ToNode {
+                    node,
+                    event: NodeEvent {
+                        kind: NodeEventKind::Undeliverable,
+                        room: self.settings.name.clone(),
+                        from,
+                        to,
+                        from_node: None,
+                        data: None,
+                    },
+                });
+            }
+            return;
+        };
+        let Some(Ok(data)) = data.map(SignalData::from_raw) else {
+            return tracing::debug!(room = %self.settings.name, "cluster signal without an object");
+        };
+        if self.remote_node(&from).is_none() {
+            tracing::debug!(room = %self.settings.name, %from, "cluster signal from a member not listed here");
+        }
+        let signal = ServerMessage::Signal { from, data };
+        self.send_to(&target.outbox, &to, &signal, OutKind::Signal, ctx);
+    }
+}
+
+impl Handler<FromCluster> for Room {
+    type Result = ();
+
+    fn handle(&mut self, msg: FromCluster, ctx: &mut Context<Self>) {
+        match msg {
+            FromCluster::Room(RoomEvent::Joined { member }) => self.remote_joined(member, ctx),
+            FromCluster::Room(RoomEvent::Left {
+                peer_id, reason, ..
+            }) => self.remote_left(&peer_id, reason, ctx),
+            FromCluster::Node(event) if event.kind == NodeEventKind::Signal => {
+                self.remote_signal(event, ctx)
+            }
+            FromCluster::Node(event) => {
+                if let Some(sender) = self.members.get(&event.from) {
+                    let err = ClientError::UnknownPeer(event.to.to_string());
+                    self.send_error(&sender.outbox, &event.from, err, ctx);
+                }
+            }
+            FromCluster::Snapshot(roster) => self.take_roster(roster, ctx),
+        }
+    }
+}

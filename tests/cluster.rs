@@ -238,3 +238,64 @@ async fn rust_clients_on_two_nodes_chat_over_a_mesh_link() {
         }
     }
 }
+
+#[tokio::test]
+async fn max_peers_and_names_hold_over_the_cluster_even_for_joins_at_once() {
+    let redis = RedisServer::start();
+    let extra = "[[rooms]]\nname = \"small\"\ntopology = \"mesh\"\nmax_peers = 3\n";
+    let spawn = |id: &str| {
+        ServerProcess::spawn(&format!(
+            "[admin]\nkey = \"{KEY}\"\n\
+             [cluster]\nredis_url = \"{}\"\nnode_id = \"{id}\"\nheartbeat = \"200ms\"\nnode_ttl = \"1s\"\n{extra}",
+            redis.url
+        ))
+    };
+    let (a, b, c) = (spawn("a"), spawn("b"), spawn("c"));
+    // Six joins at once, two per node, all for one room of three: three get in.
+    let mut tries = Vec::new();
+    for (i, server) in [&a, &b, &c, &a, &b, &c].into_iter().enumerate() {
+        let url = ws(server);
+        tries.push(tokio::spawn(async move {
+            let mut ws = common::ws::WsClient::connect(&url).await;
+            ws.send(serde_json::json!({"type": "join", "room": "small", "name": format!("m{i}")}))
+                .await;
+            let answer = ws.recv().await;
+            (answer, ws)
+        }));
+    }
+    let mut inside = Vec::new();
+    let mut full = 0;
+    for t in tries {
+        let (answer, ws) = t.await.unwrap();
+        match answer["type"].as_str() {
+            Some("welcome") => inside.push(ws),
+            Some("error") if answer["code"] == "room_full" => full += 1,
+            _ => panic!("unexpected {answer}"),
+        }
+    }
+    assert_eq!((inside.len(), full), (3, 3));
+    // One name, two nodes, at once: one gets it.
+    let mut tries = Vec::new();
+    for server in [&a, &b] {
+        let url = ws(server);
+        tries.push(tokio::spawn(async move {
+            let mut ws = common::ws::WsClient::connect(&url).await;
+            ws.send(serde_json::json!({"type": "join", "room": "names", "name": "Zoe"}))
+                .await;
+            (ws.recv().await, ws)
+        }));
+    }
+    let mut answers = Vec::new();
+    let mut keep = Vec::new();
+    for t in tries {
+        let (answer, ws) = t.await.unwrap();
+        answers.push(
+            answer["type"].as_str().unwrap().to_string()
+                + ":"
+                + answer["code"].as_str().unwrap_or(""),
+        );
+        keep.push(ws);
+    }
+    answers.sort();
+    assert_eq!(answers, ["error:name_taken", "welcome:"]);
+}

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::events::{NodeEvent, RemoteMember, RoomEvent};
 use super::keys;
 use super::node::connect;
+use super::publisher::{publish, Outgoing};
 use crate::metrics::Metrics;
 
 /// How long after losing its subscriptions the bus tries again.
@@ -32,28 +33,16 @@ pub enum FromCluster {
     Snapshot(Vec<RemoteMember>),
 }
 
-/// One command for the publisher task.
-enum Outgoing {
-    /// Run `script` with `keys` and `args`.
-    Script {
-        script: &'static str,
-        keys: Vec<String>,
-        args: Vec<String>,
-    },
-    /// Publish `payload` on `channel`.
-    Publish { channel: String, payload: String },
-}
-
 /// This node's pub/sub link.
 pub struct Bus {
-    node: String,
+    pub(super) node: String,
     url: String,
     out: mpsc::UnboundedSender<Outgoing>,
     sink: Option<PubSubSink>,
-    /// Reads (roster snapshots).
-    reader: Option<ConnectionManager>,
+    /// Reads (roster snapshots, join checks).
+    pub(super) reader: Option<ConnectionManager>,
     rooms: HashMap<String, Recipient<FromCluster>>,
-    metrics: Arc<Metrics>,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 impl Bus {
@@ -143,58 +132,6 @@ async fn roster(
         .values()
         .filter_map(|json| serde_json::from_str(json).ok())
         .collect())
-}
-
-/// The publisher task: one command at a time, in order; a failed one is retried once on a new
-/// connection, then counted and logged.
-async fn publish(url: String, mut rx: mpsc::UnboundedReceiver<Outgoing>, metrics: Arc<Metrics>) {
-    let mut conn: Option<ConnectionManager> = None;
-    while let Some(cmd) = rx.recv().await {
-        let mut done = false;
-        for _attempt in 0..2 {
-            let c = match &mut conn {
-                Some(c) => c,
-                None => match connect(&url).await {
-                    Ok(c) => conn.insert(c),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "cluster publisher cannot connect");
-                        continue;
-                    }
-                },
-            };
-            let result: redis::RedisResult<()> = match &cmd {
-                Outgoing::Script { script, keys, args } => {
-                    let script = redis::Script::new(script);
-                    let mut invocation = script.prepare_invoke();
-                    for k in keys {
-                        invocation.key(k);
-                    }
-                    for a in args {
-                        invocation.arg(a);
-                    }
-                    invocation.invoke_async(c).await
-                }
-                Outgoing::Publish { channel, payload } => {
-                    redis::cmd("PUBLISH")
-                        .arg(channel)
-                        .arg(payload)
-                        .query_async(c)
-                        .await
-                }
-            };
-            match result {
-                Ok(()) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => tracing::debug!(error = %e, "cluster publish failed"),
-            }
-        }
-        if !done {
-            metrics.cluster_errors.increment(1);
-            tracing::error!("cluster: a roster change or signal could not be published");
-        }
-    }
 }
 
 impl Actor for Bus {
@@ -312,11 +249,13 @@ impl Handler<Unshare> for Bus {
 }
 
 /// A member of room `room` here joined or left: list or unlist it and tell the other nodes.
+/// (`name_key`: the member's lower-cased name, freed when it leaves.)
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Announce {
     pub room: String,
     pub event: RoomEvent,
+    pub name_key: String,
 }
 
 impl Handler<Announce> for Bus {
@@ -329,19 +268,24 @@ impl Handler<Announce> for Bus {
         let cmd = match msg.event {
             RoomEvent::Joined { member } => Outgoing::Script {
                 script: keys::JOINED,
-                keys: vec![members, keys::node_rooms(&self.node)],
+                keys: vec![
+                    members,
+                    keys::node_rooms(&self.node),
+                    keys::room_names(&msg.room),
+                ],
                 args: vec![
                     member.info.id.to_string(),
                     serde_json::to_string(&member).unwrap_or_default(),
                     msg.room,
                     channel,
                     payload,
+                    msg.name_key,
                 ],
             },
             RoomEvent::Left { peer_id, .. } => Outgoing::Script {
                 script: keys::LEFT,
-                keys: vec![members],
-                args: vec![peer_id.to_string(), channel, payload],
+                keys: vec![members, keys::room_names(&msg.room)],
+                args: vec![peer_id.to_string(), channel, payload, msg.name_key],
             },
         };
         let _ = self.out.send(cmd);

@@ -50,20 +50,24 @@ pub fn node_channel(node: &str) -> String {
     format!("{PREFIX}node:{node}")
 }
 
-/// A member joined: lists it (`KEYS[1]` room members, `ARGV[1]` id, `ARGV[2]` member JSON),
-/// notes its room for its node (`KEYS[2]`, `ARGV[3]` room), then tells the room's channel
-/// (`ARGV[4]`, `ARGV[5]` event) — listed before told, so a node that reads the list after
-/// subscribing misses nobody.
+/// A member joined without [`RESERVE`] (Redis did not answer then): lists it (`KEYS[1]` room
+/// members, `ARGV[1]` id, `ARGV[2]` member JSON), takes its name (`KEYS[3]`, `ARGV[6]`), notes
+/// its room for its node (`KEYS[2]`, `ARGV[3]` room), then tells the room's channel (`ARGV[4]`,
+/// `ARGV[5]` event) — listed before told, so a node that reads the list after subscribing
+/// misses nobody.
 pub const JOINED: &str = r"
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[6], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 ";
 
-/// A member left: unlists it (`KEYS[1]`, `ARGV[1]` id) and tells the room's channel (`ARGV[2]`,
-/// `ARGV[3]` event).
+/// A member left: unlists it (`KEYS[1]`, `ARGV[1]` id), frees its name (`KEYS[2]`, `ARGV[4]`
+/// lower-cased, if it is still this member's) and tells the room's channel (`ARGV[2]`, `ARGV[3]`
+/// event).
 pub const LEFT: &str = r"
 redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HGET', KEYS[2], ARGV[4]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[4]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 ";
 
@@ -80,6 +84,11 @@ for _, room in ipairs(rooms) do
     local ok, m = pcall(cjson.decode, all[i + 1])
     if ok and m.node == ARGV[1] then
       redis.call('HDEL', key, all[i])
+      local names = ARGV[2] .. 'room:' .. room .. ':names'
+      local taken = redis.call('HGETALL', names)
+      for j = 1, #taken, 2 do
+        if taken[j + 1] == all[i] then redis.call('HDEL', names, taken[j]) end
+      end
       redis.call('PUBLISH', ARGV[2] .. 'room:' .. room,
         cjson.encode({type = 'left', node = ARGV[1], peer_id = all[i], reason = 'timeout'}))
       gone = gone + 1
@@ -88,4 +97,23 @@ for _, room in ipairs(rooms) do
 end
 redis.call('DEL', KEYS[1])
 return gone
+";
+
+/// The hash of room `room`'s names over the cluster: lower-cased name → peer id.
+pub fn room_names(room: &str) -> String {
+    format!("{PREFIX}room:{room}:names")
+}
+
+/// A member joins on some node: admitted only if the room has fewer than `ARGV[4]` members over
+/// the cluster (`KEYS[1]`) and nobody uses its name (`KEYS[2]`, `ARGV[3]` lower-cased); then
+/// listed, its name taken, its room noted for its node (`KEYS[3]`, `ARGV[5]` room) and the
+/// room's channel told (`ARGV[6]`, `ARGV[7]` event), all at once. Returns 0 (admitted), 1 (the
+/// room is full) or 2 (the name is taken).
+pub const RESERVE: &str = r"
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return 1 end
+if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[1]) == 0 then return 2 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[5])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 0
 ";

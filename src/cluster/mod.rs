@@ -17,12 +17,15 @@ mod bus;
 mod events;
 mod keys;
 mod node;
+mod publisher;
+mod reserve;
 
 use actix::Addr;
 
 pub use self::bus::{Announce, Bus, FromCluster, Share, ToNode, Unshare};
 pub use self::events::{NodeEvent, NodeEventKind, RemoteMember, RoomEvent};
 pub use self::node::{Leave, ListNodes, Node, NodeInfo, NodeList};
+pub use self::reserve::{Reservation, Reserve};
 
 /// What a room needs to be shared: the node's bus and the node's id.
 #[derive(Clone)]

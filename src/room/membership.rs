@@ -26,11 +26,21 @@ pub struct Join {
     pub address: IpAddr,
 }
 
+impl Join {
+    /// The join with the name its token gives, if it has one.
+    pub fn named_by_token(mut self) -> Join {
+        if let Some(identity) = &self.identity {
+            self.name = identity.name.clone();
+        }
+        self
+    }
+}
+
 impl Handler<Join> for Room {
-    type Result = Result<PeerId, ClientError>;
+    type Result = ResponseActFuture<Self, Result<PeerId, ClientError>>;
 
     fn handle(&mut self, msg: Join, ctx: &mut Context<Self>) -> Self::Result {
-        self.join(msg, ctx)
+        self.join_shared(msg, PeerId::random(), ctx)
     }
 }
 

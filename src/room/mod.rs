@@ -116,14 +116,17 @@ impl Room {
         }
     }
 
-    /// Admits a member, sends it `welcome` and tells the others `peer_joined`.
-    pub fn join(&mut self, join: Join, ctx: &mut Context<Self>) -> Result<PeerId, ClientError> {
-        let mut join = join;
-        if let Some(identity) = &join.identity {
-            join.name = identity.name.clone();
-        }
+    /// Admits member `id`, sends it `welcome` and tells the others `peer_joined` (and, in a
+    /// shared room, the other nodes, unless the cluster admitted it already: `announced`).
+    pub fn join(
+        &mut self,
+        join: Join,
+        id: PeerId,
+        announced: bool,
+        ctx: &mut Context<Self>,
+    ) -> Result<PeerId, ClientError> {
+        let join = join.named_by_token();
         self.admit(&join)?;
-        let id = PeerId::random();
         let info = PeerInfo {
             id: id.clone(),
             name: join.name,
@@ -137,7 +140,9 @@ impl Room {
             self.broadcast(&joined, OutKind::PeerJoined, ctx);
         }
         let name = info.name.clone();
-        self.announce_joined(&info);
+        if !announced {
+            self.announce_joined(&info);
+        }
         self.members.insert(
             info,
             join.identity.map(|i| i.perms),
@@ -179,7 +184,7 @@ impl Room {
         servers
     }
 
-    fn admit(&self, join: &Join) -> Result<(), ClientError> {
+    pub(super) fn admit(&self, join: &Join) -> Result<(), ClientError> {
         let s = &self.settings;
         if self.members.len() + self.remote_count() >= s.max_peers {
             return Err(ClientError::RoomFull {
@@ -225,7 +230,7 @@ impl Room {
         if member.away.is_some() {
             self.ctx.metrics.seats_held.decrement(1.0);
         }
-        self.announce_left(peer_id, reason);
+        self.announce_left(peer_id, &member.name, reason);
         if let Some(relay) = &self.relay {
             relay.do_send(MemberLeft {
                 peer_id: peer_id.clone(),

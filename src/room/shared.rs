@@ -7,10 +7,11 @@
 use actix::prelude::*;
 use indexmap::IndexMap;
 
+use super::Join;
 use super::{Room, RoomContext, RoomSettings};
 use crate::cluster::{
-    Announce, ClusterLink, FromCluster, NodeEvent, NodeEventKind, RemoteMember, RoomEvent, Share,
-    ToNode, Unshare,
+    Announce, ClusterLink, FromCluster, NodeEvent, NodeEventKind, RemoteMember, Reservation,
+    Reserve, RoomEvent, Share, ToNode, Unshare,
 };
 use crate::error::ClientError;
 use crate::metrics::OutKind;
@@ -103,12 +104,13 @@ impl Room {
             shared.link.bus.do_send(Announce {
                 room: self.settings.name.clone(),
                 event: RoomEvent::Joined { member },
+                name_key: info.name.to_lowercase(),
             });
         }
     }
 
-    /// Tells the other nodes that `peer_id` (a member here) left.
-    pub(super) fn announce_left(&self, peer_id: &PeerId, reason: LeaveReason) {
+    /// Tells the other nodes that `peer_id` (a member here, named `name`) left.
+    pub(super) fn announce_left(&self, peer_id: &PeerId, name: &str, reason: LeaveReason) {
         if let Some(shared) = &self.shared {
             shared.link.bus.do_send(Announce {
                 room: self.settings.name.clone(),
@@ -117,8 +119,51 @@ impl Room {
                     peer_id: peer_id.clone(),
                     reason,
                 },
+                name_key: name.to_lowercase(),
             });
         }
+    }
+
+    /// Admits `join` as member `id` over the whole cluster first (room size and name, in
+    /// Redis), then here; a room that is not shared admits it here at once.
+    pub(super) fn join_shared(
+        &mut self,
+        join: Join,
+        id: PeerId,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Result<PeerId, ClientError>> {
+        let join = join.named_by_token();
+        let shared = match (&self.shared, self.admit(&join)) {
+            (_, Err(refused)) => return Box::pin(fut::ready(Err(refused))),
+            (None, Ok(())) => return Box::pin(fut::ready(self.join(join, id, false, ctx))),
+            (Some(shared), Ok(())) => shared,
+        };
+        let reserve = Reserve {
+            room: self.settings.name.clone(),
+            member: RemoteMember {
+                info: PeerInfo {
+                    id: id.clone(),
+                    name: join.name.clone(),
+                    identity: join.identity.as_ref().map(|i| i.id.clone()),
+                },
+                node: shared.link.node.clone(),
+            },
+            name_key: join.name.to_lowercase(),
+            max_peers: self.settings.max_peers,
+        };
+        let asking = shared.link.bus.send(reserve);
+        Box::pin(asking.into_actor(self).map(move |answer, room, ctx| {
+            let s = &room.settings;
+            match answer.unwrap_or(Reservation::Unavailable) {
+                Reservation::Admitted => room.join(join, id, true, ctx),
+                Reservation::Unavailable => room.join(join, id, false, ctx),
+                Reservation::Full => Err(ClientError::RoomFull {
+                    room: s.name.clone(),
+                    max_peers: s.max_peers,
+                }),
+                Reservation::NameTaken => Err(ClientError::NameTaken(join.name)),
+            }
+        }))
     }
 
     /// Sends a signal to a member on `node`.

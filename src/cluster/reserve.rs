@@ -1,0 +1,77 @@
+//! Admitting a join to a shared room over the whole cluster: the room's size and the name are
+//! checked and taken in one Lua script, so joins on different nodes at once cannot overfill a
+//! room or share a name.
+
+use actix::prelude::*;
+
+use super::bus::Bus;
+use super::events::{RemoteMember, RoomEvent};
+use super::keys;
+
+/// A member wants to join shared room `room` here: admit it over the whole cluster (room size
+/// and name, checked and taken in one script), listing and announcing it if admitted.
+#[derive(Message)]
+#[rtype(result = "Reservation")]
+pub struct Reserve {
+    pub room: String,
+    pub member: RemoteMember,
+    /// Its lower-cased name.
+    pub name_key: String,
+    pub max_peers: usize,
+}
+
+/// What [`Reserve`] answers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// Admitted, listed and announced.
+    Admitted,
+    /// The room has `max_peers` members over the cluster.
+    Full,
+    /// A member on some node uses the name.
+    NameTaken,
+    /// Redis did not answer: admit on this node's own view (and announce it later).
+    Unavailable,
+}
+
+impl Handler<Reserve> for Bus {
+    type Result = ResponseActFuture<Self, Reservation>;
+
+    fn handle(&mut self, msg: Reserve, _: &mut Context<Self>) -> Self::Result {
+        let reader = self.reader.clone();
+        let node = self.node.clone();
+        let asking = async move {
+            let Some(mut conn) = reader else {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "not connected",
+                )));
+            };
+            let event = RoomEvent::Joined {
+                member: msg.member.clone(),
+            };
+            redis::Script::new(keys::RESERVE)
+                .key(keys::room_members(&msg.room))
+                .key(keys::room_names(&msg.room))
+                .key(keys::node_rooms(&node))
+                .arg(msg.member.info.id.to_string())
+                .arg(serde_json::to_string(&msg.member).unwrap_or_default())
+                .arg(&msg.name_key)
+                .arg(msg.max_peers)
+                .arg(&msg.room)
+                .arg(keys::room_channel(&msg.room))
+                .arg(serde_json::to_string(&event).unwrap_or_default())
+                .invoke_async::<u8>(&mut conn)
+                .await
+        };
+        Box::pin(asking.into_actor(self).map(|answer, bus, _| match answer {
+            Ok(0) => Reservation::Admitted,
+            Ok(1) => Reservation::Full,
+            Ok(_) => Reservation::NameTaken,
+            Err(e) => {
+                bus.metrics.cluster_errors.increment(1);
+                tracing::warn!(error = %e, "cannot check a join with the cluster; admitting on this node's view");
+                Reservation::Unavailable
+            }
+        }))
+    }
+}

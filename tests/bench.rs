@@ -257,3 +257,12 @@ fn flood_from_one_address_is_refused_past_its_handshake_burst() {
     assert_eq!(upgraded + refused, 300, "{r}");
     assert!(r["real signals"].as_u64().unwrap() >= 1, "{r}");
 }
+
+#[test]
+fn signal_between_two_nodes_of_a_spawned_cluster_loses_nothing() {
+    let mut args = vec!["signal", "--nodes", "2"];
+    args.extend_from_slice(AT_200_PER_SECOND);
+    let r = bench(&args);
+    assert!(r["delivered"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["lost"], 0, "{r}");
+}

@@ -59,6 +59,10 @@ struct TargetArgs {
     /// Print one JSON object instead of a table.
     #[arg(long, global = true)]
     json: bool,
+    /// With --spawn: start a Redis (`redis-server`, on 127.0.0.1) and this many nodes sharing
+    /// it (`[cluster]`); `signal` then puts each pair's receiver on the second node.
+    #[arg(long, global = true, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    nodes: u32,
     /// Load-client threads (1 = one core).
     #[arg(long, global = true, default_value_t = 1)]
     threads: usize,
@@ -186,6 +190,9 @@ impl TargetArgs {
                 let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
                 let mut config = bench_config(scenario.topology(), static_dir, &self.storage);
                 config.push_str(&scenario.declared_rooms());
+                if self.nodes > 1 {
+                    return Target::spawn_cluster(&config, self.nodes, &scenario.server_env());
+                }
                 Target::spawn(&config, self.server_cpu, &scenario.server_env())
             }
             (None, false) => anyhow::bail!("give --server ws://HOST:PORT/ws or --spawn"),
@@ -205,7 +212,7 @@ impl Scenario {
         runtime.block_on(async {
             match self {
                 Scenario::Sessions(a) => sessions::run(&target, a).await,
-                Scenario::Signal(a) => signal::run(&target.ws_url, a).await,
+                Scenario::Signal(a) => signal::run(&target.ws_url, target.second_url(), a).await,
                 Scenario::Relay(a) => relay::run(&target, a).await,
                 Scenario::RelayScale(a) => scale::run(&target, a).await,
                 Scenario::TimeToChat(a) => time_to_chat::run(&target, a).await,

@@ -51,7 +51,9 @@ struct Totals {
 }
 
 /// Runs the scenario against `url`.
-pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
+/// Runs the scenario against `url`; receivers join at `rx_url` (another node of a cluster, or
+/// the same server).
+pub async fn run(url: &str, rx_url: &str, args: &SignalArgs) -> Result<Report> {
     let nonce = super::nonce();
     let mut members = Vec::with_capacity(args.pairs);
     let mut targets = Vec::with_capacity(args.pairs);
@@ -59,7 +61,7 @@ pub async fn run(url: &str, args: &SignalArgs) -> Result<Report> {
         let (sender, receiver, to) = match args.protocol {
             Protocol::Native => {
                 let room = format!("bench-signal-{nonce}-{i}");
-                let receiver = conn::join(url, &room, "rx").await?;
+                let receiver = conn::join(rx_url, &room, "rx").await?;
                 let sender = conn::join(url, &room, "tx").await?;
                 let to = sender.peers[0].to_string();
                 (sender, receiver, to)

@@ -15,6 +15,10 @@ pub struct Target {
     pub http_url: String,
     child: Option<Child>,
     config_dir: Option<std::path::PathBuf>,
+    /// The other nodes of a spawned cluster.
+    others: Vec<Target>,
+    /// The Redis a spawned cluster shares.
+    redis: Option<Child>,
 }
 
 /// The configuration a spawned server runs with: loopback, no ICE servers, one worker, no rate
@@ -71,7 +75,52 @@ impl Target {
             http_url: format!("http://{host}:{port}"),
             child: None,
             config_dir: None,
+            others: Vec::new(),
+            redis: None,
         })
+    }
+
+    /// Starts a Redis (`redis-server` on 127.0.0.1, no persistence) and `nodes` servers sharing
+    /// it, each with `config` plus its `[cluster]` section; the first is the target, the others
+    /// are reached through [`Target::second_url`].
+    pub fn spawn_cluster(config: &str, nodes: u32, env: &[(String, String)]) -> Result<Target> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut redis = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start redis-server (apt-get install redis-server)")?;
+        let out = redis.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(out).lines();
+        let ready = lines
+            .by_ref()
+            .map_while(|l| l.ok())
+            .any(|l| l.contains("Ready to accept connections"));
+        if !ready {
+            let _ = redis.kill();
+            bail!("redis-server exited before it was ready");
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        let mut targets = Vec::new();
+        for i in 0..nodes {
+            let node = format!(
+                "{config}[cluster]\nredis_url = \"redis://127.0.0.1:{port}\"\nnode_id = \"bench-{i}\"\n"
+            );
+            targets.push(Target::spawn(&node, None, env)?);
+        }
+        let mut first = targets.remove(0);
+        first.others = targets;
+        first.redis = Some(redis);
+        Ok(first)
+    }
+
+    /// The signaling URL of the second node of a spawned cluster (this server's otherwise).
+    pub fn second_url(&self) -> &str {
+        self.others.first().map_or(&self.ws_url, |t| &t.ws_url)
     }
 
     /// Starts `switchboard serve` as a child with `config` (pinned to `cpu` with taskset if given)
@@ -102,6 +151,8 @@ impl Target {
             http_url: format!("http://{addr}"),
             child: Some(child),
             config_dir: Some(dir),
+            others: Vec::new(),
+            redis: None,
         })
     }
 
@@ -165,6 +216,12 @@ impl Drop for Target {
         }
         if let Some(dir) = &self.config_dir {
             let _ = std::fs::remove_dir_all(dir);
+        }
+        // The nodes first, then the Redis they share.
+        self.others.clear();
+        if let Some(redis) = &mut self.redis {
+            let _ = redis.kill();
+            let _ = redis.wait();
         }
     }
 }

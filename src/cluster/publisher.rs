@@ -21,16 +21,38 @@ pub(super) enum Outgoing {
     Publish { channel: String, payload: String },
 }
 
-/// The publisher task: one command at a time, in order; a failed one is retried once on a new
-/// connection, then counted and logged.
+/// Most commands sent in one pipeline.
+const BATCH: usize = 256;
+
+/// The publisher task: whatever is queued goes out as one pipeline (one round trip to Redis,
+/// the commands in the order they were queued). A connection that cannot be made is tried again
+/// for the same batch once; a batch that fails once sent is not repeated (some of it may have
+/// been carried out: a repeat could deliver a signal twice), only counted and logged.
 pub(super) async fn publish(
     url: String,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     metrics: Arc<Metrics>,
 ) {
     let mut conn: Option<ConnectionManager> = None;
-    while let Some(cmd) = rx.recv().await {
-        let mut done = false;
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        for cmd in batch.drain(..) {
+            match cmd {
+                Outgoing::Script { script, keys, args } => {
+                    pipe.cmd("EVAL")
+                        .arg(script)
+                        .arg(keys.len())
+                        .arg(keys)
+                        .arg(args)
+                        .ignore();
+                }
+                Outgoing::Publish { channel, payload } => {
+                    pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                }
+            }
+        }
+        let mut sent = false;
         for _attempt in 0..2 {
             let c = match &mut conn {
                 Some(c) => c,
@@ -42,37 +64,19 @@ pub(super) async fn publish(
                     }
                 },
             };
-            let result: redis::RedisResult<()> = match &cmd {
-                Outgoing::Script { script, keys, args } => {
-                    let script = redis::Script::new(script);
-                    let mut invocation = script.prepare_invoke();
-                    for k in keys {
-                        invocation.key(k);
-                    }
-                    for a in args {
-                        invocation.arg(a);
-                    }
-                    invocation.invoke_async(c).await
+            match pipe.query_async::<()>(c).await {
+                Ok(()) => {}
+                Err(e) => {
+                    metrics.cluster_errors.increment(1);
+                    tracing::error!(error = %e, "cluster: roster changes or signals could not be published");
                 }
-                Outgoing::Publish { channel, payload } => {
-                    redis::cmd("PUBLISH")
-                        .arg(channel)
-                        .arg(payload)
-                        .query_async(c)
-                        .await
-                }
-            };
-            match result {
-                Ok(()) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => tracing::debug!(error = %e, "cluster publish failed"),
             }
+            sent = true;
+            break;
         }
-        if !done {
+        if !sent {
             metrics.cluster_errors.increment(1);
-            tracing::error!("cluster: a roster change or signal could not be published");
+            tracing::error!("cluster: Redis unreachable; roster changes or signals not published");
         }
     }
 }

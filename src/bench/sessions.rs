@@ -35,7 +35,9 @@ pub struct SessionsArgs {
 
 /// Runs the scenario against `target`.
 pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
-    let rss_idle = target.server_rss()?;
+    // With a spawned cluster the sessions go round-robin over its nodes, and memory is summed.
+    let rss_idle = target.cluster_rss()?;
+    let urls = target.urls();
     let nonce = super::nonce();
     let gate = Arc::new(Semaphore::new(args.concurrency));
     let progress = Progress::start("sessions", "joined");
@@ -43,7 +45,8 @@ pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
     let started = Instant::now();
     let mut joins = Vec::with_capacity(args.sessions);
     for i in 0..args.sessions {
-        let (url, gate, progress) = (target.ws_url.clone(), gate.clone(), progress.clone());
+        let url = urls[i % urls.len()].clone();
+        let (gate, progress) = (gate.clone(), progress.clone());
         let room = format!("bench-sessions-{nonce}-{}", i / args.room_size.max(1));
         let mut stop = stop_rx.clone();
         let protocol = args.protocol;
@@ -77,13 +80,15 @@ pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
     let connect_time = started.elapsed();
     progress.stop();
     tokio::time::sleep(args.hold).await;
-    let rss_held = target.server_rss()?;
+    let rss_held = target.cluster_rss()?;
     let _ = stop_tx.send(true);
     let per_session = (rss_held.saturating_sub(rss_idle)) as f64 / args.sessions as f64 / 1024.0;
     let mut report = Report::new(match args.protocol {
         Protocol::Native => format!(
-            "sessions: {} idle sessions in rooms of {}",
-            args.sessions, args.room_size
+            "sessions: {} idle sessions in rooms of {} on {} node(s)",
+            args.sessions,
+            args.room_size,
+            urls.len()
         ),
         Protocol::Peerjs => format!("sessions: {} idle PeerJS peers (one room)", args.sessions),
     });

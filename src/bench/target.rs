@@ -118,6 +118,23 @@ impl Target {
         Ok(first)
     }
 
+    /// The signaling URLs of every node (this server's alone if it is not a spawned cluster).
+    pub fn urls(&self) -> Vec<String> {
+        std::iter::once(self)
+            .chain(&self.others)
+            .map(|t| t.ws_url.clone())
+            .collect()
+    }
+
+    /// The resident memory of every node of a spawned cluster, summed (this server's otherwise).
+    pub fn cluster_rss(&self) -> Result<u64> {
+        let mut total = self.server_rss()?;
+        for other in &self.others {
+            total += other.server_rss()?;
+        }
+        Ok(total)
+    }
+
     /// The signaling URL of the second node of a spawned cluster (this server's otherwise).
     pub fn second_url(&self) -> &str {
         self.others.first().map_or(&self.ws_url, |t| &t.ws_url)

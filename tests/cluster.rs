@@ -299,3 +299,57 @@ async fn max_peers_and_names_hold_over_the_cluster_even_for_joins_at_once() {
     answers.sort();
     assert_eq!(answers, ["error:name_taken", "welcome:"]);
 }
+
+#[tokio::test]
+async fn a_token_identity_is_in_a_room_once_over_the_cluster_and_admins_see_every_node() {
+    use switchboard::auth::{expiry_in, sign_hs256, Claims, Perm};
+    const SECRET: &str = "a-secret-of-at-least-16-chars";
+    let redis = RedisServer::start();
+    let spawn = |id: &str| {
+        ServerProcess::spawn(&format!(
+            "[admin]\nkey = \"{KEY}\"\n[auth]\nsecret = \"{SECRET}\"\n\
+             [cluster]\nredis_url = \"{}\"\nnode_id = \"{id}\"\nheartbeat = \"200ms\"\nnode_ttl = \"1s\"\n\
+             [[rooms]]\nname = \"staff\"\nauth = \"token\"\n",
+            redis.url
+        ))
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    let token = |name: &str| {
+        let claims = Claims {
+            sub: "u-ann".into(),
+            name: name.into(),
+            room: "staff".into(),
+            exp: expiry_in(Duration::from_secs(600)),
+            iat: None,
+            perms: vec![Perm::Publish, Perm::Subscribe],
+        };
+        sign_hs256(&claims, SECRET.as_bytes()).unwrap()
+    };
+    let join = |name: &str| serde_json::json!({"type": "join", "room": "staff", "name": name, "token": token(name)});
+    let mut first = common::ws::WsClient::connect(&ws(&a)).await;
+    first.send(join("Ann")).await;
+    let welcome = first.expect("welcome").await;
+    // The same identity through the other node, under another name: refused.
+    let mut second = common::ws::WsClient::connect(&ws(&b)).await;
+    second.send(join("Ann2")).await;
+    second.expect_error("name_taken").await;
+
+    // The admin API of node b shows Ann, who is on node a.
+    let res = ureq::get(&format!("http://{}/admin/v1/rooms/staff", b.addr))
+        .set("Authorization", &format!("Bearer {KEY}"))
+        .call()
+        .unwrap();
+    let view: Value = serde_json::from_str(&res.into_string().unwrap()).unwrap();
+    let others = view["on_other_nodes"].as_array().expect("on_other_nodes");
+    assert_eq!(others.len(), 1, "{view}");
+    assert_eq!(others[0]["id"], welcome["peer_id"]);
+    assert_eq!(others[0]["identity"], "u-ann");
+    assert_eq!(others[0]["node"], "a");
+
+    // Once Ann has left, the identity is free again everywhere.
+    first.send(serde_json::json!({"type": "leave"})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = common::ws::WsClient::connect(&ws(&b)).await;
+    third.send(join("Ann")).await;
+    third.expect("welcome").await;
+}

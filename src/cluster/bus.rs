@@ -249,13 +249,15 @@ impl Handler<Unshare> for Bus {
 }
 
 /// A member of room `room` here joined or left: list or unlist it and tell the other nodes.
-/// (`name_key`: the member's lower-cased name, freed when it leaves.)
+/// (`name_key`: the member's lower-cased name; `identity`: its token identity; both freed when
+/// it leaves.)
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Announce {
     pub room: String,
     pub event: RoomEvent,
     pub name_key: String,
+    pub identity: Option<String>,
 }
 
 impl Handler<Announce> for Bus {
@@ -284,8 +286,18 @@ impl Handler<Announce> for Bus {
             },
             RoomEvent::Left { peer_id, .. } => Outgoing::Script {
                 script: keys::LEFT,
-                keys: vec![members, keys::room_names(&msg.room)],
-                args: vec![peer_id.to_string(), channel, payload, msg.name_key],
+                keys: vec![
+                    members,
+                    keys::room_names(&msg.room),
+                    keys::room_identities(&msg.room),
+                ],
+                args: vec![
+                    peer_id.to_string(),
+                    channel,
+                    payload,
+                    msg.name_key,
+                    msg.identity.unwrap_or_default(),
+                ],
             },
         };
         let _ = self.out.send(cmd);

@@ -63,11 +63,14 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 ";
 
 /// A member left: unlists it (`KEYS[1]`, `ARGV[1]` id), frees its name (`KEYS[2]`, `ARGV[4]`
-/// lower-cased, if it is still this member's) and tells the room's channel (`ARGV[2]`, `ARGV[3]`
-/// event).
+/// lower-cased) and its token identity (`KEYS[3]`, `ARGV[5]`, empty if none) where they are
+/// still this member's, and tells the room's channel (`ARGV[2]`, `ARGV[3]` event).
 pub const LEFT: &str = r"
 redis.call('HDEL', KEYS[1], ARGV[1])
 if redis.call('HGET', KEYS[2], ARGV[4]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[4]) end
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[3], ARGV[5]) == ARGV[1] then
+  redis.call('HDEL', KEYS[3], ARGV[5])
+end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 ";
 
@@ -84,10 +87,12 @@ for _, room in ipairs(rooms) do
     local ok, m = pcall(cjson.decode, all[i + 1])
     if ok and m.node == ARGV[1] then
       redis.call('HDEL', key, all[i])
-      local names = ARGV[2] .. 'room:' .. room .. ':names'
-      local taken = redis.call('HGETALL', names)
-      for j = 1, #taken, 2 do
-        if taken[j + 1] == all[i] then redis.call('HDEL', names, taken[j]) end
+      for _, suffix in ipairs({':names', ':identities'}) do
+        local held = ARGV[2] .. 'room:' .. room .. suffix
+        local taken = redis.call('HGETALL', held)
+        for j = 1, #taken, 2 do
+          if taken[j + 1] == all[i] then redis.call('HDEL', held, taken[j]) end
+        end
       end
       redis.call('PUBLISH', ARGV[2] .. 'room:' .. room,
         cjson.encode({type = 'left', node = ARGV[1], peer_id = all[i], reason = 'timeout'}))
@@ -99,19 +104,27 @@ redis.call('DEL', KEYS[1])
 return gone
 ";
 
+/// The hash of room `room`'s token identities over the cluster: identity → peer id.
+pub fn room_identities(room: &str) -> String {
+    format!("{PREFIX}room:{room}:identities")
+}
+
 /// The hash of room `room`'s names over the cluster: lower-cased name → peer id.
 pub fn room_names(room: &str) -> String {
     format!("{PREFIX}room:{room}:names")
 }
 
 /// A member joins on some node: admitted only if the room has fewer than `ARGV[4]` members over
-/// the cluster (`KEYS[1]`) and nobody uses its name (`KEYS[2]`, `ARGV[3]` lower-cased); then
-/// listed, its name taken, its room noted for its node (`KEYS[3]`, `ARGV[5]` room) and the
-/// room's channel told (`ARGV[6]`, `ARGV[7]` event), all at once. Returns 0 (admitted), 1 (the
-/// room is full) or 2 (the name is taken).
+/// the cluster (`KEYS[1]`), nobody has its token identity (`KEYS[4]`, `ARGV[8]`, empty if none)
+/// and nobody uses its name (`KEYS[2]`, `ARGV[3]` lower-cased); then listed, its identity and
+/// name taken, its room noted for its node (`KEYS[3]`, `ARGV[5]` room) and the room's channel
+/// told (`ARGV[6]`, `ARGV[7]` event), all at once. Returns 0 (admitted), 1 (the room is full),
+/// 2 (the name is taken) or 3 (the identity is in the room).
 pub const RESERVE: &str = r"
 if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then return 1 end
+if ARGV[8] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[8]) == 1 then return 3 end
 if redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[1]) == 0 then return 2 end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[4], ARGV[8], ARGV[1]) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[5])
 redis.call('PUBLISH', ARGV[6], ARGV[7])

@@ -29,6 +29,8 @@ pub enum Reservation {
     Full,
     /// A member on some node uses the name.
     NameTaken,
+    /// A member on some node has the same token identity.
+    IdentityTaken,
     /// Redis did not answer: admit on this node's own view (and announce it later).
     Unavailable,
 }
@@ -53,6 +55,7 @@ impl Handler<Reserve> for Bus {
                 .key(keys::room_members(&msg.room))
                 .key(keys::room_names(&msg.room))
                 .key(keys::node_rooms(&node))
+                .key(keys::room_identities(&msg.room))
                 .arg(msg.member.info.id.to_string())
                 .arg(serde_json::to_string(&msg.member).unwrap_or_default())
                 .arg(&msg.name_key)
@@ -60,13 +63,15 @@ impl Handler<Reserve> for Bus {
                 .arg(&msg.room)
                 .arg(keys::room_channel(&msg.room))
                 .arg(serde_json::to_string(&event).unwrap_or_default())
+                .arg(msg.member.info.identity.clone().unwrap_or_default())
                 .invoke_async::<u8>(&mut conn)
                 .await
         };
         Box::pin(asking.into_actor(self).map(|answer, bus, _| match answer {
             Ok(0) => Reservation::Admitted,
             Ok(1) => Reservation::Full,
-            Ok(_) => Reservation::NameTaken,
+            Ok(2) => Reservation::NameTaken,
+            Ok(_) => Reservation::IdentityTaken,
             Err(e) => {
                 bus.metrics.cluster_errors.increment(1);
                 tracing::warn!(error = %e, "cannot check a join with the cluster; admitting on this node's view");

@@ -29,6 +29,10 @@ pub struct RoomView {
     pub dynamic: bool,
     /// Members, in join order.
     pub members: Vec<MemberView>,
+    /// In a room shared over a cluster: its members on other nodes (`id`, `name`, `identity`,
+    /// `node`), in the order this node learned of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub on_other_nodes: Vec<crate::cluster::RemoteMember>,
 }
 
 /// One member as the admin API shows it.
@@ -68,6 +72,7 @@ impl Room {
                     away: m.away.is_some(),
                 })
                 .collect(),
+            on_other_nodes: self.remote_members(),
         }
     }
 

@@ -193,7 +193,7 @@ impl Room {
             });
         }
         if let Some(identity) = &join.identity {
-            if self.members.with_identity(&identity.id) {
+            if self.members.with_identity(&identity.id) || self.remote_identity(&identity.id) {
                 return Err(ClientError::IdentityTaken(identity.id.clone()));
             }
         }
@@ -230,7 +230,7 @@ impl Room {
         if member.away.is_some() {
             self.ctx.metrics.seats_held.decrement(1.0);
         }
-        self.announce_left(peer_id, &member.name, reason);
+        self.announce_left(peer_id, &member.name, member.identity.clone(), reason);
         if let Some(relay) = &self.relay {
             relay.do_send(MemberLeft {
                 peer_id: peer_id.clone(),

@@ -88,6 +88,13 @@ impl Room {
         })
     }
 
+    /// Members on other nodes.
+    pub(super) fn remote_members(&self) -> Vec<RemoteMember> {
+        self.shared
+            .as_ref()
+            .map_or_else(Vec::new, |s| s.remote.values().cloned().collect())
+    }
+
     /// The node of member `id`, if it is on another node.
     pub(super) fn remote_node(&self, id: &PeerId) -> Option<String> {
         let shared = self.shared.as_ref()?;
@@ -105,12 +112,20 @@ impl Room {
                 room: self.settings.name.clone(),
                 event: RoomEvent::Joined { member },
                 name_key: info.name.to_lowercase(),
+                identity: None,
             });
         }
     }
 
-    /// Tells the other nodes that `peer_id` (a member here, named `name`) left.
-    pub(super) fn announce_left(&self, peer_id: &PeerId, name: &str, reason: LeaveReason) {
+    /// Tells the other nodes that `peer_id` (a member here, named `name`, with token identity
+    /// `identity`) left.
+    pub(super) fn announce_left(
+        &self,
+        peer_id: &PeerId,
+        name: &str,
+        identity: Option<String>,
+        reason: LeaveReason,
+    ) {
         if let Some(shared) = &self.shared {
             shared.link.bus.do_send(Announce {
                 room: self.settings.name.clone(),
@@ -120,8 +135,18 @@ impl Room {
                     reason,
                 },
                 name_key: name.to_lowercase(),
+                identity,
             });
         }
+    }
+
+    /// Whether a member on another node has token identity `identity`.
+    pub(super) fn remote_identity(&self, identity: &str) -> bool {
+        self.shared.as_ref().is_some_and(|s| {
+            s.remote
+                .values()
+                .any(|m| m.info.identity.as_deref() == Some(identity))
+        })
     }
 
     /// Admits `join` as member `id` over the whole cluster first (room size and name, in
@@ -162,6 +187,9 @@ impl Room {
                     max_peers: s.max_peers,
                 }),
                 Reservation::NameTaken => Err(ClientError::NameTaken(join.name)),
+                Reservation::IdentityTaken => Err(ClientError::IdentityTaken(
+                    join.identity.map(|i| i.id).unwrap_or_default(),
+                )),
             }
         }))
     }

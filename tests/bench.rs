@@ -266,3 +266,27 @@ fn signal_between_two_nodes_of_a_spawned_cluster_loses_nothing() {
     assert!(r["delivered"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(r["lost"], 0, "{r}");
 }
+
+#[test]
+fn sessions_spread_over_the_nodes_of_a_spawned_cluster() {
+    for spread in ["members", "rooms"] {
+        let r = bench(&[
+            "sessions",
+            "--nodes",
+            "2",
+            "--spread",
+            spread,
+            "--sessions",
+            "40",
+            "--room-size",
+            "5",
+            "--hold",
+            "200ms",
+        ]);
+        assert_eq!(r["sessions"], 40, "{r}");
+        assert!(
+            r["scenario"].as_str().unwrap().contains("on 2 node(s)"),
+            "{r}"
+        );
+    }
+}

@@ -28,9 +28,22 @@ pub struct SessionsArgs {
     /// How long to hold them idle before measuring memory.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "3s")]
     pub hold: Duration,
+    /// With a spawned cluster (`--nodes`): `members` puts each room's members round-robin on
+    /// every node (rooms span the nodes); `rooms` puts each room on one node (room affinity).
+    #[arg(long, value_enum, default_value_t = Spread::Members)]
+    pub spread: Spread,
     /// The protocol the sessions speak (peerjs: all of them peers of the one PeerJS room).
     #[arg(long, value_enum, default_value_t = Protocol::Native)]
     pub protocol: Protocol,
+}
+
+/// How a spawned cluster's sessions are placed.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Spread {
+    /// Round-robin by member: every room has members on every node.
+    Members,
+    /// Round-robin by room: all of a room's members on one node.
+    Rooms,
 }
 
 /// Runs the scenario against `target`.
@@ -45,7 +58,11 @@ pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
     let started = Instant::now();
     let mut joins = Vec::with_capacity(args.sessions);
     for i in 0..args.sessions {
-        let url = urls[i % urls.len()].clone();
+        let node = match args.spread {
+            Spread::Members => i,
+            Spread::Rooms => i / args.room_size.max(1),
+        };
+        let url = urls[node % urls.len()].clone();
         let (gate, progress) = (gate.clone(), progress.clone());
         let room = format!("bench-sessions-{nonce}-{}", i / args.room_size.max(1));
         let mut stop = stop_rx.clone();
@@ -85,10 +102,15 @@ pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
     let per_session = (rss_held.saturating_sub(rss_idle)) as f64 / args.sessions as f64 / 1024.0;
     let mut report = Report::new(match args.protocol {
         Protocol::Native => format!(
-            "sessions: {} idle sessions in rooms of {} on {} node(s)",
+            "sessions: {} idle sessions in rooms of {} on {} node(s){}",
             args.sessions,
             args.room_size,
-            urls.len()
+            urls.len(),
+            match (urls.len(), args.spread) {
+                (1, _) => "",
+                (_, Spread::Members) => ", rooms spanning the nodes",
+                (_, Spread::Rooms) => ", each room on one node",
+            }
         ),
         Protocol::Peerjs => format!("sessions: {} idle PeerJS peers (one room)", args.sessions),
     });

@@ -353,3 +353,43 @@ async fn a_token_identity_is_in_a_room_once_over_the_cluster_and_admins_see_ever
     third.send(join("Ann")).await;
     third.expect("welcome").await;
 }
+
+#[tokio::test]
+async fn a_node_started_before_redis_serves_alone_then_joins_the_cluster() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let a = node(&url, "a");
+    // No Redis: node a serves its own members all the same.
+    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
+    let ann_id = ann.join("m", "ann").await["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(a.metric("switchboard_cluster_redis_errors_total") >= 1.0);
+
+    // Redis comes up: node a subscribes, lists Ann, and a member on node b finds her.
+    let _redis = RedisServer::start_on(port);
+    let b = node(&url, "b");
+    wait_for_ids(&a, &["a", "b"], Duration::from_secs(5));
+    let start = Instant::now();
+    loop {
+        let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+        let welcome = bob
+            .join("m", &format!("bob{}", start.elapsed().as_millis()))
+            .await;
+        let peers = welcome["peers"].as_array().unwrap().clone();
+        if peers.iter().any(|p| p["id"] == ann_id.as_str()) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "Ann is not listed over the cluster: {welcome}"
+        );
+        bob.send(serde_json::json!({"type": "leave"})).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

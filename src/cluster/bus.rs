@@ -19,6 +19,8 @@ use crate::metrics::Metrics;
 
 /// How long after losing its subscriptions the bus tries again.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+/// How long subscribing (connect and every channel) may take before it counts as failed.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What the cluster tells a room.
 #[derive(Message)]
@@ -75,6 +77,18 @@ impl Bus {
             }
             let reader = connect(&url).await?;
             Ok::<_, redis::RedisError>((sink, stream, reader))
+        };
+        // Bounded: a Redis that does not answer (a dropped route, not a refused connection) must
+        // not hold the bus, and the rooms waiting on it, for a TCP timeout.
+        let opening = async move {
+            tokio::time::timeout(SUBSCRIBE_TIMEOUT, opening)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(redis::RedisError::from((
+                        redis::ErrorKind::Io,
+                        "no answer from Redis",
+                    )))
+                })
         };
         ctx.wait(
             opening

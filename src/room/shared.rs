@@ -17,6 +17,9 @@ use crate::error::ClientError;
 use crate::metrics::OutKind;
 use crate::protocol::{LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData, Topology};
 
+/// How long a starting room waits for the cluster's roster.
+const SHARE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The room's side of the cluster.
 pub(super) struct Shared {
     link: ClusterLink,
@@ -49,11 +52,12 @@ impl Room {
             room: self.settings.name.clone(),
             to: ctx.address().recipient(),
         };
-        let asking = shared.link.bus.send(share);
-        ctx.wait(asking.into_actor(self).map(|roster, room, ctx| {
-            if let Ok(roster) = roster {
-                room.take_roster(roster, ctx);
-            }
+        // Bounded: without an answer the room goes on with what it knows, and the roster comes
+        // with the bus's next subscription.
+        let asking = tokio::time::timeout(SHARE_TIMEOUT, shared.link.bus.send(share));
+        ctx.wait(asking.into_actor(self).map(|roster, room, ctx| match roster {
+            Ok(Ok(roster)) => room.take_roster(roster, ctx),
+            _ => tracing::warn!(room = %room.settings.name, "no roster from the cluster; starting with this node's members"),
         }));
     }
 
@@ -217,12 +221,24 @@ impl Room {
     }
 
     /// The roster over the cluster, read when the room started (or after the node's
-    /// subscriptions were made again): members new to this node join, members gone leave.
+    /// subscriptions were made again): members new to this node join, members gone leave, and
+    /// members here it lacks are listed again.
     fn take_roster(&mut self, roster: Vec<RemoteMember>, ctx: &mut Context<Self>) {
         let Some(shared) = &self.shared else {
             return;
         };
         let here = shared.link.node.clone();
+        // Members here that the roster lacks (admitted while Redis did not answer, or lost with
+        // it): list and announce them now.
+        let unlisted: Vec<PeerInfo> = self
+            .members
+            .infos(None)
+            .into_iter()
+            .filter(|info| !roster.iter().any(|m| m.info.id == info.id))
+            .collect();
+        for info in &unlisted {
+            self.announce_joined(info);
+        }
         let listed: Vec<RemoteMember> = roster.into_iter().filter(|m| m.node != here).collect();
         let gone: Vec<PeerId> = shared
             .remote

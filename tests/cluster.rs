@@ -393,3 +393,31 @@ async fn a_node_started_before_redis_serves_alone_then_joins_the_cluster() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn a_node_back_under_its_id_at_once_takes_out_what_its_last_run_listed() {
+    let redis = RedisServer::start();
+    let mut a = node(&redis.url, "a");
+    let b = node(&redis.url, "b");
+    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
+    let ann_id = ann.join("m", "ann").await["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+    bob.join("m", "bob").await;
+    // Node a dies and is back under the same id before its registration expires (1 s): nobody
+    // sees it expire, so the new run itself takes out Ann, whom the old one listed.
+    a.kill_9();
+    let again = node(&redis.url, "a");
+    let left = bob.expect("peer_left").await;
+    assert_eq!(left["peer_id"], ann_id.as_str());
+    again.wait_for_log(&["took a gone node's members out", "node=a", "members=1"]);
+    assert!(b.log_lines(&["cluster node expired"]).is_empty());
+    assert!(!redis
+        .cli(&["HKEYS", "switchboard:room:m:members"])
+        .contains(&ann_id));
+    assert!(!redis
+        .cli(&["HKEYS", "switchboard:room:m:names"])
+        .contains("ann"));
+}

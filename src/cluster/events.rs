@@ -14,6 +14,10 @@ pub struct RemoteMember {
     pub info: PeerInfo,
     /// The node its session is on.
     pub node: String,
+    /// Which run of that node admitted it (a node restarted under the same id takes out what
+    /// its previous run listed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub incarnation: String,
 }
 
 /// A change of a shared room's roster, published on the room's channel by the member's node.
@@ -85,6 +89,7 @@ mod tests {
                     identity: None,
                 },
                 node: "a".into(),
+                incarnation: String::new(),
             },
         };
         let text = serde_json::to_string(&joined).unwrap();

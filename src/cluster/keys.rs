@@ -76,7 +76,8 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 
 /// Node `ARGV[1]` is gone (expired, or left): every member it had is unlisted and a `left`
 /// (reason `timeout`) told to its room; then its room set (`KEYS[1]`) is dropped. `ARGV[2]` is
-/// the key prefix. Returns how many members were taken out.
+/// the key prefix. With `ARGV[3]` (a node restarted under the same id), only the members of its
+/// other runs go, and the room set stays. Returns how many members were taken out.
 pub const NODE_GONE: &str = r"
 local rooms = redis.call('SMEMBERS', KEYS[1])
 local gone = 0
@@ -85,7 +86,7 @@ for _, room in ipairs(rooms) do
   local all = redis.call('HGETALL', key)
   for i = 1, #all, 2 do
     local ok, m = pcall(cjson.decode, all[i + 1])
-    if ok and m.node == ARGV[1] then
+    if ok and m.node == ARGV[1] and (ARGV[3] == '' or m.incarnation ~= ARGV[3]) then
       redis.call('HDEL', key, all[i])
       for _, suffix in ipairs({':names', ':identities'}) do
         local held = ARGV[2] .. 'room:' .. room .. suffix
@@ -100,7 +101,7 @@ for _, room in ipairs(rooms) do
     end
   end
 end
-redis.call('DEL', KEYS[1])
+if ARGV[3] == '' then redis.call('DEL', KEYS[1]) end
 return gone
 ";
 

@@ -34,6 +34,8 @@ pub struct ClusterLink {
     pub bus: Addr<Bus>,
     /// The node's id (stamped on the members it announces).
     pub node: String,
+    /// This run of the node (see [`RemoteMember::incarnation`]).
+    pub incarnation: String,
 }
 
 /// This node's id: `[cluster] node_id`, or a new random one.

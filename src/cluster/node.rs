@@ -46,6 +46,8 @@ pub struct Node {
     metrics: Arc<Metrics>,
     /// Stopped registering (the server is shutting down).
     left: bool,
+    /// This run of the node.
+    incarnation: String,
 }
 
 impl Node {
@@ -53,6 +55,7 @@ impl Node {
     /// `relay`.
     pub fn new(
         id: String,
+        incarnation: String,
         config: &ClusterConfig,
         url: String,
         relay: Option<String>,
@@ -87,6 +90,7 @@ impl Node {
             admission,
             metrics,
             left: false,
+            incarnation,
         }
     }
 
@@ -134,13 +138,18 @@ impl Node {
     /// A heartbeat went through: `dead` expired (some other node removed them, or we did),
     /// `live` are the registrations now.
     fn seen(&mut self, dead: Vec<String>, live: Vec<String>, ctx: &mut Context<Self>) {
+        if self.healthy.is_none() {
+            // A previous run under this id may have left members listed (killed, and back
+            // within node_ttl): they are not here.
+            self.take_out(self.me.id.clone(), self.incarnation.clone(), ctx);
+        }
         if self.healthy != Some(true) {
             tracing::info!(node = %self.me.id, url = %self.me.url, "registered in the cluster");
         }
         self.healthy = Some(true);
         for id in dead {
             tracing::warn!(node = %id, "cluster node expired (no heartbeat within node_ttl)");
-            self.take_out(id, ctx);
+            self.take_out(id, String::new(), ctx);
         }
         let mut nodes: Vec<NodeInfo> = live
             .iter()
@@ -160,7 +169,7 @@ impl Node {
     }
 
     /// Takes node `id`'s members out of every shared room's roster, telling each room.
-    fn take_out(&mut self, id: String, ctx: &mut Context<Self>) {
+    fn take_out(&mut self, id: String, keep: String, ctx: &mut Context<Self>) {
         let Some(mut conn) = self.redis.clone() else {
             return;
         };
@@ -171,6 +180,7 @@ impl Node {
                     .key(keys::node_rooms(&id))
                     .arg(&id)
                     .arg(keys::PREFIX)
+                    .arg(&keep)
                     .invoke_async(&mut conn)
                     .await;
                 match gone {
@@ -270,6 +280,7 @@ impl Handler<Leave> for Node {
                     .key(keys::node_rooms(&id))
                     .arg(&id)
                     .arg(keys::PREFIX)
+                    .arg("")
                     .invoke_async(&mut conn)
                     .await;
                 if let Err(e) = members {

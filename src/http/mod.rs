@@ -171,6 +171,7 @@ fn serve(
     let broadcast = Arc::new(config.broadcast.clone());
     let local_addr = listener.local_addr()?;
     let node_id = crate::cluster::node_id(&config.cluster);
+    let incarnation = format!("{:016x}", rand::random::<u64>());
     let bus = config
         .cluster
         .enabled()
@@ -182,10 +183,12 @@ fn serve(
             )
             .start(),
             node: node_id.clone(),
+            incarnation: incarnation.clone(),
         });
     let cluster = config.cluster.enabled().then(|| {
         crate::cluster::Node::new(
             node_id.clone(),
+            incarnation,
             &config.cluster,
             format!("ws://{local_addr}{WS_PATH}"),
             relay.engine.as_ref().map(|e| e.local_addr.to_string()),

@@ -111,6 +111,7 @@ impl Room {
             let member = RemoteMember {
                 info: info.clone(),
                 node: shared.link.node.clone(),
+                incarnation: shared.link.incarnation.clone(),
             };
             shared.link.bus.do_send(Announce {
                 room: self.settings.name.clone(),
@@ -176,6 +177,7 @@ impl Room {
                     identity: join.identity.as_ref().map(|i| i.id.clone()),
                 },
                 node: shared.link.node.clone(),
+                incarnation: shared.link.incarnation.clone(),
             },
             name_key: join.name.to_lowercase(),
             max_peers: self.settings.max_peers,

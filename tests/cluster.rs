@@ -421,3 +421,50 @@ async fn a_node_back_under_its_id_at_once_takes_out_what_its_last_run_listed() {
         .cli(&["HKEYS", "switchboard:room:m:names"])
         .contains("ann"));
 }
+
+#[tokio::test]
+async fn operators_kick_and_announce_through_any_node() {
+    let redis = RedisServer::start();
+    let a = node(&redis.url, "a");
+    let b = node(&redis.url, "b");
+    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
+    let ann_id = ann.join("m", "ann").await["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+    bob.join("m", "bob").await;
+    ann.expect("peer_joined").await;
+    let post = |server: &ServerProcess, path: &str, body: Value| {
+        let res = ureq::post(&format!("http://{}/admin/v1/rooms/m/{path}", server.addr))
+            .set("Authorization", &format!("Bearer {KEY}"))
+            .send_string(&body.to_string())
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    };
+    // An announcement through node b reaches Ann on node a.
+    post(
+        &b,
+        "announce",
+        serde_json::json!({"text": "maintenance at noon"}),
+    );
+    assert_eq!(
+        ann.expect("announcement").await["text"],
+        "maintenance at noon"
+    );
+    assert_eq!(
+        bob.expect("announcement").await["text"],
+        "maintenance at noon"
+    );
+    // A kick through node b removes Ann, who is on node a.
+    post(
+        &b,
+        "kick",
+        serde_json::json!({"peer_id": ann_id, "reason": "spam"}),
+    );
+    let kicked = ann.expect("kicked").await;
+    assert_eq!(kicked["reason"], "spam");
+    let left = bob.expect("peer_left").await;
+    assert_eq!(left["peer_id"], ann_id.as_str());
+    assert_eq!(left["reason"], "kicked");
+}

@@ -32,6 +32,8 @@ pub enum RoomEvent {
         peer_id: PeerId,
         reason: LeaveReason,
     },
+    /// An operator announced `text` to the room through `node`'s admin API.
+    Announced { node: String, text: String },
 }
 
 impl RoomEvent {
@@ -39,7 +41,7 @@ impl RoomEvent {
     pub fn node(&self) -> &str {
         match self {
             RoomEvent::Joined { member } => &member.node,
-            RoomEvent::Left { node, .. } => node,
+            RoomEvent::Left { node, .. } | RoomEvent::Announced { node, .. } => node,
         }
     }
 }
@@ -73,6 +75,8 @@ pub enum NodeEventKind {
     Signal,
     /// A signal `from` sent found no `to` on its node (it left meanwhile).
     Undeliverable,
+    /// An operator kicked member `to` through another node's admin API (`data`: `{"reason"}`).
+    Kick,
 }
 
 #[cfg(test)]

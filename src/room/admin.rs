@@ -78,9 +78,16 @@ impl Room {
 
     /// Removes member `peer_id`, telling it `reason` (its socket closes with 4002) and the
     /// others `peer_left` with reason `kicked`. Its seat is not held.
-    fn kick(&mut self, msg: Kick, ctx: &mut Context<Self>) -> Result<(), ClientError> {
+    pub(super) fn kick(&mut self, msg: Kick, ctx: &mut Context<Self>) -> Result<(), ClientError> {
         let Some(member) = self.members.get(&msg.peer_id) else {
-            return Err(ClientError::UnknownPeer(msg.peer_id.to_string()));
+            // A member on another node of the cluster: its node kicks it.
+            return match self.remote_node(&msg.peer_id) {
+                Some(node) => {
+                    self.kick_remote(node, msg);
+                    Ok(())
+                }
+                None => Err(ClientError::UnknownPeer(msg.peer_id.to_string())),
+            };
         };
         member.session.do_send(MemberNotice {
             member: msg.peer_id.clone(),
@@ -102,6 +109,19 @@ impl Room {
             ts: crate::clock::now_ms(),
         };
         self.broadcast(&msg, OutKind::Announcement, ctx);
+        if let ServerMessage::Announcement { text, .. } = msg {
+            self.announce_elsewhere(text);
+        }
+    }
+
+    /// An announcement made through another node's admin API.
+    pub(super) fn announce_here(&mut self, text: String, ctx: &mut Context<Self>) {
+        let msg = ServerMessage::Announcement {
+            room: self.settings.name.clone(),
+            text,
+            ts: crate::clock::now_ms(),
+        };
+        self.broadcast(&msg, OutKind::Announcement, ctx);
     }
 
     /// Tells every member the room closed (they are in no room then) and stops the room.
@@ -117,6 +137,46 @@ impl Room {
             });
         }
         ctx.stop();
+    }
+}
+
+/// What an operator does through this node to a room shared over a cluster.
+impl Room {
+    /// Asks `node` to kick its member (an operator's kick through this node).
+    pub(super) fn kick_remote(&self, node: String, kick: super::Kick) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let reason = serde_json::json!({ "reason": kick.reason }).to_string();
+        let Ok(data) = serde_json::value::RawValue::from_string(reason) else {
+            return;
+        };
+        shared.link.bus.do_send(crate::cluster::ToNode {
+            node,
+            event: crate::cluster::NodeEvent {
+                kind: crate::cluster::NodeEventKind::Kick,
+                room: self.settings.name.clone(),
+                from: kick.peer_id.clone(),
+                to: kick.peer_id,
+                from_node: Some(shared.link.node.clone()),
+                data: Some(data),
+            },
+        });
+    }
+
+    /// Tells the room's members on other nodes an operator's announcement.
+    pub(super) fn announce_elsewhere(&self, text: String) {
+        if let Some(shared) = &self.shared {
+            shared.link.bus.do_send(crate::cluster::Announce {
+                room: self.settings.name.clone(),
+                event: crate::cluster::RoomEvent::Announced {
+                    node: shared.link.node.clone(),
+                    text,
+                },
+                name_key: String::new(),
+                identity: None,
+            });
+        }
     }
 }
 

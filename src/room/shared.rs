@@ -22,7 +22,7 @@ const SHARE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The room's side of the cluster.
 pub(super) struct Shared {
-    link: ClusterLink,
+    pub(super) link: ClusterLink,
     /// Members on other nodes, in the order this node learned of them.
     remote: IndexMap<PeerId, RemoteMember>,
 }
@@ -332,8 +332,26 @@ impl Handler<FromCluster> for Room {
             FromCluster::Room(RoomEvent::Left {
                 peer_id, reason, ..
             }) => self.remote_left(&peer_id, reason, ctx),
+            FromCluster::Room(RoomEvent::Announced { text, .. }) => self.announce_here(text, ctx),
             FromCluster::Node(event) if event.kind == NodeEventKind::Signal => {
                 self.remote_signal(event, ctx)
+            }
+            FromCluster::Node(event) if event.kind == NodeEventKind::Kick => {
+                let reason = event
+                    .data
+                    .and_then(|d| serde_json::from_str::<serde_json::Value>(d.get()).ok())
+                    .and_then(|v| v["reason"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| "removed by an operator".into());
+                let kick = super::Kick {
+                    peer_id: event.to,
+                    reason,
+                };
+                // Only a member here: a kick is never passed on again (no loop between nodes).
+                if self.members.get(&kick.peer_id).is_some() {
+                    let _ = self.kick(kick, ctx);
+                } else {
+                    tracing::debug!(peer = %kick.peer_id, "kick from another node for a member not here");
+                }
             }
             FromCluster::Node(event) => {
                 if let Some(sender) = self.members.get(&event.from) {

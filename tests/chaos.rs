@@ -237,6 +237,43 @@ async fn shown_once_to_the_others(
     }
 }
 
+/// A server on a port of its own (in a temporary directory) and alice, bob and carol in `room`.
+async fn three_in(
+    room: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    ServerProcess,
+    Vec<Member>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = config(dir.path(), port);
+    let server = ServerProcess::start(&config, dir.path());
+    let mut members = Vec::new();
+    for name in ["alice", "bob", "carol"] {
+        members.push(Member::join(port, room, name).await);
+    }
+    (dir, config, server, members)
+}
+
+/// Each member sends lines tagged `during` (20 each, 20 ms apart); `server` is killed with
+/// `kill -9` 100 ms in. Returns once all are sent.
+async fn chat_through_a_kill_9(members: &[Member], server: &mut ServerProcess) {
+    let clients: Vec<_> = members.iter().map(|m| (m.name, m.client.clone())).collect();
+    let sending = tokio::spawn(async move {
+        for i in 0..20 {
+            for (name, c) in &clients {
+                c.send(&format!("{name}-during-{i}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.kill_9();
+    sending.await.unwrap();
+}
+
 /// The lines `tag` each member sent.
 fn lines(m: &Member, tag: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{}-{tag}-{i}", m.name)).collect()
@@ -244,33 +281,12 @@ fn lines(m: &Member, tag: &str, n: usize) -> Vec<String> {
 
 #[tokio::test]
 async fn a_mesh_room_chats_through_a_kill_9_and_comes_back_by_itself() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = config(dir.path(), port);
-    let mut server = ServerProcess::start(&config, dir.path());
-    let members = vec![
-        Member::join(port, "m", "alice").await,
-        Member::join(port, "m", "bob").await,
-        Member::join(port, "m", "carol").await,
-    ];
+    let (dir, config, mut server, members) = three_in("m").await;
     settled(&members, 1, true, BACK).await;
     chat(&members, "before", 10).await;
 
     // kill -9 while they chat; the peer links do not need the server.
-    let sending = {
-        let clients: Vec<_> = members.iter().map(|m| (m.name, m.client.clone())).collect();
-        tokio::spawn(async move {
-            for i in 0..20 {
-                for (name, c) in &clients {
-                    c.send(&format!("{name}-during-{i}"));
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    server.kill_9();
-    sending.await.unwrap();
+    chat_through_a_kill_9(&members, &mut server).await;
     for m in &members {
         shown_once_to_the_others(&members, m, &lines(m, "during", 20), BACK).await;
     }
@@ -287,31 +303,10 @@ async fn a_mesh_room_chats_through_a_kill_9_and_comes_back_by_itself() {
 
 #[tokio::test]
 async fn a_host_room_loses_no_delivered_line_through_a_kill_9_and_comes_back_by_itself() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = config(dir.path(), port);
-    let mut server = ServerProcess::start(&config, dir.path());
-    let members = vec![
-        Member::join(port, "h", "alice").await,
-        Member::join(port, "h", "bob").await,
-        Member::join(port, "h", "carol").await,
-    ];
+    let (dir, config, mut server, members) = three_in("h").await;
     settled(&members, 1, false, BACK).await;
     chat(&members, "before", 10).await;
-    let sending = {
-        let clients: Vec<_> = members.iter().map(|m| (m.name, m.client.clone())).collect();
-        tokio::spawn(async move {
-            for i in 0..20 {
-                for (name, c) in &clients {
-                    c.send(&format!("{name}-during-{i}"));
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    server.kill_9();
-    sending.await.unwrap();
+    chat_through_a_kill_9(&members, &mut server).await;
     // The links to the host do not need the server: the host acknowledges every line sent
     // while it is gone.
     for m in &members {

@@ -133,6 +133,16 @@ fn without_a_redis_url_there_is_no_cluster() {
     assert!(a.log_lines(&["cluster"]).is_empty());
 }
 
+/// A member named `name` of `room` on `server`, and its peer id.
+async fn member(server: &ServerProcess, room: &str, name: &str) -> (common::ws::WsClient, String) {
+    let mut ws = common::ws::WsClient::connect(&ws(server)).await;
+    let id = ws.join(room, name).await["peer_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (ws, id)
+}
+
 /// The signaling URL of `server`.
 fn ws(server: &ServerProcess) -> String {
     format!("ws://{}/ws", server.addr)
@@ -143,11 +153,7 @@ async fn members_on_different_nodes_share_one_roster_and_signal_each_other() {
     let redis = RedisServer::start();
     let a = node(&redis.url, "a");
     let mut b = node(&redis.url, "b");
-    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
-    let ann_id = ann.join("m", "ann").await["peer_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (mut ann, ann_id) = member(&a, "m", "ann").await;
     // Bob on the other node is welcomed with Ann in the room, and Ann is told he joined.
     let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
     let welcome = bob.join("m", "bob").await;
@@ -185,11 +191,7 @@ async fn members_on_different_nodes_share_one_roster_and_signal_each_other() {
     assert_eq!(left["reason"], "left");
 
     // A node that dies takes its members with it, within its TTL and a heartbeat.
-    let mut cara = common::ws::WsClient::connect(&ws(&b)).await;
-    let cara_id = cara.join("m", "cara").await["peer_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_cara, cara_id) = member(&b, "m", "cara").await;
     assert_eq!(
         ann.expect("peer_joined").await["peer"]["id"],
         cara_id.as_str()
@@ -364,11 +366,7 @@ async fn a_node_started_before_redis_serves_alone_then_joins_the_cluster() {
     let url = format!("redis://127.0.0.1:{port}");
     let a = node(&url, "a");
     // No Redis: node a serves its own members all the same.
-    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
-    let ann_id = ann.join("m", "ann").await["peer_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_ann, ann_id) = member(&a, "m", "ann").await;
     assert!(a.metric("switchboard_cluster_redis_errors_total") >= 1.0);
 
     // Redis comes up: node a subscribes, lists Ann, and a member on node b finds her.
@@ -399,11 +397,7 @@ async fn a_node_back_under_its_id_at_once_takes_out_what_its_last_run_listed() {
     let redis = RedisServer::start();
     let mut a = node(&redis.url, "a");
     let b = node(&redis.url, "b");
-    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
-    let ann_id = ann.join("m", "ann").await["peer_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_ann, ann_id) = member(&a, "m", "ann").await;
     let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
     bob.join("m", "bob").await;
     // Node a dies and is back under the same id before its registration expires (1 s): nobody
@@ -427,11 +421,7 @@ async fn operators_kick_and_announce_through_any_node() {
     let redis = RedisServer::start();
     let a = node(&redis.url, "a");
     let b = node(&redis.url, "b");
-    let mut ann = common::ws::WsClient::connect(&ws(&a)).await;
-    let ann_id = ann.join("m", "ann").await["peer_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (mut ann, ann_id) = member(&a, "m", "ann").await;
     let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
     bob.join("m", "bob").await;
     ann.expect("peer_joined").await;

@@ -61,11 +61,13 @@ async fn a_late_joiner_gets_the_hosts_recent_chat_and_after_an_election_the_new_
         .await
         .unwrap();
     let (ben, mut ben_events) = server.open_client("h", "ben").await;
-    ann.send("ann: welcome");
-    ben.send("ben: thanks");
+    // Ben answers once he has Ann's line, so the host holds them in this order (sent at once,
+    // Ben's could reach the host before the host's own send was handled).
     let (mut by_ann, mut by_ben) = (Seen::default(), Seen::default());
-    by_ann.until(&mut ann_events, &["ben: thanks"]).await;
+    ann.send("ann: welcome");
     by_ben.until(&mut ben_events, &["ann: welcome"]).await;
+    ben.send("ben: thanks");
+    by_ann.until(&mut ann_events, &["ben: thanks"]).await;
 
     // Cy joins late: the host (ann) gives it the chat so far, as history.
     let (_cy, mut cy_events) = server.open_client("h", "cy").await;

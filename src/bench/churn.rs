@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::conn;
-use super::report::{round, Report};
+use super::report::{mib, round, Report};
 use super::target::Target;
 use super::Progress;
 
@@ -57,21 +57,9 @@ pub async fn run(target: &Target, args: &ChurnArgs) -> Result<Report> {
         "",
     );
     report.add("errors", errors, "");
-    report.add(
-        "server RSS at start",
-        round(rss_cold as f64 / 1048576.0),
-        "MiB",
-    );
-    report.add(
-        "server RSS before",
-        round(rss_before as f64 / 1048576.0),
-        "MiB",
-    );
-    report.add(
-        "server RSS after",
-        round(rss_after as f64 / 1048576.0),
-        "MiB",
-    );
+    report.add("server RSS at start", mib(rss_cold), "MiB");
+    report.add("server RSS before", mib(rss_before), "MiB");
+    report.add("server RSS after", mib(rss_after), "MiB");
     report.add(
         "RSS after / before",
         round(rss_after as f64 / rss_before as f64),

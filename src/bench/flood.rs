@@ -14,7 +14,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
 use super::raw::{connect_from, upgrade};
-use super::report::{round, Report};
+use super::report::{mib, round, Report};
 use super::slowloris::real_members;
 use super::target::{metric, Target};
 use super::Progress;
@@ -132,15 +132,7 @@ pub async fn run(target: &Target, args: &FloodArgs) -> Result<Report> {
     report.add("real signals", signals, "");
     report.latency("real signal round trip", &latency);
     report.add("sessions left", sessions, "");
-    report.add(
-        "server RSS before",
-        round(rss_before as f64 / 1048576.0),
-        "MiB",
-    );
-    report.add(
-        "server RSS after the flood",
-        round(rss_flooded as f64 / 1048576.0),
-        "MiB",
-    );
+    report.add("server RSS before", mib(rss_before), "MiB");
+    report.add("server RSS after the flood", mib(rss_flooded), "MiB");
     Ok(report)
 }

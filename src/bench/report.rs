@@ -180,6 +180,11 @@ fn display(v: &Value) -> String {
     }
 }
 
+/// Bytes in MiB, rounded to two decimals.
+pub fn mib(bytes: u64) -> f64 {
+    round(bytes as f64 / 1048576.0)
+}
+
 /// Rounds to two decimals for reporting.
 pub fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0

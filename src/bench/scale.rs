@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::lite::LiteMember;
-use super::report::{round, Latency, Report};
+use super::report::{mib, round, Latency, Report};
 use super::target::Target;
 use super::Progress;
 
@@ -117,12 +117,8 @@ pub async fn run(target: &Target, args: &ScaleArgs) -> Result<Report> {
     if let Some(sockets) = sockets {
         report.add("server UDP sockets", sockets as u64, "");
     }
-    report.add("server RSS idle", round(rss_idle as f64 / 1048576.0), "MiB");
-    report.add(
-        "server RSS with members",
-        round(rss_held as f64 / 1048576.0),
-        "MiB",
-    );
+    report.add("server RSS idle", mib(rss_idle), "MiB");
+    report.add("server RSS with members", mib(rss_held), "MiB");
     report.add("server RSS per member", round(per_member), "KiB");
     report.add("messages delivered", delivered, "");
     report.add("messages lost", expected - delivered, "");

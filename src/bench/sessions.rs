@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio::sync::{watch, Semaphore};
 
 use super::conn::{self, Protocol};
-use super::report::{round, Latency, Report};
+use super::report::{mib, round, Latency, Report};
 use super::target::Target;
 use super::Progress;
 
@@ -130,12 +130,8 @@ pub async fn run(target: &Target, args: &SessionsArgs) -> Result<Report> {
         round(welcome.quantile_us(0.99) / 1000.0),
         "ms",
     );
-    report.add("server RSS idle", round(rss_idle as f64 / 1048576.0), "MiB");
-    report.add(
-        "server RSS with sessions",
-        round(rss_held as f64 / 1048576.0),
-        "MiB",
-    );
+    report.add("server RSS idle", mib(rss_idle), "MiB");
+    report.add("server RSS with sessions", mib(rss_held), "MiB");
     report.add("server RSS per session", round(per_session), "KiB");
     Ok(report)
 }

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::conn;
 use super::raw::{connect_from, hang_up, text_frame, upgrade};
-use super::report::{round, Latency, Report};
+use super::report::{mib, round, Latency, Report};
 use super::target::{metric, Target};
 use super::Progress;
 
@@ -201,21 +201,9 @@ pub async fn run(target: &Target, args: &SlowlorisArgs) -> Result<Report> {
     report.add("real signals", signals, "");
     report.latency("real signal round trip", &latency);
     report.add("sessions left", sessions_after, "");
-    report.add(
-        "server RSS before",
-        round(rss_before as f64 / 1048576.0),
-        "MiB",
-    );
-    report.add(
-        "server RSS, all opened",
-        round(rss_peak_sample as f64 / 1048576.0),
-        "MiB",
-    );
-    report.add(
-        "server RSS after",
-        round(rss_after as f64 / 1048576.0),
-        "MiB",
-    );
+    report.add("server RSS before", mib(rss_before), "MiB");
+    report.add("server RSS, all opened", mib(rss_peak_sample), "MiB");
+    report.add("server RSS after", mib(rss_after), "MiB");
     Ok(report)
 }
 

@@ -38,6 +38,8 @@ pub enum FromCluster {
 /// This node's pub/sub link.
 pub struct Bus {
     pub(super) node: String,
+    /// This node's own channel, to tell its messages apart from the rooms'.
+    own_channel: String,
     url: String,
     out: mpsc::UnboundedSender<Outgoing>,
     sink: Option<PubSubSink>,
@@ -53,6 +55,7 @@ impl Bus {
         let (out, rx) = mpsc::unbounded_channel();
         actix_rt::spawn(publish(url.clone(), rx, metrics.clone()));
         Bus {
+            own_channel: keys::node_channel(&node),
             node,
             url,
             out,
@@ -67,7 +70,7 @@ impl Bus {
     /// room's, and sends each room its roster (after a reconnect, so they catch up).
     fn subscribe_all(&mut self, ctx: &mut Context<Self>) {
         let url = self.url.clone();
-        let mut channels = vec![keys::node_channel(&self.node)];
+        let mut channels = vec![self.own_channel.clone()];
         channels.extend(self.rooms.keys().map(|r| keys::room_channel(r)));
         let opening = async move {
             let client = redis::Client::open(url.as_str())?;
@@ -162,7 +165,7 @@ impl StreamHandler<redis::Msg> for Bus {
         let Ok(payload) = msg.get_payload::<String>() else {
             return;
         };
-        if channel == keys::node_channel(&self.node) {
+        if channel == self.own_channel {
             match serde_json::from_str::<NodeEvent>(&payload) {
                 Ok(event) => match self.rooms.get(&event.room) {
                     Some(to) => to.do_send(FromCluster::Node(event)),

@@ -31,6 +31,11 @@ impl SignalData {
         SignalData::from_raw(raw)
     }
 
+    /// The raw JSON, to pass on as it is.
+    pub fn into_raw(self) -> Box<RawValue> {
+        self.0
+    }
+
     /// The JSON text.
     pub fn get(&self) -> &str {
         self.0.get()

@@ -205,10 +205,6 @@ impl Room {
         let Some(shared) = &self.shared else {
             return;
         };
-        let data = match serde_json::value::RawValue::from_string(msg.data.get().to_string()) {
-            Ok(data) => data,
-            Err(_) => return, // it was parsed as a JSON object already
-        };
         shared.link.bus.do_send(ToNode {
             node,
             event: NodeEvent {
@@ -217,7 +213,7 @@ impl Room {
                 from: msg.from,
                 to: msg.to,
                 from_node: Some(shared.link.node.clone()),
-                data: Some(data),
+                data: Some(msg.data.into_raw()),
             },
         });
     }

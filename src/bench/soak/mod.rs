@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use self::load::{
     hub_churn, hub_load, join_pairs, relay_churn, relay_load, Counters, Load, Period,
 };
-use super::report::{round, Report};
+use super::report::{mib, round, Report};
 use super::rtc::RelayMember;
 use super::target::{metric, Target};
 
@@ -223,10 +223,6 @@ pub async fn run(target: &Target, args: &SoakArgs) -> Result<Report> {
         "fds/min",
     );
     Ok(report)
-}
-
-fn mib(bytes: u64) -> f64 {
-    round(bytes as f64 / 1048576.0)
 }
 
 fn round3(x: f64) -> f64 {

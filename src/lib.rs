@@ -72,6 +72,8 @@ pub mod protocol;
 #[cfg(feature = "server")]
 pub mod rate;
 #[cfg(feature = "server")]
+pub mod redis_link;
+#[cfg(feature = "server")]
 pub mod registry;
 #[cfg(feature = "server")]
 pub mod relay;

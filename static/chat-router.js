@@ -31,7 +31,9 @@ export class ChatRouter {
       frame = [];
       bytes = 0;
     };
-    for (const wire of this.store.recent()) {
+    const recent = this.store.recent();
+    console.debug(`switchboard: history to ${id}: ${recent.length} messages`);
+    for (const wire of recent) {
       const n = JSON.stringify(wire).length;
       if (bytes + n > HISTORY_FRAME_BYTES) flush();
       frame.push(wire);
@@ -122,6 +124,7 @@ export class ChatRouter {
     } else if (msg.type === 'ack') {
       this.store.acked(msg.id, msg.seq);
     } else if (msg.type === 'history' && Array.isArray(msg.messages)) {
+      console.debug(`switchboard: history from ${from}: ${msg.messages.length} messages`);
       for (const m of msg.messages) this.addStamped(m);
       if (from === RELAY) for (const m of msg.messages) this.peers.sawSeq(m?.seq);
     } else if (msg.type === 'error') {

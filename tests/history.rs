@@ -8,9 +8,9 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::rtc::{history_of, RawPeer};
+use common::rtc::{chat, history_of, RawPeer};
 use common::{config_with_rooms, spawn_server, TestServer, WAIT};
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchboard::bench::rtc::RelayMember;
 use switchboard::client::{Client, Event};
 use switchboard::protocol::ChatMessage;
@@ -25,24 +25,6 @@ fn relay_server(db: &Path, history: u64) -> TestServer {
     spawn_server(config)
 }
 
-fn chat(id: &str, text: &str) -> String {
-    json!({"type": "chat", "id": id, "from": "x", "name": "x", "text": text, "ts": 1}).to_string()
-}
-
-/// Sends `n` messages `{prefix}{i}` and waits for every ack; returns their seqs.
-async fn send_acked(peer: &mut RawPeer, prefix: &str, n: usize) -> Vec<u64> {
-    for i in 0..n {
-        peer.send(&chat(&format!("{prefix}{i}"), &format!("text {i}")))
-            .await;
-    }
-    let mut seqs = Vec::new();
-    while seqs.len() < n {
-        let ack = peer.expect("ack").await;
-        seqs.push(ack["seq"].as_u64().expect("ack carries seq"));
-    }
-    seqs
-}
-
 fn seqs(messages: &[ChatMessage]) -> Vec<u64> {
     messages.iter().map(|m| m.seq.unwrap()).collect()
 }
@@ -54,7 +36,7 @@ async fn acked_messages_survive_a_restart_in_order_and_the_sequence_goes_on() {
     let sent = {
         let server = relay_server(&db, 10_000);
         let mut alice = RawPeer::join(&server, "r", "alice").await;
-        send_acked(&mut alice, "a", 20).await
+        alice.send_acked("a", 20).await
     };
     assert_eq!(sent, (1..=20).collect::<Vec<_>>());
 
@@ -69,7 +51,7 @@ async fn acked_messages_survive_a_restart_in_order_and_the_sequence_goes_on() {
     assert!(got.iter().all(|m| m.name == "alice"));
 
     let mut carol = RawPeer::join(&server, "r", "carol").await;
-    assert_eq!(send_acked(&mut carol, "c", 1).await, [21]);
+    assert_eq!(carol.send_acked("c", 1).await, [21]);
 }
 
 #[tokio::test]
@@ -77,10 +59,10 @@ async fn a_member_offline_for_1000_messages_resumes_with_exactly_those_then_live
     let dir = tempfile::tempdir().unwrap();
     let server = relay_server(&dir.path().join("h.db"), 10_000);
     let mut alice = RawPeer::join(&server, "r", "alice").await;
-    let first = send_acked(&mut alice, "early", 10).await;
+    let first = alice.send_acked("early", 10).await;
     let seen = *first.last().unwrap();
 
-    let missed = send_acked(&mut alice, "missed", 1000).await;
+    let missed = alice.send_acked("missed", 1000).await;
     let mut bob = RelayMember::join_after(&server.ws_url(), "r", "bob", seen)
         .await
         .unwrap();
@@ -108,7 +90,7 @@ async fn a_member_catching_up_while_others_talk_misses_nothing_and_sees_nothing_
     let dir = tempfile::tempdir().unwrap();
     let server = relay_server(&dir.path().join("h.db"), 10_000);
     let mut alice = RawPeer::join(&server, "r", "alice").await;
-    send_acked(&mut alice, "old", 3000).await;
+    alice.send_acked("old", 3000).await;
     let url = server.ws_url();
     let bob = tokio::spawn(async move {
         let mut bob = RelayMember::join_after(&url, "r", "bob", 0).await.unwrap();
@@ -132,7 +114,7 @@ async fn a_member_catching_up_while_others_talk_misses_nothing_and_sees_nothing_
         seqs
     });
     // 200 more while bob reads the 3,000 (several store reads).
-    send_acked(&mut alice, "new", 200).await;
+    alice.send_acked("new", 200).await;
     let seqs = bob.await.unwrap();
     assert_eq!(seqs, (1..=3200).collect::<Vec<_>>());
 }
@@ -144,7 +126,7 @@ async fn retention_keeps_the_newest_n_and_a_room_with_history_0_keeps_none() {
     {
         let server = relay_server(&db, 5);
         let mut alice = RawPeer::join(&server, "r", "alice").await;
-        send_acked(&mut alice, "a", 12).await;
+        alice.send_acked("a", 12).await;
         let late = RawPeer::join(&server, "r", "late").await;
         assert_eq!(seqs(&late.member.replayed), [8, 9, 10, 11, 12]);
     }
@@ -162,7 +144,7 @@ async fn retention_keeps_the_newest_n_and_a_room_with_history_0_keeps_none() {
         alice.member.replayed.is_empty(),
         "history = 0 replays nothing"
     );
-    send_acked(&mut alice, "b", 3).await;
+    alice.send_acked("b", 3).await;
     let late = RawPeer::join(&server, "r", "late").await;
     assert!(late.member.replayed.is_empty());
 }
@@ -177,7 +159,7 @@ async fn the_rust_client_resumes_from_its_file_without_duplicates() {
     let mut config = server.client_config("r", "bob");
     config.resume_file = Some(file.clone());
     let (bob, mut events) = Client::connect(config.clone()).await.unwrap();
-    send_acked(&mut alice, "a", 5).await;
+    alice.send_acked("a", 5).await;
     let mut shown = Vec::new();
     while shown.len() < 5 {
         match next(&mut events).await {
@@ -190,7 +172,7 @@ async fn the_rust_client_resumes_from_its_file_without_duplicates() {
     bob.leave();
     while !matches!(next(&mut events).await, Event::Left) {}
 
-    send_acked(&mut alice, "b", 7).await;
+    alice.send_acked("b", 7).await;
     let (_bob, mut events) = Client::connect(config).await.unwrap();
     loop {
         match next(&mut events).await {

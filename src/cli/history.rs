@@ -1,5 +1,5 @@
-//! `switchboard history ROOM`: prints or exports a room's stored chat history from the database
-//! `[storage] path` names (read-only; the server may be running).
+//! `switchboard history ROOM`: prints or exports a room's stored chat history from the store
+//! `[storage]` names: the SQLite file at `path`, or Redis (read-only; the server may be running).
 
 use std::io::Write;
 use std::path::Path;
@@ -7,6 +7,8 @@ use std::path::Path;
 use crate::config::{Backend, Config};
 use crate::protocol::ChatMessage;
 use crate::storage::sqlite;
+use crate::storage::streams::RedisStorage;
+use crate::storage::Storage;
 
 /// Options of `switchboard history`.
 #[derive(Debug, clap::Args)]
@@ -23,27 +25,54 @@ pub struct HistoryArgs {
 
 /// Writes the room's history to `out`; returns how many messages were written.
 pub fn run(config: &Config, args: &HistoryArgs, out: &mut impl Write) -> anyhow::Result<u64> {
-    if config.storage.backend == Backend::None {
-        anyhow::bail!("[storage] backend is \"none\": this server keeps no history on disk");
-    }
-    let path = Path::new(&config.storage.path);
-    if !path.exists() {
-        anyhow::bail!(
-            "no history database at {} (the server creates it when a relay room first starts)",
-            path.display()
-        );
-    }
-    let count = sqlite::export(path, &args.room, args.since, |msg| {
+    let mut write = |msg: ChatMessage| {
         if args.json {
             serde_json::to_writer(&mut *out, &msg)?;
             writeln!(out)
         } else {
             writeln!(out, "{}", line(&msg))
         }
-    })?;
+    };
+    let count = match config.storage.backend {
+        Backend::None => {
+            anyhow::bail!("[storage] backend is \"none\": this server keeps no history on disk")
+        }
+        Backend::Sqlite => {
+            let path = Path::new(&config.storage.path);
+            if !path.exists() {
+                anyhow::bail!(
+                    "no history database at {} (the server creates it when a relay room first starts)",
+                    path.display()
+                );
+            }
+            sqlite::export(path, &args.room, args.since, write)?
+        }
+        Backend::Redis => {
+            let url = config.storage.redis_url_or(&config.cluster.redis_url);
+            let store = RedisStorage::new(url)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let mut after = args.since;
+            let mut count = 0;
+            loop {
+                let page = runtime.block_on(store.after(&args.room, after, EXPORT_PAGE))?;
+                let Some(last) = page.last() else { break };
+                after = last.seq.unwrap_or(after);
+                for msg in page {
+                    write(msg)?;
+                    count += 1;
+                }
+            }
+            count
+        }
+    };
     out.flush()?;
     Ok(count)
 }
+
+/// Messages read from Redis at a time.
+const EXPORT_PAGE: usize = 1_000;
 
 /// `#42 2026-12-06 17:35:37 alice: hello` (UTC, the author's clock).
 fn line(msg: &ChatMessage) -> String {

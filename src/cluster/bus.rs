@@ -13,9 +13,9 @@ use tokio::sync::mpsc;
 
 use super::events::{NodeEvent, RemoteMember, RoomEvent};
 use super::keys;
-use super::node::connect;
 use super::publisher::{publish, Outgoing};
 use crate::metrics::Metrics;
+use crate::redis_link::connect;
 
 /// How long after losing its subscriptions the bus tries again.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);

@@ -3,10 +3,11 @@
 //! counts every failed command and tries again at the next beat.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
+
+use crate::redis_link::connect;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
@@ -28,9 +29,6 @@ pub struct NodeInfo {
     /// When it started (ms since the Unix epoch).
     pub started_ms: u64,
 }
-
-/// How long one Redis command may take before it counts as failed.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// This node in the cluster.
 pub struct Node {
@@ -204,17 +202,6 @@ impl Node {
         }
         self.healthy = Some(false);
     }
-}
-
-/// A connection that reconnects by itself, with every command bounded in time.
-pub(super) async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(COMMAND_TIMEOUT))
-        .set_response_timeout(Some(COMMAND_TIMEOUT))
-        .set_number_of_retries(1);
-    redis::Client::open(url)?
-        .get_connection_manager_with_config(config)
-        .await
 }
 
 impl Actor for Node {

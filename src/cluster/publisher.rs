@@ -6,8 +6,8 @@ use std::sync::Arc;
 use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 
-use super::node::connect;
 use crate::metrics::Metrics;
+use crate::redis_link::connect;
 
 /// One command for the publisher task.
 pub(super) enum Outgoing {

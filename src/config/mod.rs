@@ -208,7 +208,7 @@ impl Config {
             "dynamic_rooms.history_max_age",
             self.dynamic_rooms.history_max_age,
         )?;
-        self.storage.validate()?;
+        self.storage.validate(&self.cluster.redis_url)?;
         self.relay.validate()
     }
 }
@@ -313,5 +313,35 @@ mod tests {
         assert!(!is_valid_room_name(""));
         assert!(!is_valid_room_name("a/b"));
         assert!(!is_valid_room_name(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn the_redis_backend_takes_its_url_from_storage_or_else_the_cluster() {
+        let err = Config::from_toml("[storage]\nbackend = \"redis\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("storage.redis_url"), "{err}");
+        let from_cluster = Config::from_toml(
+            "[storage]\nbackend = \"redis\"\n[cluster]\nredis_url = \"redis://127.0.0.1:7000\"",
+        )
+        .unwrap();
+        let storage = &from_cluster.storage;
+        assert_eq!(
+            storage.redis_url_or(&from_cluster.cluster.redis_url),
+            "redis://127.0.0.1:7000"
+        );
+        let own = Config::from_toml(
+            "[storage]\nbackend = \"redis\"\nredis_url = \"redis://127.0.0.1:7001/2\"\n\
+             [cluster]\nredis_url = \"redis://127.0.0.1:7000\"",
+        )
+        .unwrap();
+        assert_eq!(
+            own.storage.redis_url_or(&own.cluster.redis_url),
+            "redis://127.0.0.1:7001/2"
+        );
+        let bad = Config::from_toml("[storage]\nbackend = \"redis\"\nredis_url = \"http://x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("http://x"), "{bad}");
     }
 }

@@ -75,7 +75,8 @@ pub fn run_with_registry(
     let grace = timeout.min(CLOSE_GRACE);
     check_relay_network(&config);
     let storage = if checks::relay_in_use(&config) {
-        crate::storage::open(&config.storage).map_err(|e| std::io::Error::other(e.to_string()))?
+        crate::storage::open(&config.storage, &config.cluster.redis_url)
+            .map_err(|e| std::io::Error::other(e.to_string()))?
     } else {
         None
     };

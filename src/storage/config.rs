@@ -24,6 +24,8 @@ pub struct StorageConfig {
     pub path: String,
     /// `full`: an acked message survives a power cut; `normal`: it survives a crash of the server.
     pub sync: Sync,
+    /// The Redis of `backend = "redis"`; empty: `[cluster] redis_url`.
+    pub redis_url: String,
 }
 
 impl Default for StorageConfig {
@@ -32,6 +34,7 @@ impl Default for StorageConfig {
             backend: Backend::Sqlite,
             path: "data/switchboard.db".into(),
             sync: Sync::Full,
+            redis_url: String::new(),
         }
     }
 }
@@ -44,6 +47,9 @@ pub enum Backend {
     Sqlite,
     /// Memory only: the relay replays what it holds, and a restart loses it.
     None,
+    /// Redis Streams at `redis_url` (or `[cluster] redis_url`): one history for every node of a
+    /// cluster, so a relay room that moves to another node keeps it.
+    Redis,
 }
 
 /// The history keys of a room (or of `[dynamic_rooms]`): `history = N` messages (0: keep none)
@@ -71,11 +77,28 @@ impl StorageConfig {
         self.path = base.join(given).to_string_lossy().into_owned();
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the keys `backend` needs; `cluster_url` is `[cluster] redis_url`.
+    pub fn validate(&self, cluster_url: &str) -> Result<(), String> {
         if self.backend == Backend::Sqlite && self.path.trim().is_empty() {
             return Err("storage.path: must name a file when backend is \"sqlite\"".into());
         }
+        if self.backend == Backend::Redis {
+            let url = self.redis_url_or(cluster_url);
+            if url.is_empty() {
+                return Err("storage.redis_url: backend \"redis\" needs a Redis URL here or in [cluster] redis_url".into());
+            }
+            redis::Client::open(url).map_err(|e| format!("storage.redis_url: {url:?}: {e}"))?;
+        }
         Ok(())
+    }
+
+    /// The Redis of `backend = "redis"`: `redis_url`, or else `cluster_url`.
+    pub fn redis_url_or<'a>(&'a self, cluster_url: &'a str) -> &'a str {
+        if self.redis_url.is_empty() {
+            cluster_url
+        } else {
+            &self.redis_url
+        }
     }
 }
 

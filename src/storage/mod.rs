@@ -1,7 +1,8 @@
 //! Durable chat history. [`Storage`] is what rooms need of a store: append messages that already
 //! carry their room-scoped `seq`, read what came after a `seq`, the last few, the last `seq`, and
 //! trim by retention. [`sqlite::SqliteStorage`] is the embedded default (one file, WAL mode,
-//! group commit); a clustered backend (Redis Streams, issue 16) implements the same trait.
+//! group commit); [`streams::RedisStorage`] keeps it in Redis Streams, one history for every
+//! node of a cluster.
 //!
 //! Why `rusqlite` (bundled) and not `sqlx`: the store runs on one dedicated writer thread that
 //! batches appends into one transaction (group commit), so an async driver and its pool would add
@@ -10,6 +11,7 @@
 
 mod config;
 pub mod sqlite;
+pub mod streams;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,12 +25,20 @@ pub use self::config::{
 };
 use crate::protocol::ChatMessage;
 
-/// Opens the store `[storage]` names; `None` for `backend = "none"`.
-pub fn open(config: &StorageConfig) -> Result<Option<Arc<dyn Storage>>, StorageError> {
+/// Opens the store `[storage]` names (`cluster_url`: `[cluster] redis_url`, the Redis of
+/// `backend = "redis"` unless `[storage] redis_url` names one); `None` for `backend = "none"`.
+pub fn open(
+    config: &StorageConfig,
+    cluster_url: &str,
+) -> Result<Option<Arc<dyn Storage>>, StorageError> {
     match config.backend {
         Backend::None => Ok(None),
         Backend::Sqlite => {
             let store = sqlite::SqliteStorage::open(Path::new(&config.path), config.sync)?;
+            Ok(Some(Arc::new(store)))
+        }
+        Backend::Redis => {
+            let store = streams::RedisStorage::new(config.redis_url_or(cluster_url))?;
             Ok(Some(Arc::new(store)))
         }
     }

@@ -50,6 +50,20 @@ impl RawPeer {
         serde_json::from_str(&text).expect("JSON channel message")
     }
 
+    /// Sends `n` chat messages `{prefix}{i}` and waits for every ack; returns their seqs.
+    pub async fn send_acked(&mut self, prefix: &str, n: usize) -> Vec<u64> {
+        for i in 0..n {
+            self.send(&chat(&format!("{prefix}{i}"), &format!("text {i}")))
+                .await;
+        }
+        let mut seqs = Vec::new();
+        while seqs.len() < n {
+            let ack = self.expect("ack").await;
+            seqs.push(ack["seq"].as_u64().expect("ack carries seq"));
+        }
+        seqs
+    }
+
     /// The next channel message of type `kind`, skipping others (e.g. history).
     pub async fn expect(&mut self, kind: &str) -> Value {
         loop {
@@ -59,6 +73,12 @@ impl RawPeer {
             }
         }
     }
+}
+
+/// A chat frame as a member sends it (`from` and `name` are the relay's to stamp).
+pub fn chat(id: &str, text: &str) -> String {
+    serde_json::json!({"type": "chat", "id": id, "from": "x", "name": "x", "text": text, "ts": 1})
+        .to_string()
 }
 
 /// Reads `history` messages from a member until it holds `n` messages, skipping anything else.

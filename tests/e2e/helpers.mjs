@@ -192,12 +192,20 @@ function launchOnce() {
   });
 }
 
+/** What `page` wrote to its console (debug lines included), newest last. */
+export function consoleOf(page) {
+  return page.consoleLines?.slice(-40).join('\n') ?? '';
+}
+
 /** A new person: their own browser context and page, on the client page, not yet in a room. */
 export async function openPage(browser, server) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
   await context.grantPermissions(['camera', 'microphone'], { origin: server.url });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err.message));
+  // The page's console, for a failing test to show (`consoleOf`).
+  page.consoleLines = [];
+  page.on('console', (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
   await page.goto(server.url);
   return page;
 }

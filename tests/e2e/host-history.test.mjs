@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndBrowser, enter, say, messages, waitForTexts, assertShownOnce, startRustClient, screenshot } from './helpers.mjs';
+import { serverAndBrowser, enter, say, messages, waitForTexts, assertShownOnce, startRustClient, screenshot, consoleOf } from './helpers.mjs';
 
 const env = serverAndBrowser(`
 [[rooms]]
@@ -37,7 +37,10 @@ test("a late joiner sees the host's recent chat; after an election, the new host
     await screenshot(dee, 'host-history-dee.png');
     await screenshot(ben, 'host-history-ben.png');
     const links = (p) => p.evaluate(() => [...window.switchboard.peers.links].map(([id, l]) => [id, l.state, l.pc?.connectionState]));
-    throw new Error(`${err.message}; Dee's links ${JSON.stringify(await links(dee))}, Ben's ${JSON.stringify(await links(ben))}`);
+    throw new Error(
+      `${err.message}; Dee's links ${JSON.stringify(await links(dee))}, Ben's ${JSON.stringify(await links(ben))}\n` +
+        `Dee's console:\n${consoleOf(dee)}\nBen's console:\n${consoleOf(ben)}`,
+    );
   });
   await assertShownOnce(dee, all);
   // Cy had it all already: the new host's history shows nothing twice.

@@ -19,3 +19,10 @@ pub async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
         .get_connection_manager_with_config(config)
         .await
 }
+
+/// The lease on relay room `room`: the id of the node whose relay hosts it, expiring unless that
+/// node renews it. The cluster takes and renews it; the Redis history store appends to the
+/// room's stream only for the node that holds it (when it is fenced by a node id).
+pub fn relay_lease(room: &str) -> String {
+    format!("switchboard:room:{room}:relay")
+}

@@ -215,3 +215,24 @@ async fn a_relay_room_keeps_its_history_in_redis_over_a_server_restart() {
     let mut carol = RawPeer::join(&server, "r", "carol").await;
     assert_eq!(carol.send_acked("c", 1).await, [21]);
 }
+
+#[tokio::test]
+async fn a_fenced_store_appends_only_while_its_node_holds_the_rooms_lease() {
+    let redis = RedisServer::start();
+    let a = RedisStorage::fenced_by(&redis.url, "node-a").unwrap();
+    let b = RedisStorage::fenced_by(&redis.url, "node-b").unwrap();
+    let err = a.append("r", vec![msg(1, "nobody holds r")]).await;
+    assert!(err.unwrap_err().to_string().contains("LEASE_LOST"));
+    redis.cli(&["SET", "switchboard:room:r:relay", "node-a"]);
+    a.append("r", vec![msg(1, "a holds r")]).await.unwrap();
+    assert!(b.append("r", vec![msg(2, "b does not")]).await.is_err());
+    // The lease moves to b: a's next append is refused, b goes on from the stream's last seq.
+    redis.cli(&["SET", "switchboard:room:r:relay", "node-b"]);
+    assert!(a.append("r", vec![msg(2, "a, late")]).await.is_err());
+    assert_eq!(b.last_seq("r").await.unwrap(), 1);
+    b.append("r", vec![msg(2, "b holds r")]).await.unwrap();
+    assert_eq!(
+        b.after("r", 0, 10).await.unwrap(),
+        vec![msg(1, "a holds r"), msg(2, "b holds r")]
+    );
+}

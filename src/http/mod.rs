@@ -67,15 +67,23 @@ pub fn run_until(
 /// Like [`run_until`], and also hands out the server's registry.
 pub fn run_with_registry(
     listener: TcpListener,
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> std::io::Result<(Server, RegistryCell)> {
+    if config.cluster.enabled() {
+        // One id for this run, fixed now: the history store is fenced by it.
+        config.cluster.node_id = crate::cluster::node_id(&config.cluster);
+    }
     let (going_away, away) = watch::channel(false);
     let timeout = config.server.shutdown_timeout;
     let grace = timeout.min(CLOSE_GRACE);
     check_relay_network(&config);
     let storage = if checks::relay_in_use(&config) {
-        crate::storage::open(&config.storage, &config.cluster.redis_url)
+        let node = config
+            .cluster
+            .enabled()
+            .then_some(config.cluster.node_id.as_str());
+        crate::storage::open(&config.storage, &config.cluster.redis_url, node)
             .map_err(|e| std::io::Error::other(e.to_string()))?
     } else {
         None

@@ -25,11 +25,14 @@ pub use self::config::{
 };
 use crate::protocol::ChatMessage;
 
-/// Opens the store `[storage]` names (`cluster_url`: `[cluster] redis_url`, the Redis of
-/// `backend = "redis"` unless `[storage] redis_url` names one); `None` for `backend = "none"`.
+/// Opens the store `[storage]` names; `None` for `backend = "none"`. `cluster` is `[cluster]`'s
+/// `redis_url` (the Redis of `backend = "redis"` unless `[storage] redis_url` names one) and this
+/// node's id when the cluster is on (the Redis store then appends to a room only while this
+/// node holds its relay lease).
 pub fn open(
     config: &StorageConfig,
     cluster_url: &str,
+    node: Option<&str>,
 ) -> Result<Option<Arc<dyn Storage>>, StorageError> {
     match config.backend {
         Backend::None => Ok(None),
@@ -38,7 +41,11 @@ pub fn open(
             Ok(Some(Arc::new(store)))
         }
         Backend::Redis => {
-            let store = streams::RedisStorage::new(config.redis_url_or(cluster_url))?;
+            let url = config.redis_url_or(cluster_url);
+            let store = match node {
+                Some(node) => streams::RedisStorage::fenced_by(url, node)?,
+                None => streams::RedisStorage::new(url)?,
+            };
             Ok(Some(Arc::new(store)))
         }
     }

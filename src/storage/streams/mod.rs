@@ -6,7 +6,9 @@
 //! Redis itself refuses a `seq` at or below the stream's last one, trimmed entries included. Two
 //! nodes that both believe they hold a room (an old owner that has not yet noticed it lost its
 //! lease) therefore cannot both store message 42: the second append fails, and its sender is not
-//! acked. Appends are atomic batches ([`scripts::APPEND`]).
+//! acked. Appends are atomic batches ([`scripts::APPEND`]). In a cluster the store is fenced by
+//! the node's id ([`RedisStorage::fenced_by`]): it appends to a room only while its node holds the
+//! room's relay lease, checked by Redis in the same script.
 //!
 //! Durability is Redis': an append resolves once Redis has the entries in memory. Run Redis with
 //! `appendonly yes` (and `appendfsync always` for an acked message to survive a power cut of the
@@ -41,6 +43,8 @@ pub struct RedisStorage {
 
 struct Inner {
     url: String,
+    /// This node's id in a cluster: it appends to a room only while it holds the room's lease.
+    fence: Option<String>,
     conn: OnceCell<ConnectionManager>,
     append: Script,
     last_seq: Script,
@@ -51,6 +55,17 @@ impl RedisStorage {
     /// A store on the Redis at `url` (`redis://host:port/db`); checks only the URL's form here,
     /// the connection is made on first use (so a node can start before Redis does).
     pub fn new(url: &str) -> Result<RedisStorage, StorageError> {
+        RedisStorage::open(url, None)
+    }
+
+    /// The store of cluster node `node`: an append to a room succeeds only while `node` holds the
+    /// room's relay lease ([`crate::redis_link::relay_lease`]), so a node that lost a room
+    /// without noticing yet cannot store (and ack) anything in it.
+    pub fn fenced_by(url: &str, node: &str) -> Result<RedisStorage, StorageError> {
+        RedisStorage::open(url, Some(node.to_string()))
+    }
+
+    fn open(url: &str, fence: Option<String>) -> Result<RedisStorage, StorageError> {
         redis::Client::open(url).map_err(|e| StorageError::Open {
             path: url.to_string(),
             reason: e.to_string(),
@@ -58,6 +73,7 @@ impl RedisStorage {
         Ok(RedisStorage {
             inner: Arc::new(Inner {
                 url: url.to_string(),
+                fence,
                 conn: OnceCell::new(),
                 append: Script::new(scripts::APPEND),
                 last_seq: Script::new(scripts::LAST_SEQ),
@@ -124,6 +140,9 @@ impl Storage for RedisStorage {
         }
         let write = |e: String| StorageError::Write(e);
         let mut invocation = self.inner.append.key(stream_key(room));
+        invocation
+            .key(crate::redis_link::relay_lease(room))
+            .arg(self.inner.fence.as_deref().unwrap_or(""));
         for msg in &messages {
             let seq = msg
                 .seq

@@ -2,11 +2,15 @@
 //! writing one room's stream (an old owner that has not noticed it lost the room, say) cannot
 //! interleave inside one.
 
-/// Appends a batch (`KEYS[1]` the stream; `ARGV` pairs of `seq`, message JSON) as entries
+/// Appends a batch (`KEYS[1]` the stream; `ARGV[2..]` pairs of `seq`, message JSON) as entries
 /// `0-<seq>` with the message (`m`) and when Redis stored it (`t`, ms on Redis' clock). Nothing
 /// is written unless every `seq` is above the stream's last one (trimmed entries included) and
-/// the batch's increase: a `seq` used before fails the whole batch.
+/// the batch's increase: a `seq` used before fails the whole batch. Fenced: with a node id in
+/// `ARGV[1]`, nothing is written unless that node holds the room's relay lease (`KEYS[2]`).
 pub const APPEND: &str = r"
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then
+  return redis.error_reply('LEASE_LOST node ' .. ARGV[1] .. ' does not hold the room')
+end
 local last = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local info = redis.call('XINFO', 'STREAM', KEYS[1])
@@ -16,7 +20,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     end
   end
 end
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   local seq = tonumber(ARGV[i])
   if not seq or seq <= last then
     return redis.error_reply('seq ' .. ARGV[i] .. ' is not above ' .. last)
@@ -25,10 +29,10 @@ for i = 1, #ARGV, 2 do
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   redis.call('XADD', KEYS[1], '0-' .. ARGV[i], 't', now, 'm', ARGV[i + 1])
 end
-return #ARGV / 2
+return (#ARGV - 1) / 2
 ";
 
 /// The highest `seq` ever appended to `KEYS[1]` (trimmed entries included), 0 for none: the

@@ -7,16 +7,12 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::eventually_within;
+use common::members::{chat, lines, settled, shown_once_to_the_others, Member};
 use common::process::ServerProcess;
-use switchboard::client::{Client, ClientConfig, Event, LinkState};
-use switchboard::protocol::{HostRef, PeerId};
-use tokio::task::JoinHandle;
 
 /// How long members may take to find each other again after the restart (reconnect backoff,
 /// join, ICE on loopback, and a host election in a host room).
@@ -44,199 +40,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// What one member has seen, gathered from its events by a task.
-#[derive(Default)]
-struct Seen {
-    /// Its id in the current membership (a new one after each fresh join).
-    me: Option<PeerId>,
-    /// How many `Joined` events (the first join, then one per reconnect).
-    joins: usize,
-    /// The others in the room now.
-    members: HashSet<PeerId>,
-    /// Peers whose link is open now.
-    open: HashSet<PeerId>,
-    /// The host of a host room, as last announced.
-    host: Option<PeerId>,
-    /// Every chat text shown, with how often (live and from history).
-    shown: HashMap<String, usize>,
-    /// Own texts by message id, and the ids acknowledged by the host.
-    own: HashMap<String, String>,
-    delivered: HashSet<String>,
-}
-
-/// The member a host reference names (none for the relay).
-fn member_id(host: HostRef) -> Option<PeerId> {
-    match host {
-        HostRef::Peer(id) => Some(id),
-        HostRef::Relay => None,
-    }
-}
-
-/// A Rust client (reconnecting, 100 ms backoff) and what it has seen.
-struct Member {
-    name: &'static str,
-    client: Client,
-    seen: Arc<Mutex<Seen>>,
-    _events: JoinHandle<()>,
-}
-
-impl Member {
-    async fn join(port: u16, room: &str, name: &'static str) -> Member {
-        let mut config =
-            ClientConfig::new(&format!("ws://127.0.0.1:{port}/ws"), room, name).loopback();
-        config.backoff = Duration::from_millis(100);
-        config.max_backoff = Duration::from_millis(500);
-        let (client, mut events) = Client::connect(config)
-            .await
-            .unwrap_or_else(|e| panic!("{name} cannot join {room}: {e}"));
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let state = seen.clone();
-        let task = tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                let mut s = state.lock().unwrap();
-                match event {
-                    Event::Joined {
-                        peer_id,
-                        members,
-                        host,
-                        ..
-                    } => {
-                        s.me = Some(peer_id);
-                        s.joins += 1;
-                        s.members = members.into_iter().map(|p| p.id).collect();
-                        s.open.clear();
-                        s.host = host.and_then(member_id);
-                    }
-                    Event::MemberJoined { peer } => {
-                        s.members.insert(peer.id);
-                    }
-                    Event::MemberLeft { peer_id, .. } => {
-                        s.members.remove(&peer_id);
-                        s.open.remove(&peer_id);
-                    }
-                    Event::HostChanged { host } => s.host = member_id(host),
-                    Event::Connection { peer, state } => {
-                        if state == LinkState::Open {
-                            s.open.insert(peer);
-                        } else {
-                            s.open.remove(&peer);
-                        }
-                    }
-                    Event::Chat { message } => *s.shown.entry(message.text).or_default() += 1,
-                    Event::History { messages } => {
-                        for m in messages {
-                            *s.shown.entry(m.text).or_default() += 1;
-                        }
-                    }
-                    Event::Sent { message, confirmed } => {
-                        if confirmed {
-                            s.delivered.insert(message.id.clone());
-                        }
-                        s.own.insert(message.id, message.text);
-                    }
-                    Event::Delivered { id } => {
-                        s.delivered.insert(id);
-                    }
-                    _ => {}
-                }
-            }
-        });
-        Member {
-            name,
-            client,
-            seen,
-            _events: task,
-        }
-    }
-
-    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-        self.seen.lock().unwrap()
-    }
-
-    /// The texts of own messages acknowledged (or, in a mesh, put on every link).
-    fn delivered_texts(&self) -> Vec<String> {
-        let s = self.seen();
-        s.delivered
-            .iter()
-            .filter_map(|id| s.own.get(id).cloned())
-            .collect()
-    }
-}
-
-/// Waits until every member has joined `joins` times and sees all the others with an open link
-/// to each (mesh) or to the host (host room).
-async fn settled(members: &[Member], joins: usize, mesh: bool, limit: Duration) {
-    let what = format!("every member joined {joins} time(s) and linked");
-    eventually_within(&what, limit, || {
-        members.iter().all(|m| {
-            let s = m.seen();
-            if s.joins < joins || s.members.len() != members.len() - 1 {
-                return false;
-            }
-            if mesh {
-                s.members.iter().all(|p| s.open.contains(p))
-            } else {
-                match (&s.host, &s.me) {
-                    (Some(host), Some(me)) if host == me => {
-                        s.members.iter().all(|p| s.open.contains(p))
-                    }
-                    (Some(host), _) => s.open.contains(host),
-                    _ => false,
-                }
-            }
-        })
-    })
-    .await;
-}
-
-/// Each member sends `n` lines tagged `tag`, 20 ms apart.
-async fn chat(members: &[Member], tag: &str, n: usize) {
-    for i in 0..n {
-        for m in members {
-            m.client.send(&format!("{}-{tag}-{i}", m.name));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Every text in `texts` from `from` is shown exactly once to every other member (waiting up to
-/// `limit` for the last ones).
-async fn shown_once_to_the_others(
-    members: &[Member],
-    from: &Member,
-    texts: &[String],
-    limit: Duration,
-) {
-    let others = || members.iter().filter(|m| m.name != from.name);
-    // What each other member has not shown yet.
-    let missing = || -> Vec<(&str, Vec<String>)> {
-        others()
-            .map(|m| {
-                let s = m.seen();
-                let lacks = texts.iter().filter(|t| !s.shown.contains_key(*t));
-                (m.name, lacks.cloned().collect())
-            })
-            .filter(|(_, lacks): &(&str, Vec<String>)| !lacks.is_empty())
-            .collect()
-    };
-    let deadline = tokio::time::Instant::now() + limit;
-    while !missing().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let missing = missing();
-    assert!(
-        missing.is_empty(),
-        "{}'s lines not shown within {limit:?}: {missing:?}",
-        from.name
-    );
-    for m in others() {
-        let s = m.seen();
-        for t in texts {
-            assert_eq!(s.shown.get(t), Some(&1), "{} shows {t:?} once", m.name);
-        }
-    }
-}
-
 /// A server on a port of its own (in a temporary directory) and alice, bob and carol in `room`.
 async fn three_in(
     room: &str,
@@ -252,7 +55,7 @@ async fn three_in(
     let server = ServerProcess::start(&config, dir.path());
     let mut members = Vec::new();
     for name in ["alice", "bob", "carol"] {
-        members.push(Member::join(port, room, name).await);
+        members.push(Member::join(&format!("ws://127.0.0.1:{port}/ws"), room, name).await);
     }
     (dir, config, server, members)
 }
@@ -272,11 +75,6 @@ async fn chat_through_a_kill_9(members: &[Member], server: &mut ServerProcess) {
     tokio::time::sleep(Duration::from_millis(100)).await;
     server.kill_9();
     sending.await.unwrap();
-}
-
-/// The lines `tag` each member sent.
-fn lines(m: &Member, tag: &str, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{}-{tag}-{i}", m.name)).collect()
 }
 
 #[tokio::test]

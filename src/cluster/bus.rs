@@ -301,7 +301,9 @@ impl Handler<Announce> for Bus {
                     msg.name_key,
                 ],
             },
-            RoomEvent::Announced { .. } => Outgoing::Publish { channel, payload },
+            RoomEvent::Announced { .. } | RoomEvent::RelayMoved { .. } => {
+                Outgoing::Publish { channel, payload }
+            }
             RoomEvent::Left { peer_id, .. } => Outgoing::Script {
                 script: keys::LEFT,
                 keys: vec![

@@ -1,9 +1,13 @@
 //! What nodes tell each other over Redis pub/sub, as JSON: on a room's channel, who joined and
-//! left it on which node; on a node's own channel, the signals for its members.
+//! left it on which node (and where its relay went); on a node's own channel, the signals for
+//! its members (and for the relays it holds).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use std::net::IpAddr;
+
+use crate::auth::Perm;
 use crate::protocol::{LeaveReason, PeerId, PeerInfo};
 
 /// A member of a shared room as the cluster lists it (`switchboard:room:{room}:members`).
@@ -34,6 +38,9 @@ pub enum RoomEvent {
     },
     /// An operator announced `text` to the room through `node`'s admin API.
     Announced { node: String, text: String },
+    /// `node` took over the room's relay (its owner died or left it): members linked to the old
+    /// relay offer to it again.
+    RelayMoved { node: String },
 }
 
 impl RoomEvent {
@@ -41,7 +48,9 @@ impl RoomEvent {
     pub fn node(&self) -> &str {
         match self {
             RoomEvent::Joined { member } => &member.node,
-            RoomEvent::Left { node, .. } | RoomEvent::Announced { node, .. } => node,
+            RoomEvent::Left { node, .. }
+            | RoomEvent::Announced { node, .. }
+            | RoomEvent::RelayMoved { node } => node,
         }
     }
 }
@@ -62,9 +71,26 @@ pub struct NodeEvent {
     /// A signal's sending node (where an `undeliverable` goes back to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_node: Option<String>,
-    /// A signal's signaling object, as the sender sent it.
+    /// A signal's signaling object, as the sender sent it; a `tell`'s message; a `drop`'s
+    /// `{"reason"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Box<RawValue>>,
+    /// A signal for the relay: who sent it, as its node knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<Sender>,
+}
+
+/// A member signaling the relay of a room whose relay is on another node, as the relay needs
+/// to know it (its node vouches for it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sender {
+    /// Its display name.
+    pub name: String,
+    /// What its join token allows (`None`: it joined without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perms: Option<Vec<Perm>>,
+    /// Where it connects from.
+    pub address: IpAddr,
 }
 
 /// The kinds of [`NodeEvent`].
@@ -77,6 +103,11 @@ pub enum NodeEventKind {
     Undeliverable,
     /// An operator kicked member `to` through another node's admin API (`data`: `{"reason"}`).
     Kick,
+    /// A message for member `to` from the room's relay on another node (`data`: the server
+    /// message, such as an `error` about the relay).
+    Tell,
+    /// The relay on another node gave up on member `to` (`data`: `{"reason"}`): it leaves.
+    Drop,
 }
 
 #[cfg(test)]

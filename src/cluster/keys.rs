@@ -131,3 +131,20 @@ redis.call('SADD', KEYS[3], ARGV[5])
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 0
 ";
+
+/// Claims relay room lease `KEYS[1]` for node `ARGV[1]` for `ARGV[2]` ms if it is free or that
+/// node's already (a renewal); returns the node that holds it.
+pub const CLAIM_RELAY: &str = r"
+local owner = redis.call('GET', KEYS[1])
+if not owner or owner == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+return owner
+";
+
+/// Deletes relay room lease `KEYS[1]` if node `ARGV[1]` holds it.
+pub const RELEASE_RELAY: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";

@@ -10,12 +10,15 @@
 //!   cluster, signals between members on different nodes), over pub/sub channels per room and
 //!   per node; the roster itself is a hash per room, listed before it is announced.
 //!
-//! Cluster-wide limits and relay leases build on it (see `docs/CLUSTER.md` for what is done and
-//! what is not).
+//! - Relay leases ([`ClaimRelay`]): a shared relay room's relay runs on the one node that holds
+//!   the room's lease, and moves when that node dies.
+//!
+//! See `docs/CLUSTER.md` for what is done and what is not.
 
 mod bus;
 mod events;
 mod keys;
+mod lease;
 mod node;
 mod publisher;
 mod reserve;
@@ -23,7 +26,8 @@ mod reserve;
 use actix::Addr;
 
 pub use self::bus::{Announce, Bus, FromCluster, Share, ToNode, Unshare};
-pub use self::events::{NodeEvent, NodeEventKind, RemoteMember, RoomEvent};
+pub use self::events::{NodeEvent, NodeEventKind, RemoteMember, RoomEvent, Sender};
+pub use self::lease::{ClaimRelay, ReleaseRelay};
 pub use self::node::{Leave, ListNodes, Node, NodeInfo, NodeList};
 pub use self::reserve::{Reservation, Reserve};
 
@@ -36,6 +40,10 @@ pub struct ClusterLink {
     pub node: String,
     /// This run of the node (see [`RemoteMember::incarnation`]).
     pub incarnation: String,
+    /// How often a relay room claims (or renews) its lease: `[cluster] heartbeat`.
+    pub renew: std::time::Duration,
+    /// How long a lease lasts unless renewed: `[cluster] node_ttl`.
+    pub lease: std::time::Duration,
 }
 
 /// This node's id: `[cluster] node_id`, or a new random one.

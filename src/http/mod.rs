@@ -193,6 +193,8 @@ fn serve(
             .start(),
             node: node_id.clone(),
             incarnation: incarnation.clone(),
+            renew: config.cluster.heartbeat,
+            lease: config.cluster.node_ttl,
         });
     let cluster = config.cluster.enabled().then(|| {
         crate::cluster::Node::new(

@@ -160,6 +160,7 @@ impl Room {
                 to: kick.peer_id,
                 from_node: Some(shared.link.node.clone()),
                 data: Some(data),
+                sender: None,
             },
         });
     }

@@ -3,7 +3,9 @@
 
 mod admin;
 mod contacts;
+mod from_cluster;
 mod host;
+mod lease;
 mod members;
 mod membership;
 mod notice;
@@ -76,7 +78,7 @@ pub struct RoomContext {
     pub resume_key: Arc<ResumeKey>,
     /// The TURN server members get credentials for in `welcome`.
     pub turn: Arc<crate::config::TurnConfig>,
-    /// The node's cluster, if `[cluster]` is on (mesh rooms with presence are shared).
+    /// The node's cluster, if `[cluster]` is on (mesh and relay rooms with presence are shared).
     pub cluster: Option<crate::cluster::ClusterLink>,
 }
 
@@ -347,10 +349,12 @@ impl Actor for Room {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.ctx.metrics.rooms.increment(1.0);
-        if self.host == HostState::Relay {
+        self.share(ctx);
+        if self.leases_relay() {
+            self.start_leasing(ctx);
+        } else if self.host == HostState::Relay {
             self.start_relay(ctx);
         }
-        self.share(ctx);
         tracing::debug!(room = %self.settings.name, "room started");
     }
 
@@ -370,6 +374,7 @@ impl Actor for Room {
             name: self.settings.name.clone(),
             generation: self.generation,
         });
+        self.release_relay();
         if let Some(relay) = self.relay.take() {
             relay.do_send(StopRelay);
         }

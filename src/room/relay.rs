@@ -58,6 +58,7 @@ impl Room {
     }
 
     /// Delivers the relay's answer or candidate to a member.
+    /// (In a shared relay room the member may be on another node: through that node.)
     fn signal_from_relay(&mut self, msg: SignalFromRelay, ctx: &mut Context<Self>) {
         if let Some(member) = self.members.get(&msg.to) {
             let signal = ServerMessage::Signal {
@@ -65,6 +66,8 @@ impl Room {
                 data: msg.data,
             };
             self.send_to(&member.outbox, &msg.to, &signal, OutKind::Signal, ctx);
+        } else if let Some(node) = self.remote_node(&msg.to) {
+            self.signal_from_relay_to_node(node, msg.to, msg.data);
         }
     }
 
@@ -72,11 +75,14 @@ impl Room {
     fn relay_refused(&mut self, msg: RelayRefused, ctx: &mut Context<Self>) {
         if let Some(member) = self.members.get(&msg.to) {
             self.send_relay_error(&member.outbox, &msg.to, &msg.error, ctx);
+        } else if let Some(node) = self.remote_node(&msg.to) {
+            self.ctx.metrics.error(msg.error.code());
+            self.tell_remote(node, &msg.to, &msg.error.to_message_about(PeerId::relay()));
         }
     }
 
     /// Tells member `id` of an error about its link to the relay (and counts it).
-    fn send_relay_error(
+    pub(super) fn send_relay_error(
         &self,
         outbox: &Outbox,
         id: &PeerId,
@@ -90,6 +96,12 @@ impl Room {
 
     /// Removes a member the relay gave up on, and closes its session.
     pub(super) fn drop_member(&mut self, msg: DropMember, ctx: &mut Context<Self>) {
+        if self.members.get(&msg.peer_id).is_none() {
+            if let Some(node) = self.remote_node(&msg.peer_id) {
+                self.drop_on_node(node, msg.peer_id, msg.reason);
+            }
+            return;
+        }
         if let Some(member) = self.members.get(&msg.peer_id) {
             member.session.do_send(MemberNotice {
                 member: msg.peer_id.clone(),

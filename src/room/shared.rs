@@ -1,5 +1,5 @@
-//! A room shared with the other nodes of the cluster (`[cluster]` on; mesh rooms with
-//! presence): the members on other nodes, kept from the cluster's roster and events, and what
+//! A room shared with the other nodes of the cluster (`[cluster]` on; mesh and relay rooms with
+//! presence; a relay room's relay is on one node, `lease.rs`): the members on other nodes, kept from the cluster's roster and events, and what
 //! this node tells the others about its own members. One roster over the cluster: `welcome`
 //! lists everyone, `peer_joined` and `peer_left` come from every node, and a signal to a member
 //! on another node goes to that node's channel.
@@ -10,8 +10,8 @@ use indexmap::IndexMap;
 use super::Join;
 use super::{Room, RoomContext, RoomSettings};
 use crate::cluster::{
-    Announce, ClusterLink, FromCluster, NodeEvent, NodeEventKind, RemoteMember, Reservation,
-    Reserve, RoomEvent, Share, ToNode, Unshare,
+    Announce, ClusterLink, NodeEvent, NodeEventKind, RemoteMember, Reservation, Reserve, RoomEvent,
+    Share, ToNode, Unshare,
 };
 use crate::error::ClientError;
 use crate::metrics::OutKind;
@@ -25,18 +25,22 @@ pub(super) struct Shared {
     pub(super) link: ClusterLink,
     /// Members on other nodes, in the order this node learned of them.
     remote: IndexMap<PeerId, RemoteMember>,
+    /// A relay room: the node whose relay hosts it, as its last claim answered (`None`: not
+    /// known yet, or not a relay room).
+    pub(super) relay_owner: Option<String>,
 }
 
 impl Shared {
     /// The shared state of a room with `settings`, if the room is shared.
     pub(super) fn for_room(settings: &RoomSettings, ctx: &RoomContext) -> Option<Shared> {
-        let shareable = settings.topology == Topology::Mesh && settings.presence;
+        let shareable = matches!(settings.topology, Topology::Mesh | Topology::Relay);
         ctx.cluster
             .clone()
-            .filter(|_| shareable)
+            .filter(|_| shareable && settings.presence)
             .map(|link| Shared {
                 link,
                 remote: IndexMap::new(),
+                relay_owner: None,
             })
     }
 }
@@ -214,6 +218,7 @@ impl Room {
                 to: msg.to,
                 from_node: Some(shared.link.node.clone()),
                 data: Some(msg.data.into_raw()),
+                sender: None,
             },
         });
     }
@@ -221,7 +226,7 @@ impl Room {
     /// The roster over the cluster, read when the room started (or after the node's
     /// subscriptions were made again): members new to this node join, members gone leave, and
     /// members here it lacks are listed again.
-    fn take_roster(&mut self, roster: Vec<RemoteMember>, ctx: &mut Context<Self>) {
+    pub(super) fn take_roster(&mut self, roster: Vec<RemoteMember>, ctx: &mut Context<Self>) {
         let Some(shared) = &self.shared else {
             return;
         };
@@ -252,7 +257,7 @@ impl Room {
         }
     }
 
-    fn remote_joined(&mut self, member: RemoteMember, ctx: &mut Context<Self>) {
+    pub(super) fn remote_joined(&mut self, member: RemoteMember, ctx: &mut Context<Self>) {
         let Some(shared) = &mut self.shared else {
             return;
         };
@@ -267,12 +272,22 @@ impl Room {
         self.report();
     }
 
-    fn remote_left(&mut self, id: &PeerId, reason: LeaveReason, ctx: &mut Context<Self>) {
+    pub(super) fn remote_left(
+        &mut self,
+        id: &PeerId,
+        reason: LeaveReason,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(shared) = &mut self.shared else {
             return;
         };
         if shared.remote.shift_remove(id).is_none() {
             return;
+        }
+        if let Some(relay) = &self.relay {
+            relay.do_send(crate::relay::MemberLeft {
+                peer_id: id.clone(),
+            });
         }
         let left = ServerMessage::PeerLeft {
             peer_id: id.clone(),
@@ -283,7 +298,10 @@ impl Room {
     }
 
     /// A signal from member `from` on another node for member `to` here.
-    fn remote_signal(&mut self, event: NodeEvent, ctx: &mut Context<Self>) {
+    pub(super) fn remote_signal(&mut self, event: NodeEvent, ctx: &mut Context<Self>) {
+        if event.to.is_relay() {
+            return self.signal_to_relay_here(event);
+        }
         let NodeEvent {
             from,
             to,
@@ -303,6 +321,7 @@ impl Room {
                         to,
                         from_node: None,
                         data: None,
+                        sender: None,
                     },
                 });
             }
@@ -311,51 +330,10 @@ impl Room {
         let Some(Ok(data)) = data.map(SignalData::from_raw) else {
             return tracing::debug!(room = %self.settings.name, "cluster signal without an object");
         };
-        if self.remote_node(&from).is_none() {
+        if self.remote_node(&from).is_none() && !from.is_relay() {
             tracing::debug!(room = %self.settings.name, %from, "cluster signal from a member not listed here");
         }
         let signal = ServerMessage::Signal { from, data };
         self.send_to(&target.outbox, &to, &signal, OutKind::Signal, ctx);
-    }
-}
-
-impl Handler<FromCluster> for Room {
-    type Result = ();
-
-    fn handle(&mut self, msg: FromCluster, ctx: &mut Context<Self>) {
-        match msg {
-            FromCluster::Room(RoomEvent::Joined { member }) => self.remote_joined(member, ctx),
-            FromCluster::Room(RoomEvent::Left {
-                peer_id, reason, ..
-            }) => self.remote_left(&peer_id, reason, ctx),
-            FromCluster::Room(RoomEvent::Announced { text, .. }) => self.announce_here(text, ctx),
-            FromCluster::Node(event) if event.kind == NodeEventKind::Signal => {
-                self.remote_signal(event, ctx)
-            }
-            FromCluster::Node(event) if event.kind == NodeEventKind::Kick => {
-                let reason = event
-                    .data
-                    .and_then(|d| serde_json::from_str::<serde_json::Value>(d.get()).ok())
-                    .and_then(|v| v["reason"].as_str().map(str::to_string))
-                    .unwrap_or_else(|| "removed by an operator".into());
-                let kick = super::Kick {
-                    peer_id: event.to,
-                    reason,
-                };
-                // Only a member here: a kick is never passed on again (no loop between nodes).
-                if self.members.get(&kick.peer_id).is_some() {
-                    let _ = self.kick(kick, ctx);
-                } else {
-                    tracing::debug!(peer = %kick.peer_id, "kick from another node for a member not here");
-                }
-            }
-            FromCluster::Node(event) => {
-                if let Some(sender) = self.members.get(&event.from) {
-                    let err = ClientError::UnknownPeer(event.to.to_string());
-                    self.send_error(&sender.outbox, &event.from, err, ctx);
-                }
-            }
-            FromCluster::Snapshot(roster) => self.take_roster(roster, ctx),
-        }
     }
 }

@@ -20,11 +20,17 @@ impl Room {
         let quiet_name = (!self.settings.presence).then(|| sender.name.clone());
         let to_relay = msg.to.is_relay();
         let remote = self.remote_node(&msg.to);
+        let relay_elsewhere = to_relay.then(|| self.relay_elsewhere()).flatten();
         let known = if to_relay {
-            self.relay.is_some()
+            self.relay.is_some() || relay_elsewhere.is_some()
         } else {
             msg.to != msg.from && (self.members.get(&msg.to).is_some() || remote.is_some())
         };
+        if !known && to_relay && self.leases_relay() {
+            // The first claim has not been answered (Redis away): the member offers again.
+            let err = ClientError::RelayFailed("no node hosts this room's relay yet".into());
+            return self.send_relay_error(&sender.outbox, &msg.from, &err, ctx);
+        }
         if !known {
             let err = ClientError::UnknownPeer(msg.to.to_string());
             return self.send_error(&sender.outbox, &msg.from, err, ctx);
@@ -41,6 +47,9 @@ impl Room {
         }
         if let Some(node) = remote {
             return self.signal_remote(node, msg);
+        }
+        if let Some(node) = relay_elsewhere {
+            return self.signal_relay_elsewhere(node, msg);
         }
         if let (true, Some(relay)) = (to_relay, &self.relay) {
             return relay.do_send(SignalToRelay {

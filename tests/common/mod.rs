@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod blip;
+pub mod members;
 pub mod process;
 pub mod raw;
 pub mod redis;

@@ -1,8 +1,10 @@
 //! The relay's memory of a room's chat: the sequence counter, the last messages committed (for
 //! replay and quick catch-up), and the ids already accepted (so a resend after a host switch or
 //! a reconnect is not delivered twice). Ids are chosen by senders, so they are remembered per
-//! sender (the `from` the relay stamped from the link): one member cannot use another's next ids
-//! to have its messages taken as duplicates.
+//! sender, by the name the relay stamped from the roster: one member cannot use another's next
+//! ids to have its messages taken as duplicates (names are unique in a room, ignoring case),
+//! and a member that comes back under a new peer id (its seat expired, or its node died in a
+//! cluster) is still the same sender for the messages it resends.
 //!
 //! A message is first *accepted* (it gets its `seq`), then *committed* once it is durable (or at
 //! once, without a store); only committed messages are replayed.
@@ -145,10 +147,11 @@ impl ChatLog {
     }
 }
 
-/// A message is known by its sender's peer id and the id the sender gave it. Peer ids are the
-/// server's own (hex, no NUL), so the NUL between them keeps two pairs from meeting in one key.
+/// A message is known by its sender's name (lower-cased, as names are unique in a room) and the
+/// id the sender gave it. Names hold no control characters, so the NUL between them keeps two
+/// pairs from meeting in one key.
 fn key(msg: &ChatMessage) -> Arc<str> {
-    format!("{}\0{}", msg.from, msg.id).into()
+    format!("{}\0{}", msg.name.to_lowercase(), msg.id).into()
 }
 
 #[cfg(test)]
@@ -162,8 +165,8 @@ mod tests {
     fn chat_from(from: &str, id: &str) -> ChatMessage {
         ChatMessage {
             id: id.into(),
-            from: from.into(),
-            name: "n".into(),
+            from: format!("peer-of-{from}"),
+            name: from.into(),
             text: "t".into(),
             ts: 0,
             seq: None,
@@ -198,6 +201,20 @@ mod tests {
             log.accept(chat_from("alice", "a-1")),
             Accepted::Duplicate(2)
         );
+    }
+
+    #[test]
+    fn a_sender_back_under_a_new_peer_id_is_recognised_by_its_name() {
+        let mut log = ChatLog::new(10);
+        let Accepted::New(first) = log.accept(chat_from("Alice", "a-1")) else {
+            panic!()
+        };
+        let back = ChatMessage {
+            from: "new-peer-id".into(),
+            name: "alice".into(),
+            ..first.clone()
+        };
+        assert_eq!(log.accept(back), Accepted::Duplicate(1));
     }
 
     fn accept_and_commit(log: &mut ChatLog, id: &str) -> ChatMessage {

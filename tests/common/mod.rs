@@ -2,6 +2,7 @@
 //! speaks protocol v1, and bounded waits that say what they waited for.
 #![allow(dead_code)]
 
+pub mod balancer;
 pub mod blip;
 pub mod members;
 pub mod process;

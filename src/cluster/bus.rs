@@ -184,7 +184,7 @@ impl StreamHandler<redis::Msg> for Bus {
             return;
         };
         match serde_json::from_str::<RoomEvent>(&payload) {
-            Ok(event) if event.node() == self.node => {}
+            Ok(event) if event.node() == Some(self.node.as_str()) => {}
             Ok(event) => {
                 if let Some(to) = self.rooms.get(room) {
                     to.do_send(FromCluster::Room(event));
@@ -291,6 +291,8 @@ impl Handler<Announce> for Bus {
                     members,
                     keys::node_rooms(&self.node),
                     keys::room_names(&msg.room),
+                    keys::room_order(&msg.room),
+                    keys::room_joins(&msg.room),
                 ],
                 args: vec![
                     member.info.id.to_string(),
@@ -301,15 +303,17 @@ impl Handler<Announce> for Bus {
                     msg.name_key,
                 ],
             },
-            RoomEvent::Announced { .. } | RoomEvent::RelayMoved { .. } => {
-                Outgoing::Publish { channel, payload }
-            }
+            RoomEvent::Announced { .. }
+            | RoomEvent::RelayMoved { .. }
+            | RoomEvent::HostChanged { .. } => Outgoing::Publish { channel, payload },
             RoomEvent::Left { peer_id, .. } => Outgoing::Script {
-                script: keys::LEFT,
+                script: keys::LEFT.as_str(),
                 keys: vec![
                     members,
                     keys::room_names(&msg.room),
                     keys::room_identities(&msg.room),
+                    keys::room_host(&msg.room),
+                    keys::room_order(&msg.room),
                 ],
                 args: vec![
                     peer_id.to_string(),

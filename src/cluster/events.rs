@@ -41,16 +41,21 @@ pub enum RoomEvent {
     /// `node` took over the room's relay (its owner died or left it): members linked to the old
     /// relay offer to it again.
     RelayMoved { node: String },
+    /// The host of a host room changed over the cluster (`host`: a member's id, `relay`, or
+    /// empty for none): told by the script that moved the role, so it has no node and every
+    /// node takes it, the one whose member left too.
+    HostChanged { host: String },
 }
 
 impl RoomEvent {
-    /// The node the event is about.
-    pub fn node(&self) -> &str {
+    /// The node that told it (a node skips its own), `None` for what every node takes.
+    pub fn node(&self) -> Option<&str> {
         match self {
-            RoomEvent::Joined { member } => &member.node,
+            RoomEvent::Joined { member } => Some(&member.node),
             RoomEvent::Left { node, .. }
             | RoomEvent::Announced { node, .. }
-            | RoomEvent::RelayMoved { node } => node,
+            | RoomEvent::RelayMoved { node } => Some(node),
+            RoomEvent::HostChanged { .. } => None,
         }
     }
 }
@@ -134,7 +139,15 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<RoomEvent>(&text).unwrap(), joined);
         let left = r#"{"type":"left","node":"a","peer_id":"p1","reason":"timeout"}"#;
-        assert_eq!(serde_json::from_str::<RoomEvent>(left).unwrap().node(), "a");
+        assert_eq!(
+            serde_json::from_str::<RoomEvent>(left).unwrap().node(),
+            Some("a")
+        );
+        let host = r#"{"type":"host_changed","host":"p2"}"#;
+        assert_eq!(
+            serde_json::from_str::<RoomEvent>(host).unwrap().node(),
+            None
+        );
         let signal = r#"{"type":"signal","room":"r","from":"p1","from_node":"a","to":"p2","data":{"type":"offer","sdp":"x"}}"#;
         let event = serde_json::from_str::<NodeEvent>(signal).unwrap();
         assert_eq!(event.kind, NodeEventKind::Signal);

@@ -29,7 +29,7 @@ pub use self::bus::{Announce, Bus, FromCluster, Share, ToNode, Unshare};
 pub use self::events::{NodeEvent, NodeEventKind, RemoteMember, RoomEvent, Sender};
 pub use self::lease::{ClaimRelay, ReleaseRelay};
 pub use self::node::{Leave, ListNodes, Node, NodeInfo, NodeList};
-pub use self::reserve::{Reservation, Reserve};
+pub use self::reserve::{host_ref, Reservation, Reserve};
 
 /// What a room needs to be shared: the node's bus and the node's id.
 #[derive(Clone)]

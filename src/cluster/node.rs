@@ -174,7 +174,7 @@ impl Node {
         let metrics = self.metrics.clone();
         ctx.spawn(
             async move {
-                let gone: redis::RedisResult<u64> = redis::Script::new(keys::NODE_GONE)
+                let gone: redis::RedisResult<u64> = redis::Script::new(&keys::NODE_GONE)
                     .key(keys::node_rooms(&id))
                     .arg(&id)
                     .arg(keys::PREFIX)
@@ -263,7 +263,7 @@ impl Handler<Leave> for Node {
                     .query_async(&mut conn)
                     .await;
                 // Its members are gone with it (they come back through another node).
-                let members: redis::RedisResult<u64> = redis::Script::new(keys::NODE_GONE)
+                let members: redis::RedisResult<u64> = redis::Script::new(&keys::NODE_GONE)
                     .key(keys::node_rooms(&id))
                     .arg(&id)
                     .arg(keys::PREFIX)

@@ -7,6 +7,8 @@ use actix::prelude::*;
 use super::bus::Bus;
 use super::events::{RemoteMember, RoomEvent};
 use super::keys;
+use crate::config::OnHostLeave;
+use crate::protocol::{HostRef, PeerId};
 
 /// A member wants to join shared room `room` here: admit it over the whole cluster (room size
 /// and name, checked and taken in one script), listing and announcing it if admitted.
@@ -18,13 +20,16 @@ pub struct Reserve {
     /// Its lower-cased name.
     pub name_key: String,
     pub max_peers: usize,
+    /// A host room's `on_host_leave` (`None`: not a host room).
+    pub on_host_leave: Option<OnHostLeave>,
 }
 
 /// What [`Reserve`] answers.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reservation {
-    /// Admitted, listed and announced.
-    Admitted,
+    /// Admitted, listed and announced; the room's host over the cluster afterwards (the
+    /// member itself if nobody hosted), `None` in rooms without one.
+    Admitted { host: Option<HostRef> },
     /// The room has `max_peers` members over the cluster.
     Full,
     /// A member on some node uses the name.
@@ -56,6 +61,9 @@ impl Handler<Reserve> for Bus {
                 .key(keys::room_names(&msg.room))
                 .key(keys::node_rooms(&node))
                 .key(keys::room_identities(&msg.room))
+                .key(keys::room_order(&msg.room))
+                .key(keys::room_joins(&msg.room))
+                .key(keys::room_host(&msg.room))
                 .arg(msg.member.info.id.to_string())
                 .arg(serde_json::to_string(&msg.member).unwrap_or_default())
                 .arg(&msg.name_key)
@@ -64,13 +72,16 @@ impl Handler<Reserve> for Bus {
                 .arg(keys::room_channel(&msg.room))
                 .arg(serde_json::to_string(&event).unwrap_or_default())
                 .arg(msg.member.info.identity.clone().unwrap_or_default())
-                .invoke_async::<u8>(&mut conn)
+                .arg(msg.on_host_leave.map_or("", OnHostLeave::as_str))
+                .invoke_async::<(u8, String)>(&mut conn)
                 .await
         };
         Box::pin(asking.into_actor(self).map(|answer, bus, _| match answer {
-            Ok(0) => Reservation::Admitted,
-            Ok(1) => Reservation::Full,
-            Ok(2) => Reservation::NameTaken,
+            Ok((0, host)) => Reservation::Admitted {
+                host: host_ref(&host),
+            },
+            Ok((1, _)) => Reservation::Full,
+            Ok((2, _)) => Reservation::NameTaken,
             Ok(_) => Reservation::IdentityTaken,
             Err(e) => {
                 bus.metrics.cluster_errors.increment(1);
@@ -78,5 +89,14 @@ impl Handler<Reserve> for Bus {
                 Reservation::Unavailable
             }
         }))
+    }
+}
+
+/// A host as the cluster keeps it (`relay`, a peer id, or empty for none).
+pub fn host_ref(host: &str) -> Option<HostRef> {
+    match host {
+        "" => None,
+        "relay" => Some(HostRef::Relay),
+        id => Some(HostRef::Peer(PeerId::from(id))),
     }
 }

@@ -63,6 +63,16 @@ pub enum OnHostLeave {
     Relay,
 }
 
+impl OnHostLeave {
+    /// The name used in the config file (and kept in Redis by a cluster).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnHostLeave::Elect => "elect",
+            OnHostLeave::Relay => "relay",
+        }
+    }
+}
+
 /// One `[[rooms]]` entry.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -18,6 +18,9 @@ impl Handler<FromCluster> for Room {
             }) => self.remote_left(&peer_id, reason, ctx),
             FromCluster::Room(RoomEvent::Announced { text, .. }) => self.announce_here(text, ctx),
             FromCluster::Room(RoomEvent::RelayMoved { node }) => self.relay_moved(node, ctx),
+            FromCluster::Room(RoomEvent::HostChanged { host }) => {
+                self.cluster_host_changed(&host, ctx)
+            }
             FromCluster::Node(event) if event.kind == NodeEventKind::Tell => self.told(event, ctx),
             FromCluster::Node(event) if event.kind == NodeEventKind::Drop => {
                 self.dropped_by_remote_relay(event, ctx)

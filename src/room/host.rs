@@ -23,6 +23,15 @@ impl HostState {
         }
     }
 
+    /// The state a host reference names (`None`: nobody hosts).
+    pub fn from_ref(host: Option<HostRef>) -> HostState {
+        match host {
+            None => HostState::Vacant,
+            Some(HostRef::Peer(id)) => HostState::Peer(id),
+            Some(HostRef::Relay) => HostState::Relay,
+        }
+    }
+
     /// The host as clients see it (`welcome.host`).
     pub fn as_ref(&self) -> Option<HostRef> {
         match self {

@@ -30,18 +30,22 @@ impl Room {
     /// On start: the first claim before anything else (so the first member's offer finds the
     /// relay, here or on its node), then one every heartbeat.
     pub(super) fn start_leasing(&mut self, ctx: &mut Context<Self>) {
-        let Some(shared) = &self.shared else {
+        let Some(shared) = &mut self.shared else {
             return;
         };
+        if std::mem::replace(&mut shared.leasing, true) {
+            return;
+        }
         let claim = ClaimRelay {
             room: self.settings.name.clone(),
             ttl: shared.link.lease,
         };
+        let renew = shared.link.renew;
         let asking = tokio::time::timeout(CLAIM_TIMEOUT, shared.link.bus.send(claim));
         ctx.wait(asking.into_actor(self).map(|answer, room, ctx| {
             room.claimed(answer.ok().and_then(Result::ok).flatten(), ctx)
         }));
-        ctx.run_interval(shared.link.renew, |room, ctx| room.claim(ctx));
+        ctx.run_interval(renew, |room, ctx| room.claim(ctx));
     }
 
     fn claim(&mut self, ctx: &mut Context<Self>) {

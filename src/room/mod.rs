@@ -2,6 +2,7 @@
 //! routing of signals between members; sessions talk to it, it talks back to sessions.
 
 mod admin;
+mod cluster_host;
 mod contacts;
 mod from_cluster;
 mod host;
@@ -250,10 +251,13 @@ impl Room {
                 self.tell_contacts(peer_id, &member.name, reason, ctx);
             }
             let successor = self.members.first_id();
-            if let Some(host) = self
-                .host
-                .on_leave(peer_id, successor, self.settings.on_host_leave)
-            {
+            let moved = if self.cluster_elects() {
+                None // the cluster moves it, and tells every node
+            } else {
+                self.host
+                    .on_leave(peer_id, successor, self.settings.on_host_leave)
+            };
+            if let Some(host) = moved {
                 if host == HostRef::Relay {
                     self.start_relay(ctx);
                 }

@@ -1,5 +1,6 @@
-//! A room shared with the other nodes of the cluster (`[cluster]` on; mesh and relay rooms with
-//! presence; a relay room's relay is on one node, `lease.rs`): the members on other nodes, kept from the cluster's roster and events, and what
+//! A room shared with the other nodes of the cluster (`[cluster]` on; rooms with presence; a
+//! relay's room is on one node, `lease.rs`; a host room's host is the cluster's,
+//! `cluster_host.rs`): the members on other nodes, kept from the cluster's roster and events, and what
 //! this node tells the others about its own members. One roster over the cluster: `welcome`
 //! lists everyone, `peer_joined` and `peer_left` come from every node, and a signal to a member
 //! on another node goes to that node's channel.
@@ -28,12 +29,17 @@ pub(super) struct Shared {
     /// A relay room: the node whose relay hosts it, as its last claim answered (`None`: not
     /// known yet, or not a relay room).
     pub(super) relay_owner: Option<String>,
+    /// Whether the room claims its relay's lease (a relay room, or a host room the relay hosts).
+    pub(super) leasing: bool,
 }
 
 impl Shared {
     /// The shared state of a room with `settings`, if the room is shared.
     pub(super) fn for_room(settings: &RoomSettings, ctx: &RoomContext) -> Option<Shared> {
-        let shareable = matches!(settings.topology, Topology::Mesh | Topology::Relay);
+        let shareable = matches!(
+            settings.topology,
+            Topology::Mesh | Topology::Relay | Topology::Host
+        );
         ctx.cluster
             .clone()
             .filter(|_| shareable && settings.presence)
@@ -41,6 +47,7 @@ impl Shared {
                 link,
                 remote: IndexMap::new(),
                 relay_owner: None,
+                leasing: false,
             })
     }
 }
@@ -185,12 +192,17 @@ impl Room {
             },
             name_key: join.name.to_lowercase(),
             max_peers: self.settings.max_peers,
+            on_host_leave: (self.settings.topology == Topology::Host)
+                .then_some(self.settings.on_host_leave),
         };
         let asking = shared.link.bus.send(reserve);
         Box::pin(asking.into_actor(self).map(move |answer, room, ctx| {
             let s = &room.settings;
             match answer.unwrap_or(Reservation::Unavailable) {
-                Reservation::Admitted => room.join(join, id, true, ctx),
+                Reservation::Admitted { host } => {
+                    room.take_cluster_host(host);
+                    room.join(join, id, true, ctx)
+                }
                 Reservation::Unavailable => room.join(join, id, false, ctx),
                 Reservation::Full => Err(ClientError::RoomFull {
                     room: s.name.clone(),

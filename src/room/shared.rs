@@ -42,7 +42,7 @@ impl Shared {
         );
         ctx.cluster
             .clone()
-            .filter(|_| shareable && settings.presence)
+            .filter(|_| shareable)
             .map(|link| Shared {
                 link,
                 remote: IndexMap::new(),
@@ -276,12 +276,29 @@ impl Room {
         if shared.remote.contains_key(&member.info.id) {
             return;
         }
+        let (id, name) = (member.info.id.clone(), member.info.name.clone());
         let joined = ServerMessage::PeerJoined {
             peer: member.info.clone(),
         };
-        shared.remote.insert(member.info.id.clone(), member);
-        self.broadcast(&joined, OutKind::PeerJoined, ctx);
+        shared.remote.insert(id.clone(), member);
+        if self.settings.presence {
+            self.broadcast(&joined, OutKind::PeerJoined, ctx);
+        }
+        // Signals held here for that name (a room without presence) go to its node now.
+        self.deliver_held(&name, &id, ctx);
         self.report();
+    }
+
+    /// The member on another node named `name` (ignoring case), for rooms whose members address
+    /// each other by name.
+    pub(super) fn remote_id_named(&self, name: &str) -> Option<PeerId> {
+        let name = name.to_lowercase();
+        let shared = self.shared.as_ref()?;
+        shared
+            .remote
+            .values()
+            .find(|m| m.info.name.to_lowercase() == name)
+            .map(|m| m.info.id.clone())
     }
 
     pub(super) fn remote_left(
@@ -293,19 +310,23 @@ impl Room {
         let Some(shared) = &mut self.shared else {
             return;
         };
-        if shared.remote.shift_remove(id).is_none() {
+        let Some(gone) = shared.remote.shift_remove(id) else {
             return;
-        }
+        };
         if let Some(relay) = &self.relay {
             relay.do_send(crate::relay::MemberLeft {
                 peer_id: id.clone(),
             });
         }
-        let left = ServerMessage::PeerLeft {
-            peer_id: id.clone(),
-            reason,
-        };
-        self.broadcast(&left, OutKind::PeerLeft, ctx);
+        if self.settings.presence {
+            let left = ServerMessage::PeerLeft {
+                peer_id: id.clone(),
+                reason,
+            };
+            self.broadcast(&left, OutKind::PeerLeft, ctx);
+        } else {
+            self.tell_contacts(id, &gone.info.name, reason, ctx);
+        }
         self.report();
     }
 
@@ -345,6 +366,16 @@ impl Room {
         if self.remote_node(&from).is_none() && !from.is_relay() {
             tracing::debug!(room = %self.settings.name, %from, "cluster signal from a member not listed here");
         }
+        // Without presence a member knows the others by name only, and is told when one it
+        // signaled leaves.
+        let from = match self.settings.presence {
+            true => from,
+            false => {
+                self.contacts.touch(&from, &to);
+                let name = self.shared.as_ref().and_then(|s| s.remote.get(&from));
+                PeerId::from(name.map_or(from.as_str(), |m| m.info.name.as_str()))
+            }
+        };
         let signal = ServerMessage::Signal { from, data };
         self.send_to(&target.outbox, &to, &signal, OutKind::Signal, ctx);
     }

@@ -46,6 +46,9 @@ impl Room {
             return self.send_error(&sender.outbox, &msg.from, err, ctx);
         }
         if let Some(node) = remote {
+            if quiet_name.is_some() {
+                self.contacts.touch(&msg.from, &msg.to);
+            }
             return self.signal_remote(node, msg);
         }
         if let Some(node) = relay_elsewhere {
@@ -116,7 +119,8 @@ impl Handler<ForwardByName> for Room {
     type Result = ();
 
     fn handle(&mut self, msg: ForwardByName, ctx: &mut Context<Self>) {
-        match self.members.id_named(&msg.to_name) {
+        let named = self.members.id_named(&msg.to_name);
+        match named.or_else(|| self.remote_id_named(&msg.to_name)) {
             Some(to) => self.forward(
                 Forward {
                     from: msg.from,

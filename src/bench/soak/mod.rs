@@ -106,7 +106,9 @@ pub async fn run(target: &Target, args: &SoakArgs) -> Result<Report> {
         load.clone(),
     )));
 
-    let start = Instant::now();
+    // Samples are due every period from when the clock started (not from now: starting the
+    // tasks takes a moment, and the last period would end after the deadline).
+    let start = load.deadline - duration;
     let mut report = Report::new(format!(
         "soak: {} min, hub {}/s over {} pairs, relay {}/s over {} members, churn {}/s + 1 relay member per {:?}",
         args.minutes, args.hub_rate, args.pairs, args.relay_rate, args.relay_members, args.churn,

@@ -55,6 +55,15 @@ impl ResumeKey {
         }
     }
 
+    /// A key from a secret and boot id shared by every node of a cluster, so that a token one
+    /// node issued resumes the seat through another.
+    pub fn shared(secret: &[u8], boot: [u8; BOOT_BYTES]) -> ResumeKey {
+        ResumeKey {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            boot,
+        }
+    }
+
     /// The token of member `peer` of `room`.
     pub fn issue(&self, room: &str, peer: &PeerId) -> String {
         let mut bytes = self.body(room, &peer_bytes(peer));

@@ -303,6 +303,17 @@ impl Handler<Announce> for Bus {
                     msg.name_key,
                 ],
             },
+            RoomEvent::Moved { member } => Outgoing::Script {
+                script: keys::MOVED,
+                keys: vec![members, keys::node_rooms(&self.node)],
+                args: vec![
+                    member.info.id.to_string(),
+                    serde_json::to_string(&member).unwrap_or_default(),
+                    msg.room,
+                    channel,
+                    payload,
+                ],
+            },
             RoomEvent::Announced { .. }
             | RoomEvent::RelayMoved { .. }
             | RoomEvent::HostChanged { .. } => Outgoing::Publish { channel, payload },

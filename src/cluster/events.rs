@@ -45,13 +45,16 @@ pub enum RoomEvent {
     /// empty for none): told by the script that moved the role, so it has no node and every
     /// node takes it, the one whose member left too.
     HostChanged { host: String },
+    /// A member's seat moved to `member.node` (its socket came back through that node with its
+    /// resume token): the same member, now signaled there.
+    Moved { member: RemoteMember },
 }
 
 impl RoomEvent {
     /// The node that told it (a node skips its own), `None` for what every node takes.
     pub fn node(&self) -> Option<&str> {
         match self {
-            RoomEvent::Joined { member } => Some(&member.node),
+            RoomEvent::Joined { member } | RoomEvent::Moved { member } => Some(&member.node),
             RoomEvent::Left { node, .. }
             | RoomEvent::Announced { node, .. }
             | RoomEvent::RelayMoved { node } => Some(node),
@@ -113,6 +116,12 @@ pub enum NodeEventKind {
     Tell,
     /// The relay on another node gave up on member `to` (`data`: `{"reason"}`): it leaves.
     Drop,
+    /// Member `to`'s socket came back through node `from_node` with its resume token: hand its
+    /// seat over.
+    Handover,
+    /// The answer to a `handover`: the seat of member `to` (`data`: its name, identity and
+    /// token permissions), or no `data` when the seat is not held here.
+    HandedOver,
 }
 
 #[cfg(test)]

@@ -10,6 +10,11 @@ pub fn nodes() -> String {
     format!("{PREFIX}nodes")
 }
 
+/// The cluster's resume key (hash: `secret`, `boot`).
+pub fn resume() -> String {
+    format!("{PREFIX}resume")
+}
+
 /// The hash of node id → registration (JSON).
 pub fn node_info() -> String {
     format!("{PREFIX}nodes:info")
@@ -215,4 +220,13 @@ return owner
 pub const RELEASE_RELAY: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+";
+
+/// A member's seat moved to this node: relists it (`KEYS[1]` room members, `ARGV[1]` id,
+/// `ARGV[2]` member JSON with the new node), notes its room for the node (`KEYS[2]`, `ARGV[3]`
+/// room), then tells the room's channel (`ARGV[4]`, `ARGV[5]` event).
+pub const MOVED: &str = r"
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 ";

@@ -22,6 +22,7 @@ mod lease;
 mod node;
 mod publisher;
 mod reserve;
+mod resume_key;
 
 use actix::Addr;
 
@@ -30,6 +31,7 @@ pub use self::events::{NodeEvent, NodeEventKind, RemoteMember, RoomEvent, Sender
 pub use self::lease::{ClaimRelay, ReleaseRelay};
 pub use self::node::{Leave, ListNodes, Node, NodeInfo, NodeList};
 pub use self::reserve::{host_ref, Reservation, Reserve};
+pub use self::resume_key::shared_resume_key;
 
 /// What a room needs to be shared: the node's bus and the node's id.
 #[derive(Clone)]

@@ -196,6 +196,12 @@ fn serve(
             renew: config.cluster.heartbeat,
             lease: config.cluster.node_ttl,
         });
+    let resume_key = config
+        .cluster
+        .enabled()
+        .then(|| crate::cluster::shared_resume_key(&config.cluster.redis_url))
+        .flatten()
+        .map(Arc::new);
     let cluster = config.cluster.enabled().then(|| {
         crate::cluster::Node::new(
             node_id.clone(),
@@ -220,7 +226,7 @@ fn serve(
         // session → room → session hops never cross threads.
         let registry = registry.get_or_start(|| {
             Registry::new(app_config.clone(), metrics.clone(), relay.clone())
-                .with_cluster(bus.clone())
+                .with_cluster(bus.clone(), resume_key.clone())
                 .start()
         });
         let state = AppState {

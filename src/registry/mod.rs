@@ -95,9 +95,17 @@ impl Registry {
         }
     }
 
-    /// The same registry, whose rooms share themselves through `cluster`.
-    pub fn with_cluster(mut self, cluster: Option<ClusterLink>) -> Registry {
+    /// The same registry, whose rooms share themselves through `cluster`, signing resume tokens
+    /// with the cluster's `resume_key` when there is one.
+    pub fn with_cluster(
+        mut self,
+        cluster: Option<ClusterLink>,
+        resume_key: Option<Arc<crate::resume::ResumeKey>>,
+    ) -> Registry {
         self.cluster = cluster;
+        if let Some(key) = resume_key {
+            self.resumes.use_key(key);
+        }
         self
     }
 

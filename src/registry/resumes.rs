@@ -29,6 +29,11 @@ impl Resumes {
         }
     }
 
+    /// Signs and checks with `key` from now on (a cluster's, shared by every node).
+    pub fn use_key(&mut self, key: Arc<ResumeKey>) {
+        self.key = key;
+    }
+
     /// The key rooms sign their `welcome` tokens with.
     pub fn key(&self) -> Arc<ResumeKey> {
         self.key.clone()

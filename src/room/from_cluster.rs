@@ -18,6 +18,13 @@ impl Handler<FromCluster> for Room {
             }) => self.remote_left(&peer_id, reason, ctx),
             FromCluster::Room(RoomEvent::Announced { text, .. }) => self.announce_here(text, ctx),
             FromCluster::Room(RoomEvent::RelayMoved { node }) => self.relay_moved(node, ctx),
+            FromCluster::Room(RoomEvent::Moved { member }) => self.seat_moved(member, ctx),
+            FromCluster::Node(event) if event.kind == NodeEventKind::Handover => {
+                self.give_seat(event)
+            }
+            FromCluster::Node(event) if event.kind == NodeEventKind::HandedOver => {
+                self.handed_over(event)
+            }
             FromCluster::Room(RoomEvent::HostChanged { host }) => {
                 self.cluster_host_changed(&host, ctx)
             }

@@ -5,6 +5,7 @@ mod admin;
 mod cluster_host;
 mod contacts;
 mod from_cluster;
+mod handover;
 mod host;
 mod lease;
 mod members;

@@ -114,9 +114,15 @@ pub struct Resume {
 }
 
 impl Handler<Resume> for Room {
-    type Result = Result<(), ClientError>;
+    type Result = ResponseActFuture<Self, Result<(), ClientError>>;
 
     fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) -> Self::Result {
-        self.resume(msg, ctx)
+        // A seat held on another node of the cluster is handed over first.
+        if self.members.get(&msg.peer_id).is_none() {
+            if let Some(node) = self.remote_node(&msg.peer_id) {
+                return self.resume_from_node(msg, node);
+            }
+        }
+        Box::pin(fut::ready(self.resume(msg, ctx)))
     }
 }

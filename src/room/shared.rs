@@ -25,12 +25,14 @@ const SHARE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 pub(super) struct Shared {
     pub(super) link: ClusterLink,
     /// Members on other nodes, in the order this node learned of them.
-    remote: IndexMap<PeerId, RemoteMember>,
+    pub(super) remote: IndexMap<PeerId, RemoteMember>,
     /// A relay room: the node whose relay hosts it, as its last claim answered (`None`: not
     /// known yet, or not a relay room).
     pub(super) relay_owner: Option<String>,
     /// Whether the room claims its relay's lease (a relay room, or a host room the relay hosts).
     pub(super) leasing: bool,
+    /// Seats this node asked another to hand over (`handover.rs`).
+    pub(super) handovers: super::handover::Waiting,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
                 remote: IndexMap::new(),
                 relay_owner: None,
                 leasing: false,
+                handovers: Default::default(),
             })
     }
 }

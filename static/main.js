@@ -200,7 +200,11 @@ signaling.addEventListener('signal', ({ detail }) => {
 peers.addEventListener('retrying', ({ detail }) => {
   if (detail.attempt === 1) {
     const who = detail.id === 'relay' ? 'the server' : memberName(detail.id);
-    store.notice(`Connection to ${who} failed (${detail.why}); retrying…`);
+    // The relay's `relay_failed` wording is for programs ("…; offer again"): keep its reason.
+    const why = String(detail.why)
+      .replace(/^your connection to the relay failed: /, '')
+      .replace(/; offer again$/, '');
+    store.notice(`Connection to ${who} failed (${why}); retrying…`);
   }
 });
 

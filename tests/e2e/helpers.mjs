@@ -91,6 +91,10 @@ export async function startServer(roomsToml = '', staticDir = undefined) {
       await down;
       ({ child } = await launch(configPath, log));
     },
+    /** Kills the server at once (`kill -9`: no goodbye to anyone). */
+    kill() {
+      child.kill('SIGKILL');
+    },
     async stop() {
       await terminate(child);
       rmSync(dir, { recursive: true, force: true });

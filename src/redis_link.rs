@@ -20,6 +20,14 @@ pub async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
         .await
 }
 
+/// Whether a connection that gave error `e` must be replaced by a new one. The connection
+/// manager reconnects by itself only when the connection breaks; one that went silent (a network
+/// partition, a firewall that drops the flow, a Redis failover behind an address) times out on
+/// every command for ever, so a timeout, like a broken connection, means: connect anew.
+pub fn needs_new_connection(e: &redis::RedisError) -> bool {
+    e.is_timeout() || e.is_connection_dropped() || e.is_io_error()
+}
+
 /// The lease on relay room `room`: the id of the node whose relay hosts it, expiring unless that
 /// node renews it. The cluster takes and renews it; the Redis history store appends to the
 /// room's stream only for the node that holds it (when it is fenced by a node id).

@@ -237,3 +237,22 @@ async fn a_fenced_store_appends_only_while_its_node_holds_the_rooms_lease() {
         vec![msg(1, "a holds r"), msg(2, "b holds r")]
     );
 }
+
+#[tokio::test]
+async fn a_connection_gone_silent_is_replaced_after_one_failed_command() {
+    let redis = RedisServer::start();
+    let cable =
+        common::blip::Blip::start(format!("127.0.0.1:{}", redis.port).parse().unwrap()).await;
+    let store = RedisStorage::new(&format!("redis://{}", cable.addr)).unwrap();
+    store.append("r", vec![msg(1, "before")]).await.unwrap();
+    cable.cut(); // the open connection delivers nothing from now on, and never ends
+    let started = Instant::now();
+    assert!(store.append("r", vec![msg(2, "lost")]).await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    store.append("r", vec![msg(2, "after")]).await.unwrap();
+    assert_eq!(seqs(&store.after("r", 0, 10).await.unwrap()), [1, 2]);
+}

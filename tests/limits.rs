@@ -261,6 +261,15 @@ async fn junk_offers_to_the_relay_cost_no_connection_and_one_log_line_each() {
         junk.len() as f64
     );
     assert_eq!(server.metric("switchboard_relay_peer_connections"), 0.0);
+    // The log is read from the server's stderr by another thread: the last line may trail the
+    // last answer by a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while server.log_lines(&[]).len() < lines_before + junk.len()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100)); // and no more come
     let lines: Vec<String> = server.log_lines(&[]).split_off(lines_before);
     assert_eq!(lines.len(), junk.len(), "{lines:#?}");
     assert!(lines

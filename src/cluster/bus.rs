@@ -15,12 +15,15 @@ use super::events::{NodeEvent, RemoteMember, RoomEvent};
 use super::keys;
 use super::publisher::{publish, Outgoing};
 use crate::metrics::Metrics;
-use crate::redis_link::connect;
+use crate::redis_link::{connect, needs_new_connection};
 
 /// How long after losing its subscriptions the bus tries again.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 /// How long subscribing (connect and every channel) may take before it counts as failed.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the subscriber connection is pinged, and how long its answer may take.
+const PING_EVERY: Duration = Duration::from_secs(2);
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the cluster tells a room.
 #[derive(Message)]
@@ -41,8 +44,12 @@ pub struct Bus {
     /// This node's own channel, to tell its messages apart from the rooms'.
     own_channel: String,
     url: String,
-    out: mpsc::UnboundedSender<Outgoing>,
+    pub(super) out: mpsc::UnboundedSender<Outgoing>,
+    /// The publisher task's queue until the bus starts it (it needs the bus's address).
+    queue: Option<mpsc::UnboundedReceiver<Outgoing>>,
     sink: Option<PubSubSink>,
+    /// The subscriber connection's message stream, while subscribed.
+    stream: Option<SpawnHandle>,
     /// Reads (roster snapshots, join checks).
     pub(super) reader: Option<ConnectionManager>,
     rooms: HashMap<String, Recipient<FromCluster>>,
@@ -53,13 +60,14 @@ impl Bus {
     /// The bus of node `node` on the Redis at `url`.
     pub fn new(node: String, url: String, metrics: Arc<Metrics>) -> Bus {
         let (out, rx) = mpsc::unbounded_channel();
-        actix_rt::spawn(publish(url.clone(), rx, metrics.clone()));
         Bus {
             own_channel: keys::node_channel(&node),
             node,
             url,
             out,
+            queue: Some(rx),
             sink: None,
+            stream: None,
             reader: None,
             rooms: HashMap::new(),
             metrics,
@@ -101,7 +109,7 @@ impl Bus {
                         tracing::debug!(node = %bus.node, "cluster bus subscribed");
                         bus.sink = Some(sink);
                         bus.reader = Some(reader);
-                        ctx.add_stream(stream);
+                        bus.stream = Some(ctx.add_stream(stream));
                         for (room, to) in bus.rooms.clone() {
                             bus.send_snapshot(room, to, ctx);
                         }
@@ -113,6 +121,49 @@ impl Bus {
                     }
                 }),
         );
+    }
+
+    /// A read or script on the reader connection failed with `e`: if the link may be dead (a
+    /// timeout: it may have gone silent), both connections are made anew.
+    pub(super) fn reader_failed(&mut self, e: &redis::RedisError, ctx: &mut Context<Self>) {
+        if needs_new_connection(e) {
+            self.relink(ctx);
+        }
+    }
+
+    /// Drops the subscriber and reader connections and subscribes again (every room then reads
+    /// its roster, catching up with what it missed).
+    fn relink(&mut self, ctx: &mut Context<Self>) {
+        if self.sink.is_none() {
+            return; // not subscribed: subscribing is under way
+        }
+        if let Some(stream) = self.stream.take() {
+            ctx.cancel_future(stream);
+        }
+        self.lost_link(ctx);
+    }
+
+    fn lost_link(&mut self, ctx: &mut Context<Self>) {
+        self.metrics.cluster_errors.increment(1);
+        tracing::error!("cluster bus lost its Redis link; subscribing again");
+        self.sink = None;
+        self.reader = None;
+        ctx.run_later(RESUBSCRIBE_AFTER, |bus, ctx| bus.subscribe_all(ctx));
+    }
+
+    /// Checks that the subscriber connection still answers: a silent one delivers nothing
+    /// and never ends by itself.
+    fn ping(&mut self, ctx: &mut Context<Self>) {
+        let Some(mut sink) = self.sink.clone() else {
+            return;
+        };
+        let pinging = async move { tokio::time::timeout(PING_TIMEOUT, sink.ping::<()>()).await };
+        ctx.spawn(pinging.into_actor(self).map(|answer, bus, ctx| {
+            if !matches!(answer, Ok(Ok(()))) {
+                tracing::debug!(?answer, "cluster subscriber connection does not answer");
+                bus.relink(ctx);
+            }
+        }));
     }
 
     /// Reads room `room`'s roster and sends it to `to`.
@@ -155,7 +206,31 @@ impl Actor for Bus {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(rx) = self.queue.take() {
+            let resync = ctx.address().recipient();
+            actix_rt::spawn(publish(self.url.clone(), rx, self.metrics.clone(), resync));
+        }
         self.subscribe_all(ctx);
+        ctx.run_interval(PING_EVERY, |bus, ctx| bus.ping(ctx));
+    }
+}
+
+/// Some of what this node published was lost (Redis was away) and Redis answers again: every
+/// room reads its roster anew and mends what the others missed (`room/shared.rs`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resync;
+
+impl Handler<Resync> for Bus {
+    type Result = ();
+
+    fn handle(&mut self, _: Resync, ctx: &mut Context<Self>) {
+        tracing::info!(
+            "cluster: Redis is back after publishing failed; every shared room catches up"
+        );
+        for (room, to) in self.rooms.clone() {
+            self.send_snapshot(room, to, ctx);
+        }
     }
 }
 
@@ -196,11 +271,8 @@ impl StreamHandler<redis::Msg> for Bus {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         // The subscriber connection is gone: subscribe again, and let every room catch up.
-        self.metrics.cluster_errors.increment(1);
-        tracing::error!("cluster bus lost its Redis subscriptions; subscribing again");
-        self.sink = None;
-        self.reader = None;
-        ctx.run_later(RESUBSCRIBE_AFTER, |bus, ctx| bus.subscribe_all(ctx));
+        self.stream = None;
+        self.lost_link(ctx);
     }
 }
 
@@ -262,99 +334,5 @@ impl Handler<Unshare> for Bus {
                 .into_actor(self),
             );
         }
-    }
-}
-
-/// A member of room `room` here joined or left: list or unlist it and tell the other nodes.
-/// (`name_key`: the member's lower-cased name; `identity`: its token identity; both freed when
-/// it leaves.)
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Announce {
-    pub room: String,
-    pub event: RoomEvent,
-    pub name_key: String,
-    pub identity: Option<String>,
-}
-
-impl Handler<Announce> for Bus {
-    type Result = ();
-
-    fn handle(&mut self, msg: Announce, _: &mut Context<Self>) {
-        let payload = serde_json::to_string(&msg.event).unwrap_or_default();
-        let members = keys::room_members(&msg.room);
-        let channel = keys::room_channel(&msg.room);
-        let cmd = match msg.event {
-            RoomEvent::Joined { member } => Outgoing::Script {
-                script: keys::JOINED,
-                keys: vec![
-                    members,
-                    keys::node_rooms(&self.node),
-                    keys::room_names(&msg.room),
-                    keys::room_order(&msg.room),
-                    keys::room_joins(&msg.room),
-                ],
-                args: vec![
-                    member.info.id.to_string(),
-                    serde_json::to_string(&member).unwrap_or_default(),
-                    msg.room,
-                    channel,
-                    payload,
-                    msg.name_key,
-                ],
-            },
-            RoomEvent::Moved { member } => Outgoing::Script {
-                script: keys::MOVED,
-                keys: vec![members, keys::node_rooms(&self.node)],
-                args: vec![
-                    member.info.id.to_string(),
-                    serde_json::to_string(&member).unwrap_or_default(),
-                    msg.room,
-                    channel,
-                    payload,
-                ],
-            },
-            RoomEvent::Announced { .. }
-            | RoomEvent::RelayMoved { .. }
-            | RoomEvent::HostChanged { .. } => Outgoing::Publish { channel, payload },
-            RoomEvent::Left { peer_id, .. } => Outgoing::Script {
-                script: keys::LEFT.as_str(),
-                keys: vec![
-                    members,
-                    keys::room_names(&msg.room),
-                    keys::room_identities(&msg.room),
-                    keys::room_host(&msg.room),
-                    keys::room_order(&msg.room),
-                ],
-                args: vec![
-                    peer_id.to_string(),
-                    channel,
-                    payload,
-                    msg.name_key,
-                    msg.identity.unwrap_or_default(),
-                ],
-            },
-        };
-        let _ = self.out.send(cmd);
-    }
-}
-
-/// Send `event` to node `node`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ToNode {
-    pub node: String,
-    pub event: NodeEvent,
-}
-
-impl Handler<ToNode> for Bus {
-    type Result = ();
-
-    fn handle(&mut self, msg: ToNode, _: &mut Context<Self>) {
-        let payload = serde_json::to_string(&msg.event).unwrap_or_default();
-        let _ = self.out.send(Outgoing::Publish {
-            channel: keys::node_channel(&msg.node),
-            payload,
-        });
     }
 }

@@ -44,14 +44,19 @@ impl Handler<ClaimRelay> for Bus {
                 .invoke_async::<String>(&mut conn)
                 .await
         };
-        Box::pin(asking.into_actor(self).map(|answer, bus, _| match answer {
-            Ok(owner) => Some(owner),
-            Err(e) => {
-                bus.metrics.cluster_errors.increment(1);
-                tracing::debug!(error = %e, "cannot claim a relay room's lease");
-                None
-            }
-        }))
+        Box::pin(
+            asking
+                .into_actor(self)
+                .map(|answer, bus, ctx| match answer {
+                    Ok(owner) => Some(owner),
+                    Err(e) => {
+                        bus.metrics.cluster_errors.increment(1);
+                        bus.reader_failed(&e, ctx);
+                        tracing::debug!(error = %e, "cannot claim a relay room's lease");
+                        None
+                    }
+                }),
+        )
     }
 }
 
@@ -69,9 +74,10 @@ impl Handler<ReleaseRelay> for Bus {
                 .invoke_async::<u8>(&mut conn)
                 .await
         };
-        Box::pin(releasing.into_actor(self).map(|answer, bus, _| {
+        Box::pin(releasing.into_actor(self).map(|answer, bus, ctx| {
             if let Err(e) = answer {
                 bus.metrics.cluster_errors.increment(1);
+                bus.reader_failed(&e, ctx);
                 tracing::debug!(error = %e, "cannot release a relay room's lease (it expires)");
             }
         }))

@@ -15,6 +15,7 @@
 //!
 //! See `docs/CLUSTER.md` for what is done and what is not.
 
+mod announce;
 mod bus;
 mod events;
 mod keys;
@@ -26,7 +27,8 @@ mod resume_key;
 
 use actix::Addr;
 
-pub use self::bus::{Announce, Bus, FromCluster, Share, ToNode, Unshare};
+pub use self::announce::{Announce, ToNode};
+pub use self::bus::{Bus, FromCluster, Share, Unshare};
 pub use self::events::{NodeEvent, NodeEventKind, RemoteMember, RoomEvent, Sender};
 pub use self::lease::{ClaimRelay, ReleaseRelay};
 pub use self::node::{Leave, ListNodes, Node, NodeInfo, NodeList};

@@ -195,6 +195,9 @@ impl Node {
 
     fn failed(&mut self, e: &redis::RedisError) {
         self.metrics.cluster_errors.increment(1);
+        if crate::redis_link::needs_new_connection(e) {
+            self.redis = None; // the next heartbeat connects anew
+        }
         if self.healthy != Some(false) {
             tracing::error!(error = %e, url = %self.config.redis_url, "cluster: Redis unreachable; retrying every heartbeat");
         } else {

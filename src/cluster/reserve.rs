@@ -76,7 +76,7 @@ impl Handler<Reserve> for Bus {
                 .invoke_async::<(u8, String)>(&mut conn)
                 .await
         };
-        Box::pin(asking.into_actor(self).map(|answer, bus, _| match answer {
+        Box::pin(asking.into_actor(self).map(|answer, bus, ctx| match answer {
             Ok((0, host)) => Reservation::Admitted {
                 host: host_ref(&host),
             },
@@ -85,6 +85,7 @@ impl Handler<Reserve> for Bus {
             Ok(_) => Reservation::IdentityTaken,
             Err(e) => {
                 bus.metrics.cluster_errors.increment(1);
+                bus.reader_failed(&e, ctx);
                 tracing::warn!(error = %e, "cannot check a join with the cluster; admitting on this node's view");
                 Reservation::Unavailable
             }

@@ -13,6 +13,7 @@ mod membership;
 mod notice;
 mod pending;
 mod relay;
+mod remote;
 mod report;
 mod seat;
 mod shared;

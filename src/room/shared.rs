@@ -15,8 +15,7 @@ use crate::cluster::{
     Share, ToNode, Unshare,
 };
 use crate::error::ClientError;
-use crate::metrics::OutKind;
-use crate::protocol::{LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData, Topology};
+use crate::protocol::{LeaveReason, PeerId, PeerInfo, Topology};
 
 /// How long a starting room waits for the cluster's roster.
 const SHARE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -33,6 +32,9 @@ pub(super) struct Shared {
     pub(super) leasing: bool,
     /// Seats this node asked another to hand over (`handover.rs`).
     pub(super) handovers: super::handover::Waiting,
+    /// Joins admitted over the cluster whose answer has not come back yet (listed in Redis,
+    /// not here yet).
+    pub(super) reserving: std::collections::HashSet<PeerId>,
 }
 
 impl Shared {
@@ -51,6 +53,7 @@ impl Shared {
                 relay_owner: None,
                 leasing: false,
                 handovers: Default::default(),
+                reserving: Default::default(),
             })
     }
 }
@@ -199,7 +202,13 @@ impl Room {
                 .then_some(self.settings.on_host_leave),
         };
         let asking = shared.link.bus.send(reserve);
+        if let Some(shared) = &mut self.shared {
+            shared.reserving.insert(id.clone());
+        }
         Box::pin(asking.into_actor(self).map(move |answer, room, ctx| {
+            if let Some(shared) = &mut room.shared {
+                shared.reserving.remove(&id);
+            }
             let s = &room.settings;
             match answer.unwrap_or(Reservation::Unavailable) {
                 Reservation::Admitted { host } => {
@@ -236,150 +245,5 @@ impl Room {
                 sender: None,
             },
         });
-    }
-
-    /// The roster over the cluster, read when the room started (or after the node's
-    /// subscriptions were made again): members new to this node join, members gone leave, and
-    /// members here it lacks are listed again.
-    pub(super) fn take_roster(&mut self, roster: Vec<RemoteMember>, ctx: &mut Context<Self>) {
-        let Some(shared) = &self.shared else {
-            return;
-        };
-        let here = shared.link.node.clone();
-        // Members here that the roster lacks (admitted while Redis did not answer, or lost with
-        // it): list and announce them now.
-        let unlisted: Vec<PeerInfo> = self
-            .members
-            .infos(None)
-            .into_iter()
-            .filter(|info| !roster.iter().any(|m| m.info.id == info.id))
-            .collect();
-        for info in &unlisted {
-            self.announce_joined(info);
-        }
-        let listed: Vec<RemoteMember> = roster.into_iter().filter(|m| m.node != here).collect();
-        let gone: Vec<PeerId> = shared
-            .remote
-            .keys()
-            .filter(|id| !listed.iter().any(|m| &m.info.id == *id))
-            .cloned()
-            .collect();
-        for id in gone {
-            self.remote_left(&id, LeaveReason::Timeout, ctx);
-        }
-        for member in listed {
-            self.remote_joined(member, ctx);
-        }
-    }
-
-    pub(super) fn remote_joined(&mut self, member: RemoteMember, ctx: &mut Context<Self>) {
-        let Some(shared) = &mut self.shared else {
-            return;
-        };
-        if shared.remote.contains_key(&member.info.id) {
-            return;
-        }
-        let (id, name) = (member.info.id.clone(), member.info.name.clone());
-        let joined = ServerMessage::PeerJoined {
-            peer: member.info.clone(),
-        };
-        shared.remote.insert(id.clone(), member);
-        if self.settings.presence {
-            self.broadcast(&joined, OutKind::PeerJoined, ctx);
-        }
-        // Signals held here for that name (a room without presence) go to its node now.
-        self.deliver_held(&name, &id, ctx);
-        self.report();
-    }
-
-    /// The member on another node named `name` (ignoring case), for rooms whose members address
-    /// each other by name.
-    pub(super) fn remote_id_named(&self, name: &str) -> Option<PeerId> {
-        let name = name.to_lowercase();
-        let shared = self.shared.as_ref()?;
-        shared
-            .remote
-            .values()
-            .find(|m| m.info.name.to_lowercase() == name)
-            .map(|m| m.info.id.clone())
-    }
-
-    pub(super) fn remote_left(
-        &mut self,
-        id: &PeerId,
-        reason: LeaveReason,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(shared) = &mut self.shared else {
-            return;
-        };
-        let Some(gone) = shared.remote.shift_remove(id) else {
-            return;
-        };
-        if let Some(relay) = &self.relay {
-            relay.do_send(crate::relay::MemberLeft {
-                peer_id: id.clone(),
-            });
-        }
-        if self.settings.presence {
-            let left = ServerMessage::PeerLeft {
-                peer_id: id.clone(),
-                reason,
-            };
-            self.broadcast(&left, OutKind::PeerLeft, ctx);
-        } else {
-            self.tell_contacts(id, &gone.info.name, reason, ctx);
-        }
-        self.report();
-    }
-
-    /// A signal from member `from` on another node for member `to` here.
-    pub(super) fn remote_signal(&mut self, event: NodeEvent, ctx: &mut Context<Self>) {
-        if event.to.is_relay() {
-            return self.signal_to_relay_here(event);
-        }
-        let NodeEvent {
-            from,
-            to,
-            from_node,
-            data,
-            ..
-        } = event;
-        let Some(target) = self.members.get(&to) else {
-            // Gone meanwhile: the sender's node tells the sender, as for a member here.
-            if let (Some(shared), Some(node)) = (&self.shared, from_node) {
-                shared.link.bus.do_send(ToNode {
-                    node,
-                    event: NodeEvent {
-                        kind: NodeEventKind::Undeliverable,
-                        room: self.settings.name.clone(),
-                        from,
-                        to,
-                        from_node: None,
-                        data: None,
-                        sender: None,
-                    },
-                });
-            }
-            return;
-        };
-        let Some(Ok(data)) = data.map(SignalData::from_raw) else {
-            return tracing::debug!(room = %self.settings.name, "cluster signal without an object");
-        };
-        if self.remote_node(&from).is_none() && !from.is_relay() {
-            tracing::debug!(room = %self.settings.name, %from, "cluster signal from a member not listed here");
-        }
-        // Without presence a member knows the others by name only, and is told when one it
-        // signaled leaves.
-        let from = match self.settings.presence {
-            true => from,
-            false => {
-                self.contacts.touch(&from, &to);
-                let name = self.shared.as_ref().and_then(|s| s.remote.get(&from));
-                PeerId::from(name.map_or(from.as_str(), |m| m.info.name.as_str()))
-            }
-        };
-        let signal = ServerMessage::Signal { from, data };
-        self.send_to(&target.outbox, &to, &signal, OutKind::Signal, ctx);
     }
 }

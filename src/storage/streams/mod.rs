@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::streams::StreamRangeReply;
 use redis::Script;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 use super::{Retention, Storage, StorageError};
 use crate::protocol::ChatMessage;
@@ -45,7 +45,8 @@ struct Inner {
     url: String,
     /// This node's id in a cluster: it appends to a room only while it holds the room's lease.
     fence: Option<String>,
-    conn: OnceCell<ConnectionManager>,
+    /// Made on first use, and anew after a timeout (a connection may have gone silent).
+    conn: Mutex<Option<ConnectionManager>>,
     append: Script,
     last_seq: Script,
     trim_age: Script,
@@ -74,7 +75,7 @@ impl RedisStorage {
             inner: Arc::new(Inner {
                 url: url.to_string(),
                 fence,
-                conn: OnceCell::new(),
+                conn: Mutex::new(None),
                 append: Script::new(scripts::APPEND),
                 last_seq: Script::new(scripts::LAST_SEQ),
                 trim_age: Script::new(scripts::TRIM_AGE),
@@ -83,12 +84,24 @@ impl RedisStorage {
     }
 
     async fn conn(&self) -> redis::RedisResult<ConnectionManager> {
-        let conn = self
-            .inner
-            .conn
-            .get_or_try_init(|| crate::redis_link::connect(&self.inner.url))
-            .await?;
-        Ok(conn.clone())
+        let mut conn = self.inner.conn.lock().await;
+        if let Some(c) = conn.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = crate::redis_link::connect(&self.inner.url).await?;
+        *conn = Some(c.clone());
+        Ok(c)
+    }
+
+    /// `answer`, as it is; if it is an error that means the connection may be dead, the next
+    /// command makes a new one.
+    async fn checked<T>(&self, answer: redis::RedisResult<T>) -> redis::RedisResult<T> {
+        if let Err(e) = &answer {
+            if crate::redis_link::needs_new_connection(e) {
+                *self.inner.conn.lock().await = None;
+            }
+        }
+        answer
     }
 
     async fn range(
@@ -101,15 +114,15 @@ impl RedisStorage {
     ) -> Result<Vec<ChatMessage>, StorageError> {
         let read = |e: redis::RedisError| StorageError::Read(e.to_string());
         let mut conn = self.conn().await.map_err(read)?;
-        let reply: StreamRangeReply = redis::cmd(cmd)
+        let query = redis::cmd(cmd)
             .arg(stream_key(room))
             .arg(from)
             .arg(to)
             .arg("COUNT")
             .arg(limit)
             .query_async(&mut conn)
-            .await
-            .map_err(read)?;
+            .await;
+        let reply: StreamRangeReply = self.checked(query).await.map_err(read)?;
         reply.ids.iter().map(|entry| message(room, entry)).collect()
     }
 }
@@ -151,8 +164,8 @@ impl Storage for RedisStorage {
             invocation.arg(seq).arg(json);
         }
         let mut conn = self.conn().await.map_err(|e| write(e.to_string()))?;
-        let _: u64 = invocation
-            .invoke_async(&mut conn)
+        let answer = invocation.invoke_async::<u64>(&mut conn).await;
+        self.checked(answer)
             .await
             .map_err(|e| write(e.to_string()))?;
         Ok(())
@@ -185,12 +198,13 @@ impl Storage for RedisStorage {
     async fn last_seq(&self, room: &str) -> Result<u64, StorageError> {
         let read = |e: redis::RedisError| StorageError::Read(e.to_string());
         let mut conn = self.conn().await.map_err(read)?;
-        self.inner
+        let answer = self
+            .inner
             .last_seq
             .key(stream_key(room))
             .invoke_async(&mut conn)
-            .await
-            .map_err(read)
+            .await;
+        self.checked(answer).await.map_err(read)
     }
 
     async fn trim(&self, room: &str, retention: Retention) -> Result<u64, StorageError> {
@@ -198,24 +212,24 @@ impl Storage for RedisStorage {
         let mut conn = self.conn().await.map_err(write)?;
         let mut removed = 0;
         if let Some(keep) = retention.max_messages {
-            removed += redis::cmd("XTRIM")
+            let answer = redis::cmd("XTRIM")
                 .arg(stream_key(room))
                 .arg("MAXLEN")
                 .arg(keep)
                 .query_async::<u64>(&mut conn)
-                .await
-                .map_err(write)?;
+                .await;
+            removed += self.checked(answer).await.map_err(write)?;
         }
         if let Some(age) = retention.max_age {
-            removed += self
+            let answer = self
                 .inner
                 .trim_age
                 .key(stream_key(room))
                 .arg(age.as_millis() as u64)
                 .arg(TRIM_BUDGET)
                 .invoke_async::<u64>(&mut conn)
-                .await
-                .map_err(write)?;
+                .await;
+            removed += self.checked(answer).await.map_err(write)?;
         }
         Ok(removed)
     }

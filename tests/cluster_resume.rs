@@ -82,3 +82,41 @@ async fn a_seat_resumes_through_another_node_and_nobody_sees_a_leave() {
     let listed = redis.cli(&["HGET", "switchboard:room:m:members", &ann_id]);
     assert!(listed.contains("\"node\":\"b\""), "{listed}");
 }
+
+#[tokio::test]
+async fn a_seat_in_a_dynamic_room_resumes_through_a_node_the_room_was_not_on() {
+    let redis = RedisServer::start();
+    let (a, b) = (node(&redis.url, "a"), node(&redis.url, "b"));
+    let mut ann = WsClient::connect(&ws(&a)).await;
+    let first = ann.join("pop-up", "ann").await;
+    let mut dan = WsClient::connect(&ws(&a)).await;
+    dan.join("pop-up", "dan").await;
+    drop(ann);
+    // Node b has no actor for the dynamic room "pop-up": it starts one for the resume.
+    let mut ann2 = WsClient::connect(&ws(&b)).await;
+    ann2.send(json!({"type": "join", "room": "pop-up", "name": "ann", "resume": first["resume"]}))
+        .await;
+    let welcome = ann2.expect("welcome").await;
+    assert_eq!(welcome["resumed"], true, "{welcome}");
+    assert_eq!(welcome["peer_id"], first["peer_id"]);
+    assert_eq!(
+        dan.expect("peer_reconnected").await["peer_id"],
+        first["peer_id"]
+    );
+
+    // Ann leaves for good; node b's room empties and stops. Her token now resumes nothing: node
+    // b starts the room to look, finds no seat, says so, and stops it again.
+    ann2.send(json!({"type": "leave"})).await;
+    assert_eq!(dan.expect("peer_left").await["peer_id"], first["peer_id"]);
+    let rooms_on_b = || common::http_get(b.addr, "/api/rooms").1;
+    common::eventually_blocking("node b has no room pop-up", || {
+        !rooms_on_b().contains("pop-up")
+    });
+    let mut late = WsClient::connect(&ws(&b)).await;
+    late.send(json!({"type": "join", "room": "pop-up", "name": "ann", "resume": first["resume"]}))
+        .await;
+    late.expect_error("resume_expired").await;
+    common::eventually_blocking("node b stopped the room it started to look", || {
+        !rooms_on_b().contains("pop-up")
+    });
+}

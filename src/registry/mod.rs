@@ -22,7 +22,7 @@ use crate::config::{Config, OnHostLeave, RoomAuth, RoomConfig};
 use crate::error::ClientError;
 use crate::metrics::Metrics;
 use crate::password::Password;
-use crate::protocol::{PeerId, Topology};
+use crate::protocol::Topology;
 use crate::relay::RelaySettings;
 use crate::room::{Room, RoomClosed, RoomContext, RoomSettings, RoomUpdated};
 use admin::AdminGate;
@@ -30,6 +30,7 @@ pub use admin::{AdminAuth, AdminRefusal, AdminScope};
 pub use cell::RegistryCell;
 use passwords::Passwords;
 pub use reload::{Reload, Reloaded};
+pub use resumes::FindSeat;
 use resumes::Resumes;
 
 /// How often forgotten password failures are swept away.
@@ -318,37 +319,6 @@ impl Handler<OpenRoom> for Registry {
 
     fn handle(&mut self, msg: OpenRoom, ctx: &mut Context<Self>) -> Self::Result {
         self.open_for(&msg, ctx)
-    }
-}
-
-/// The running room and the seat a `join` with a resume token asks for (the room is not
-/// created, and no password is asked: the token proves the member was let in).
-#[derive(Clone, Message)]
-#[rtype(result = "Result<(Addr<Room>, PeerId), ClientError>")]
-pub struct FindSeat {
-    /// Room name (already validated).
-    pub room: String,
-    /// The token from the member's last `welcome`.
-    pub token: String,
-    /// Where the member connects from.
-    pub address: IpAddr,
-}
-
-impl Handler<FindSeat> for Registry {
-    type Result = Result<(Addr<Room>, PeerId), ClientError>;
-
-    fn handle(&mut self, msg: FindSeat, _: &mut Context<Self>) -> Self::Result {
-        let peer = self
-            .resumes
-            .check(&msg.token, &msg.room, msg.address, Instant::now())?;
-        let room = self.rooms.get(&msg.room).map(|e| e.addr.clone());
-        match room.filter(Addr::connected) {
-            Some(room) => Ok((room, peer)),
-            None => {
-                self.metrics.resume(crate::metrics::ResumeResult::Expired);
-                Err(ClientError::ResumeExpired(msg.room))
-            }
-        }
     }
 }
 

@@ -6,11 +6,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use actix::prelude::*;
+
 use crate::attempts::{address_key, Attempts, Policy};
 use crate::error::ClientError;
 use crate::metrics::{Metrics, ResumeResult};
 use crate::protocol::PeerId;
 use crate::resume::{ResumeKey, TokenError};
+use crate::room::Room;
 
 /// The server's resume key and the addresses that sent bad tokens.
 pub struct Resumes {
@@ -90,6 +93,46 @@ impl Resumes {
     /// Forgets addresses whose failures are old.
     pub fn forget_old(&mut self, now: Instant) {
         self.per_address.forget_old(now);
+    }
+}
+
+/// The running room and the seat a `join` with a resume token asks for (the room is not
+/// created, and no password is asked: the token proves the member was let in).
+#[derive(Clone, Message)]
+#[rtype(result = "Result<(Addr<Room>, PeerId), ClientError>")]
+pub struct FindSeat {
+    /// Room name (already validated).
+    pub room: String,
+    /// The token from the member's last `welcome`.
+    pub token: String,
+    /// Where the member connects from.
+    pub address: IpAddr,
+}
+
+impl Handler<FindSeat> for super::Registry {
+    type Result = Result<(Addr<Room>, PeerId), ClientError>;
+
+    fn handle(&mut self, msg: FindSeat, ctx: &mut Context<Self>) -> Self::Result {
+        let peer = self
+            .resumes
+            .check(&msg.token, &msg.room, msg.address, Instant::now())?;
+        let room = self.rooms.get(&msg.room).map(|e| e.addr.clone());
+        match room.filter(Addr::connected) {
+            Some(room) => Ok((room, peer)),
+            // In a cluster the seat may be on another node, in a dynamic room with no actor
+            // here yet: start it (it reads the roster first), and it asks for the seat.
+            None if self.cluster.is_some() => match self.open(&msg.room, ctx) {
+                Ok(room) => Ok((room, peer)),
+                Err(_) => {
+                    self.metrics.resume(crate::metrics::ResumeResult::Expired);
+                    Err(ClientError::ResumeExpired(msg.room))
+                }
+            },
+            None => {
+                self.metrics.resume(crate::metrics::ResumeResult::Expired);
+                Err(ClientError::ResumeExpired(msg.room))
+            }
+        }
     }
 }
 

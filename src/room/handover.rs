@@ -71,6 +71,9 @@ impl Room {
                 _ => {
                     tracing::debug!(%room, peer = %msg.peer_id, "no seat handed over");
                     this.ctx.metrics.resume(ResumeResult::Expired);
+                    if this.members.is_empty() && this.settings.dynamic {
+                        ctx.stop(); // started for this resume only
+                    }
                     Err(ClientError::ResumeExpired(room))
                 }
             }

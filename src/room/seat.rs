@@ -123,6 +123,10 @@ impl Handler<Resume> for Room {
                 return self.resume_from_node(msg, node);
             }
         }
-        Box::pin(fut::ready(self.resume(msg, ctx)))
+        let resumed = self.resume(msg, ctx);
+        if resumed.is_err() && self.members.is_empty() && self.settings.dynamic {
+            ctx.stop(); // a dynamic room a cluster node started for this resume only
+        }
+        Box::pin(fut::ready(resumed))
     }
 }

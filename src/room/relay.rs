@@ -55,6 +55,12 @@ impl Room {
         for (id, member) in self.members.iter() {
             self.send_relay_error(&member.outbox, id, &error, ctx);
         }
+        // In a shared relay room, members on other nodes were linked to it too.
+        let about = error.to_message_about(PeerId::relay());
+        for member in self.remote_members() {
+            self.ctx.metrics.error(error.code());
+            self.tell_remote(member.node, &member.info.id, &about);
+        }
     }
 
     /// Delivers the relay's answer or candidate to a member.

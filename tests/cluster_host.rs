@@ -121,4 +121,15 @@ async fn with_on_host_leave_relay_the_relay_of_one_node_takes_the_room() {
         )
         .await;
     }
+
+    // A node that starts now learns from its first join that the relay hosts the room, and
+    // finds the relay's node: its member chats with the others through it.
+    let d = node(&redis.url, "d");
+    members.push(Member::join(&ws(&d), "hr", "dee").await);
+    settled(&members, 1, false, Duration::from_secs(15)).await;
+    chat(&members, "late", 3).await;
+    for m in &members {
+        shown_once_to_the_others(&members, m, &lines(m, "late", 3), Duration::from_secs(10)).await;
+    }
+    drop(nodes);
 }

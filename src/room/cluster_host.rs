@@ -18,10 +18,15 @@ impl Room {
         self.shared.is_some() && self.settings.topology == Topology::Host
     }
 
-    /// The host the cluster named when it admitted a member here (before its `welcome`).
-    pub(super) fn take_cluster_host(&mut self, host: Option<HostRef>) {
+    /// The host the cluster named when it admitted a member here (before its `welcome`). A room
+    /// that learns only now that the relay hosts it (it started here after the relay took over)
+    /// claims the relay's lease, so it knows which node runs the relay.
+    pub(super) fn take_cluster_host(&mut self, host: Option<HostRef>, ctx: &mut Context<Self>) {
         if self.cluster_elects() && host.is_some() {
             self.host = HostState::from_ref(host);
+            if self.host == HostState::Relay {
+                self.start_leasing(ctx);
+            }
         }
     }
 

@@ -212,7 +212,7 @@ impl Room {
             let s = &room.settings;
             match answer.unwrap_or(Reservation::Unavailable) {
                 Reservation::Admitted { host } => {
-                    room.take_cluster_host(host);
+                    room.take_cluster_host(host, ctx);
                     room.join(join, id, true, ctx)
                 }
                 Reservation::Unavailable => room.join(join, id, false, ctx),

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::eventually_within;
-use common::members::{chat, lines, settled, shown_once_to_the_others, Member};
+use common::members::{chat, chat_through, lines, settled, shown_once_to_the_others, Member};
 use common::process::ServerProcess;
 
 /// How long members may take to find each other again after the restart (reconnect backoff,
@@ -60,23 +60,6 @@ async fn three_in(
     (dir, config, server, members)
 }
 
-/// Each member sends lines tagged `during` (20 each, 20 ms apart); `server` is killed with
-/// `kill -9` 100 ms in. Returns once all are sent.
-async fn chat_through_a_kill_9(members: &[Member], server: &mut ServerProcess) {
-    let clients: Vec<_> = members.iter().map(|m| (m.name, m.client.clone())).collect();
-    let sending = tokio::spawn(async move {
-        for i in 0..20 {
-            for (name, c) in &clients {
-                c.send(&format!("{name}-during-{i}"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    server.kill_9();
-    sending.await.unwrap();
-}
-
 #[tokio::test]
 async fn a_mesh_room_chats_through_a_kill_9_and_comes_back_by_itself() {
     let (dir, config, mut server, members) = three_in("m").await;
@@ -84,7 +67,7 @@ async fn a_mesh_room_chats_through_a_kill_9_and_comes_back_by_itself() {
     chat(&members, "before", 10).await;
 
     // kill -9 while they chat; the peer links do not need the server.
-    chat_through_a_kill_9(&members, &mut server).await;
+    chat_through(&members, || server.kill_9()).await; // kill -9, 100 ms into 20 lines each
     for m in &members {
         shown_once_to_the_others(&members, m, &lines(m, "during", 20), BACK).await;
     }
@@ -104,9 +87,9 @@ async fn a_host_room_loses_no_delivered_line_through_a_kill_9_and_comes_back_by_
     let (dir, config, mut server, members) = three_in("h").await;
     settled(&members, 1, false, BACK).await;
     chat(&members, "before", 10).await;
-    chat_through_a_kill_9(&members, &mut server).await;
-    // The links to the host do not need the server: the host acknowledges every line sent
-    // while it is gone.
+    chat_through(&members, || server.kill_9()).await; // kill -9, 100 ms into 20 lines each
+                                                      // The links to the host do not need the server: the host acknowledges every line sent
+                                                      // while it is gone.
     for m in &members {
         eventually_within("the lines sent during the outage delivered", BACK, || {
             let d = m.delivered_texts();

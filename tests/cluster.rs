@@ -135,17 +135,12 @@ fn without_a_redis_url_there_is_no_cluster() {
 
 /// A member named `name` of `room` on `server`, and its peer id.
 async fn member(server: &ServerProcess, room: &str, name: &str) -> (common::ws::WsClient, String) {
-    let mut ws = common::ws::WsClient::connect(&ws(server)).await;
+    let mut ws = common::ws::WsClient::connect(&server.ws_url()).await;
     let id = ws.join(room, name).await["peer_id"]
         .as_str()
         .unwrap()
         .to_string();
     (ws, id)
-}
-
-/// The signaling URL of `server`.
-fn ws(server: &ServerProcess) -> String {
-    format!("ws://{}/ws", server.addr)
 }
 
 #[tokio::test]
@@ -155,7 +150,7 @@ async fn members_on_different_nodes_share_one_roster_and_signal_each_other() {
     let mut b = node(&redis.url, "b");
     let (mut ann, ann_id) = member(&a, "m", "ann").await;
     // Bob on the other node is welcomed with Ann in the room, and Ann is told he joined.
-    let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+    let mut bob = common::ws::WsClient::connect(&b.ws_url()).await;
     let welcome = bob.join("m", "bob").await;
     let bob_id = welcome["peer_id"].as_str().unwrap().to_string();
     let peers = welcome["peers"].as_array().unwrap();
@@ -178,7 +173,7 @@ async fn members_on_different_nodes_share_one_roster_and_signal_each_other() {
     assert_eq!(got["data"], answer);
 
     // Names are unique over the cluster.
-    let mut other = common::ws::WsClient::connect(&ws(&a)).await;
+    let mut other = common::ws::WsClient::connect(&a.ws_url()).await;
     other
         .send(serde_json::json!({"type": "join", "room": "m", "name": "BOB"}))
         .await;
@@ -214,12 +209,14 @@ async fn rust_clients_on_two_nodes_chat_over_a_mesh_link() {
     let redis = RedisServer::start();
     let a = node(&redis.url, "a");
     let b = node(&redis.url, "b");
-    let (ann, mut ann_events) = Client::connect(ClientConfig::new(&ws(&a), "m", "ann").loopback())
-        .await
-        .unwrap();
-    let (bob, mut bob_events) = Client::connect(ClientConfig::new(&ws(&b), "m", "bob").loopback())
-        .await
-        .unwrap();
+    let (ann, mut ann_events) =
+        Client::connect(ClientConfig::new(&a.ws_url(), "m", "ann").loopback())
+            .await
+            .unwrap();
+    let (bob, mut bob_events) =
+        Client::connect(ClientConfig::new(&b.ws_url(), "m", "bob").loopback())
+            .await
+            .unwrap();
     common::wait_open(&mut bob_events, "bob").await;
     common::wait_open(&mut ann_events, "ann").await;
     bob.send("hello from node b");
@@ -256,7 +253,7 @@ async fn max_peers_and_names_hold_over_the_cluster_even_for_joins_at_once() {
     // Six joins at once, two per node, all for one room of three: three get in.
     let mut tries = Vec::new();
     for (i, server) in [&a, &b, &c, &a, &b, &c].into_iter().enumerate() {
-        let url = ws(server);
+        let url = server.ws_url();
         tries.push(tokio::spawn(async move {
             let mut ws = common::ws::WsClient::connect(&url).await;
             ws.send(serde_json::json!({"type": "join", "room": "small", "name": format!("m{i}")}))
@@ -279,7 +276,7 @@ async fn max_peers_and_names_hold_over_the_cluster_even_for_joins_at_once() {
     // One name, two nodes, at once: one gets it.
     let mut tries = Vec::new();
     for server in [&a, &b] {
-        let url = ws(server);
+        let url = server.ws_url();
         tries.push(tokio::spawn(async move {
             let mut ws = common::ws::WsClient::connect(&url).await;
             ws.send(serde_json::json!({"type": "join", "room": "names", "name": "Zoe"}))
@@ -328,11 +325,11 @@ async fn a_token_identity_is_in_a_room_once_over_the_cluster_and_admins_see_ever
         sign_hs256(&claims, SECRET.as_bytes()).unwrap()
     };
     let join = |name: &str| serde_json::json!({"type": "join", "room": "staff", "name": name, "token": token(name)});
-    let mut first = common::ws::WsClient::connect(&ws(&a)).await;
+    let mut first = common::ws::WsClient::connect(&a.ws_url()).await;
     first.send(join("Ann")).await;
     let welcome = first.expect("welcome").await;
     // The same identity through the other node, under another name: refused.
-    let mut second = common::ws::WsClient::connect(&ws(&b)).await;
+    let mut second = common::ws::WsClient::connect(&b.ws_url()).await;
     second.send(join("Ann2")).await;
     second.expect_error("name_taken").await;
 
@@ -351,7 +348,7 @@ async fn a_token_identity_is_in_a_room_once_over_the_cluster_and_admins_see_ever
     // Once Ann has left, the identity is free again everywhere.
     first.send(serde_json::json!({"type": "leave"})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut third = common::ws::WsClient::connect(&ws(&b)).await;
+    let mut third = common::ws::WsClient::connect(&b.ws_url()).await;
     third.send(join("Ann")).await;
     third.expect("welcome").await;
 }
@@ -375,7 +372,7 @@ async fn a_node_started_before_redis_serves_alone_then_joins_the_cluster() {
     wait_for_ids(&a, &["a", "b"], Duration::from_secs(5));
     let start = Instant::now();
     loop {
-        let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+        let mut bob = common::ws::WsClient::connect(&b.ws_url()).await;
         let welcome = bob
             .join("m", &format!("bob{}", start.elapsed().as_millis()))
             .await;
@@ -398,7 +395,7 @@ async fn a_node_back_under_its_id_at_once_takes_out_what_its_last_run_listed() {
     let mut a = node(&redis.url, "a");
     let b = node(&redis.url, "b");
     let (_ann, ann_id) = member(&a, "m", "ann").await;
-    let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+    let mut bob = common::ws::WsClient::connect(&b.ws_url()).await;
     bob.join("m", "bob").await;
     // Node a dies and is back under the same id before its registration expires (1 s): nobody
     // sees it expire, so the new run itself takes out Ann, whom the old one listed.
@@ -422,7 +419,7 @@ async fn operators_kick_and_announce_through_any_node() {
     let a = node(&redis.url, "a");
     let b = node(&redis.url, "b");
     let (mut ann, ann_id) = member(&a, "m", "ann").await;
-    let mut bob = common::ws::WsClient::connect(&ws(&b)).await;
+    let mut bob = common::ws::WsClient::connect(&b.ws_url()).await;
     bob.join("m", "bob").await;
     ann.expect("peer_joined").await;
     let post = |server: &ServerProcess, path: &str, body: Value| {

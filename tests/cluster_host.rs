@@ -24,10 +24,6 @@ fn node(redis_url: &str, id: &str) -> ServerProcess {
     ))
 }
 
-fn ws(server: &ServerProcess) -> String {
-    format!("ws://{}/ws", server.addr)
-}
-
 /// Waits until every member in `members` sees `host` hosting.
 async fn all_see_host(members: &[&Member], host: &PeerId) {
     common::eventually_within(
@@ -49,10 +45,10 @@ async fn one_host_over_the_cluster_then_the_earliest_member_left_when_it_leaves_
         .iter()
         .map(|id| node(&redis.url, id))
         .collect();
-    let ann = Member::join(&ws(&nodes[0]), "h", "ann").await;
-    let bob = Member::join(&ws(&nodes[1]), "h", "bob").await;
-    let cy = Member::join(&ws(&nodes[2]), "h", "cy").await;
-    let dee = Member::join(&ws(&nodes[0]), "h", "dee").await;
+    let ann = Member::join(&nodes[0].ws_url(), "h", "ann").await;
+    let bob = Member::join(&nodes[1].ws_url(), "h", "bob").await;
+    let cy = Member::join(&nodes[2].ws_url(), "h", "cy").await;
+    let dee = Member::join(&nodes[0].ws_url(), "h", "dee").await;
     let mut members = vec![ann, bob, cy, dee];
     settled(&members, 1, false, Duration::from_secs(10)).await;
     let ann_id = id_of(&members[0]);
@@ -94,9 +90,9 @@ async fn with_on_host_leave_relay_the_relay_of_one_node_takes_the_room() {
         .iter()
         .map(|id| node(&redis.url, id))
         .collect();
-    let ann = Member::join(&ws(&nodes[0]), "hr", "ann").await;
-    let bob = Member::join(&ws(&nodes[1]), "hr", "bob").await;
-    let cy = Member::join(&ws(&nodes[2]), "hr", "cy").await;
+    let ann = Member::join(&nodes[0].ws_url(), "hr", "ann").await;
+    let bob = Member::join(&nodes[1].ws_url(), "hr", "bob").await;
+    let cy = Member::join(&nodes[2].ws_url(), "hr", "cy").await;
     let mut members = vec![ann, bob, cy];
     settled(&members, 1, false, Duration::from_secs(10)).await;
     chat(&members, "hosted", 3).await;
@@ -125,7 +121,7 @@ async fn with_on_host_leave_relay_the_relay_of_one_node_takes_the_room() {
     // A node that starts now learns from its first join that the relay hosts the room, and
     // finds the relay's node: its member chats with the others through it.
     let d = node(&redis.url, "d");
-    members.push(Member::join(&ws(&d), "hr", "dee").await);
+    members.push(Member::join(&d.ws_url(), "hr", "dee").await);
     settled(&members, 1, false, Duration::from_secs(15)).await;
     chat(&members, "late", 3).await;
     for m in &members {

@@ -24,19 +24,15 @@ fn node(redis_url: &str, id: &str) -> ServerProcess {
     ))
 }
 
-fn ws(server: &ServerProcess) -> String {
-    format!("ws://{}/ws", server.addr)
-}
-
 #[tokio::test]
 async fn a_leave_lost_while_a_node_was_cut_off_is_mended_when_it_reaches_redis_again() {
     let redis = RedisServer::start();
     let cable = Blip::start(format!("127.0.0.1:{}", redis.port).parse().unwrap()).await;
     let a = node(&format!("redis://{}", cable.addr), "a");
     let b = node(&redis.url, "b");
-    let mut ann = WsClient::connect(&ws(&a)).await;
+    let mut ann = WsClient::connect(&a.ws_url()).await;
     let ann_id = id(&ann.join("h", "ann").await["peer_id"]);
-    let mut bob = WsClient::connect(&ws(&b)).await;
+    let mut bob = WsClient::connect(&b.ws_url()).await;
     let welcome = bob.join("h", "bob").await;
     let bob_id = id(&welcome["peer_id"]);
     assert_eq!(id(&welcome["host"]), ann_id, "{welcome}");

@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::balancer::Balancer;
-use common::members::{chat, lines, settled, shown_once_to_the_others, Member};
+use common::members::{chat, chat_through, lines, settled, shown_once_to_the_others, Member};
 use common::process::ServerProcess;
 use common::redis::RedisServer;
 
@@ -27,10 +27,6 @@ fn relay_node(redis_url: &str, id: &str) -> ServerProcess {
          [cluster]\nredis_url = \"{redis_url}\"\nnode_id = \"{id}\"\n\
          [[rooms]]\nname = \"r\"\ntopology = \"relay\"\n"
     ))
-}
-
-fn ws(server: &ServerProcess) -> String {
-    format!("ws://{}/ws", server.addr)
 }
 
 /// Three nodes; returns them with the index of the one holding room `r`.
@@ -66,8 +62,8 @@ async fn members_on_other_nodes_chat_through_the_relay_of_the_node_holding_the_r
     let (nodes, owner) = three_nodes(&redis);
     let others: Vec<&ServerProcess> = (0..3).filter(|i| *i != owner).map(|i| &nodes[i]).collect();
     let members = vec![
-        Member::join(&ws(others[0]), "r", "ann").await,
-        Member::join(&ws(others[1]), "r", "bob").await,
+        Member::join(&others[0].ws_url(), "r", "ann").await,
+        Member::join(&others[1].ws_url(), "r", "bob").await,
     ];
     settled(&members, 1, false, Duration::from_secs(10)).await;
     chat(&members, "hi", 10).await;
@@ -78,7 +74,7 @@ async fn members_on_other_nodes_chat_through_the_relay_of_the_node_holding_the_r
     // Stored by the relay's node in Redis, in order of the relay's seq.
     assert_eq!(stored_texts(&redis).len(), 20);
     // A late joiner on the relay's own node gets the history from the relay.
-    let carol = Member::join(&ws(&nodes[owner]), "r", "carol").await;
+    let carol = Member::join(&nodes[owner].ws_url(), "r", "carol").await;
     common::eventually_within("carol has the 20 lines", Duration::from_secs(10), || {
         carol.seen().shown.len() == 20
     })
@@ -95,8 +91,8 @@ async fn killing_the_relay_node_moves_the_room_within_5_s_and_nothing_acked_is_l
     // Cy reaches the cluster through a load balancer that sends her to the relay's node first.
     let balancer = Balancer::start(vec![nodes[owner].addr, nodes[others[0]].addr]).await;
     let members = vec![
-        Member::join(&ws(&nodes[others[0]]), "r", "ann").await,
-        Member::join(&ws(&nodes[others[1]]), "r", "bob").await,
+        Member::join(&nodes[others[0]].ws_url(), "r", "ann").await,
+        Member::join(&nodes[others[1]].ws_url(), "r", "bob").await,
         Member::join(&balancer.ws_url(), "r", "cy").await,
     ];
     settled(&members, 1, false, Duration::from_secs(10)).await;
@@ -107,20 +103,14 @@ async fn killing_the_relay_node_moves_the_room_within_5_s_and_nothing_acked_is_l
     }
 
     // Lines go out while the relay's node dies under them.
-    let clients: Vec<_> = members.iter().map(|m| (m.name, m.client.clone())).collect();
-    let sending = tokio::spawn(async move {
-        for i in 0..20 {
-            for (name, c) in &clients {
-                c.send(&format!("{name}-during-{i}"));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let acked_before_kill: Vec<String> = members.iter().flat_map(|m| m.delivered_texts()).collect();
-    nodes[owner].kill_9();
-    let killed = Instant::now();
-    sending.await.unwrap();
+    let mut acked_before_kill: Vec<String> = Vec::new();
+    let mut killed = Instant::now();
+    chat_through(&members, || {
+        acked_before_kill = members.iter().flat_map(|m| m.delivered_texts()).collect();
+        nodes[owner].kill_9();
+        killed = Instant::now();
+    })
+    .await;
 
     let mut taken_by = String::new();
     common::eventually_within(

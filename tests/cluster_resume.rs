@@ -18,24 +18,20 @@ fn node(redis_url: &str, id: &str) -> ServerProcess {
     ))
 }
 
-fn ws(server: &ServerProcess) -> String {
-    format!("ws://{}/ws", server.addr)
-}
-
 #[tokio::test]
 async fn a_seat_resumes_through_another_node_and_nobody_sees_a_leave() {
     let redis = RedisServer::start();
     let (a, b) = (node(&redis.url, "a"), node(&redis.url, "b"));
-    let mut ann = WsClient::connect(&ws(&a)).await;
+    let mut ann = WsClient::connect(&a.ws_url()).await;
     let first = ann.join("m", "ann").await;
     let ann_id = id(&first["peer_id"]);
-    let mut bob = WsClient::connect(&ws(&b)).await;
+    let mut bob = WsClient::connect(&b.ws_url()).await;
     let bob_id = id(&bob.join("m", "bob").await["peer_id"]);
     ann.expect("peer_joined").await;
 
     // Ann's socket on node a dies; she comes back through node b with her token.
     drop(ann);
-    let mut ann2 = WsClient::connect(&ws(&b)).await;
+    let mut ann2 = WsClient::connect(&b.ws_url()).await;
     ann2.send(json!({"type": "join", "room": "m", "name": "ann", "resume": first["resume"]}))
         .await;
     let welcome = ann2.expect("welcome").await;
@@ -60,7 +56,7 @@ async fn a_seat_resumes_through_another_node_and_nobody_sees_a_leave() {
         (id(&got["from"]), got["data"]["sdp"].as_str()),
         (bob_id.clone(), Some("from bob"))
     );
-    let mut cy = WsClient::connect(&ws(&a)).await;
+    let mut cy = WsClient::connect(&a.ws_url()).await;
     let cy_welcome = cy.join("m", "cy").await;
     assert_eq!(
         cy_welcome["peers"].as_array().unwrap().len(),
@@ -87,13 +83,13 @@ async fn a_seat_resumes_through_another_node_and_nobody_sees_a_leave() {
 async fn a_seat_in_a_dynamic_room_resumes_through_a_node_the_room_was_not_on() {
     let redis = RedisServer::start();
     let (a, b) = (node(&redis.url, "a"), node(&redis.url, "b"));
-    let mut ann = WsClient::connect(&ws(&a)).await;
+    let mut ann = WsClient::connect(&a.ws_url()).await;
     let first = ann.join("pop-up", "ann").await;
-    let mut dan = WsClient::connect(&ws(&a)).await;
+    let mut dan = WsClient::connect(&a.ws_url()).await;
     dan.join("pop-up", "dan").await;
     drop(ann);
     // Node b has no actor for the dynamic room "pop-up": it starts one for the resume.
-    let mut ann2 = WsClient::connect(&ws(&b)).await;
+    let mut ann2 = WsClient::connect(&b.ws_url()).await;
     ann2.send(json!({"type": "join", "room": "pop-up", "name": "ann", "resume": first["resume"]}))
         .await;
     let welcome = ann2.expect("welcome").await;
@@ -112,7 +108,7 @@ async fn a_seat_in_a_dynamic_room_resumes_through_a_node_the_room_was_not_on() {
     common::eventually_blocking("node b has no room pop-up", || {
         !rooms_on_b().contains("pop-up")
     });
-    let mut late = WsClient::connect(&ws(&b)).await;
+    let mut late = WsClient::connect(&b.ws_url()).await;
     late.send(json!({"type": "join", "room": "pop-up", "name": "ann", "resume": first["resume"]}))
         .await;
     late.expect_error("resume_expired").await;

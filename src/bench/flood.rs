@@ -4,12 +4,12 @@
 //! refused (429 per address, 503 past `max_sessions`), and the real members' latency. A spawned
 //! server runs with the shipped `[limits]`, so the refusals are the ones production would give.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
@@ -54,11 +54,7 @@ struct Answers {
 
 /// Runs the scenario against `target`.
 pub async fn run(target: &Target, args: &FloodArgs) -> Result<Report> {
-    let server: SocketAddr = target
-        .http_url
-        .trim_start_matches("http://")
-        .parse()
-        .context("an IPv4 server address")?;
+    let server = target.server_addr()?;
     let rss_before = target.server_rss()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let real = tokio::spawn(real_members(target.ws_url.clone(), stop_rx));

@@ -111,11 +111,7 @@ enum Fate {
 
 /// Runs the scenario against `target`.
 pub async fn run(target: &Target, args: &SlowlorisArgs) -> Result<Report> {
-    let server: SocketAddr = target
-        .http_url
-        .trim_start_matches("http://")
-        .parse()
-        .context("an IPv4 server address")?;
+    let server = target.server_addr()?;
     let rss_before = target.server_rss()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let real = tokio::spawn(real_members(target.ws_url.clone(), stop_rx));

@@ -173,6 +173,14 @@ impl Target {
         })
     }
 
+    /// The server's address (of its `http_url`), for scenarios that open raw sockets.
+    pub fn server_addr(&self) -> Result<std::net::SocketAddr> {
+        self.http_url
+            .trim_start_matches("http://")
+            .parse()
+            .context("an IPv4 server address")
+    }
+
     /// The server's `/metrics` text.
     pub fn scrape(&self) -> Result<String> {
         ureq::get(&format!("{}/metrics", self.http_url))

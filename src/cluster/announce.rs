@@ -83,7 +83,7 @@ impl Handler<Announce> for Bus {
     }
 }
 
-/// Send `event` to node `node`.
+/// Send `event` to node `node` (stamped as from this node).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ToNode {
@@ -94,7 +94,8 @@ pub struct ToNode {
 impl Handler<ToNode> for Bus {
     type Result = ();
 
-    fn handle(&mut self, msg: ToNode, _: &mut Context<Self>) {
+    fn handle(&mut self, mut msg: ToNode, _: &mut Context<Self>) {
+        msg.event.from_node = Some(self.node.clone());
         let payload = serde_json::to_string(&msg.event).unwrap_or_default();
         let _ = self.out.send(Outgoing::Publish {
             channel: keys::node_channel(&msg.node),

@@ -51,7 +51,7 @@ pub struct Bus {
     /// The subscriber connection's message stream, while subscribed.
     stream: Option<SpawnHandle>,
     /// Reads (roster snapshots, join checks).
-    pub(super) reader: Option<ConnectionManager>,
+    reader: Option<ConnectionManager>,
     rooms: HashMap<String, Recipient<FromCluster>>,
     pub(super) metrics: Arc<Metrics>,
 }
@@ -121,6 +121,13 @@ impl Bus {
                     }
                 }),
         );
+    }
+
+    /// The reader connection, for a read or a script (an error while there is none).
+    pub(super) fn reader(&self) -> redis::RedisResult<ConnectionManager> {
+        self.reader.clone().ok_or_else(|| {
+            redis::RedisError::from((redis::ErrorKind::Io, "not connected to Redis"))
+        })
     }
 
     /// A read or script on the reader connection failed with `e`: if the link may be dead (a

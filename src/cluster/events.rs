@@ -76,7 +76,8 @@ pub struct NodeEvent {
     pub from: PeerId,
     /// The member it is for.
     pub to: PeerId,
-    /// A signal's sending node (where an `undeliverable` goes back to).
+    /// The sending node, stamped by its bus (where an `undeliverable`, a `handed_over` or a
+    /// relay's `tell` goes back to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_node: Option<String>,
     /// A signal's signaling object, as the sender sent it; a `tell`'s message; a `drop`'s
@@ -86,6 +87,34 @@ pub struct NodeEvent {
     /// A signal for the relay: who sent it, as its node knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<Sender>,
+}
+
+impl NodeEvent {
+    /// An event of `kind` about room `room`, from `from` to `to`, with no data (the bus stamps
+    /// the sending node when it sends it).
+    pub fn new(kind: NodeEventKind, room: &str, from: PeerId, to: PeerId) -> NodeEvent {
+        NodeEvent {
+            kind,
+            room: room.to_string(),
+            from,
+            to,
+            from_node: None,
+            data: None,
+            sender: None,
+        }
+    }
+
+    /// The same event carrying `data`.
+    pub fn with_data(mut self, data: Option<Box<RawValue>>) -> NodeEvent {
+        self.data = data;
+        self
+    }
+
+    /// The same event carrying who sent a signal for the relay.
+    pub fn with_sender(mut self, sender: Sender) -> NodeEvent {
+        self.sender = Some(sender);
+        self
+    }
 }
 
 /// A member signaling the relay of a room whose relay is on another node, as the relay needs

@@ -33,10 +33,9 @@ impl Handler<ClaimRelay> for Bus {
     type Result = ResponseActFuture<Self, Option<String>>;
 
     fn handle(&mut self, msg: ClaimRelay, _: &mut Context<Self>) -> Self::Result {
-        let reader = self.reader.clone();
-        let node = self.node.clone();
+        let (reader, node) = (self.reader(), self.node.clone());
         let asking = async move {
-            let mut conn = reader.ok_or_else(not_connected)?;
+            let mut conn = reader?;
             redis::Script::new(keys::CLAIM_RELAY)
                 .key(crate::redis_link::relay_lease(&msg.room))
                 .arg(node)
@@ -64,10 +63,9 @@ impl Handler<ReleaseRelay> for Bus {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, msg: ReleaseRelay, _: &mut Context<Self>) -> Self::Result {
-        let reader = self.reader.clone();
-        let node = self.node.clone();
+        let (reader, node) = (self.reader(), self.node.clone());
         let releasing = async move {
-            let mut conn = reader.ok_or_else(not_connected)?;
+            let mut conn = reader?;
             redis::Script::new(keys::RELEASE_RELAY)
                 .key(crate::redis_link::relay_lease(&msg.room))
                 .arg(node)
@@ -82,8 +80,4 @@ impl Handler<ReleaseRelay> for Bus {
             }
         }))
     }
-}
-
-fn not_connected() -> redis::RedisError {
-    redis::RedisError::from((redis::ErrorKind::Io, "not connected"))
 }

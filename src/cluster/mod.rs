@@ -50,6 +50,17 @@ pub struct ClusterLink {
     pub lease: std::time::Duration,
 }
 
+impl ClusterLink {
+    /// Member `info` as this node lists it in the cluster's roster.
+    pub fn member(&self, info: crate::protocol::PeerInfo) -> RemoteMember {
+        RemoteMember {
+            info,
+            node: self.node.clone(),
+            incarnation: self.incarnation.clone(),
+        }
+    }
+}
+
 /// This node's id: `[cluster] node_id`, or a new random one.
 pub fn node_id(config: &crate::config::ClusterConfig) -> String {
     if config.node_id.is_empty() {

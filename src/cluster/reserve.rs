@@ -44,15 +44,9 @@ impl Handler<Reserve> for Bus {
     type Result = ResponseActFuture<Self, Reservation>;
 
     fn handle(&mut self, msg: Reserve, _: &mut Context<Self>) -> Self::Result {
-        let reader = self.reader.clone();
-        let node = self.node.clone();
+        let (reader, node) = (self.reader(), self.node.clone());
         let asking = async move {
-            let Some(mut conn) = reader else {
-                return Err(redis::RedisError::from((
-                    redis::ErrorKind::Io,
-                    "not connected",
-                )));
-            };
+            let mut conn = reader?;
             let event = RoomEvent::Joined {
                 member: msg.member.clone(),
             };

@@ -151,7 +151,12 @@ impl ChatLog {
 /// id the sender gave it. Names hold no control characters, so the NUL between them keeps two
 /// pairs from meeting in one key.
 fn key(msg: &ChatMessage) -> Arc<str> {
-    format!("{}\0{}", msg.name.to_lowercase(), msg.id).into()
+    // Per message (the relay's hot path): no lower-cased copy of the name on the way.
+    let mut key = String::with_capacity(msg.name.len() + 1 + msg.id.len());
+    key.extend(msg.name.chars().flat_map(char::to_lowercase));
+    key.push('\0');
+    key.push_str(&msg.id);
+    key.into()
 }
 
 #[cfg(test)]

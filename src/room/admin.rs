@@ -144,25 +144,9 @@ impl Room {
 impl Room {
     /// Asks `node` to kick its member (an operator's kick through this node).
     pub(super) fn kick_remote(&self, node: String, kick: super::Kick) {
-        let Some(shared) = &self.shared else {
-            return;
-        };
-        let reason = serde_json::json!({ "reason": kick.reason }).to_string();
-        let Ok(data) = serde_json::value::RawValue::from_string(reason) else {
-            return;
-        };
-        shared.link.bus.do_send(crate::cluster::ToNode {
-            node,
-            event: crate::cluster::NodeEvent {
-                kind: crate::cluster::NodeEventKind::Kick,
-                room: self.settings.name.clone(),
-                from: kick.peer_id.clone(),
-                to: kick.peer_id,
-                from_node: Some(shared.link.node.clone()),
-                data: Some(data),
-                sender: None,
-            },
-        });
+        let data = serde_json::value::to_raw_value(&serde_json::json!({ "reason": kick.reason }));
+        let kind = crate::cluster::NodeEventKind::Kick;
+        self.tell_node(node, kind, kick.peer_id.clone(), kick.peer_id, data.ok());
     }
 
     /// Tells the room's members on other nodes an operator's announcement.

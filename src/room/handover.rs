@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use super::{MemberNotice, Notice, Resume, Room};
 use crate::auth::Perm;
-use crate::cluster::{Announce, NodeEvent, NodeEventKind, RemoteMember, RoomEvent, ToNode};
+use crate::cluster::{Announce, NodeEvent, NodeEventKind, RemoteMember, RoomEvent};
 use crate::error::ClientError;
 use crate::metrics::{OutKind, ResumeResult};
 use crate::protocol::{PeerId, PeerInfo, ServerMessage};
@@ -49,18 +49,8 @@ impl Room {
         };
         let (tx, rx) = oneshot::channel();
         shared.handovers.insert(msg.peer_id.clone(), tx);
-        shared.link.bus.do_send(ToNode {
-            node,
-            event: NodeEvent {
-                kind: NodeEventKind::Handover,
-                room: room.clone(),
-                from: msg.peer_id.clone(),
-                to: msg.peer_id.clone(),
-                from_node: Some(shared.link.node.clone()),
-                data: None,
-                sender: None,
-            },
-        });
+        let (kind, id) = (NodeEventKind::Handover, msg.peer_id.clone());
+        self.tell_node(node, kind, id.clone(), id, None);
         let asking = tokio::time::timeout(HANDOVER_TIMEOUT, rx);
         Box::pin(asking.into_actor(self).map(move |answer, this, ctx| {
             if let Some(shared) = &mut this.shared {
@@ -96,11 +86,7 @@ impl Room {
             name: seat.name,
             identity: seat.identity,
         };
-        let member = RemoteMember {
-            info: info.clone(),
-            node: shared.link.node.clone(),
-            incarnation: shared.link.incarnation.clone(),
-        };
+        let member = shared.link.member(info.clone());
         shared.link.bus.do_send(Announce {
             room: self.settings.name.clone(),
             event: RoomEvent::Moved { member },
@@ -164,18 +150,7 @@ impl Room {
             shared.remote.insert(id.clone(), member);
         }
         let data = seat.and_then(|s| serde_json::value::to_raw_value(&s).ok());
-        shared.link.bus.do_send(ToNode {
-            node,
-            event: NodeEvent {
-                kind: NodeEventKind::HandedOver,
-                room: self.settings.name.clone(),
-                from: id.clone(),
-                to: id,
-                from_node: Some(shared.link.node.clone()),
-                data,
-                sender: None,
-            },
-        });
+        self.tell_node(node, NodeEventKind::HandedOver, id.clone(), id, data);
         self.report();
     }
 

@@ -119,9 +119,7 @@ impl Room {
     /// Members here offer to the relay again: their links went to a relay that is gone.
     fn tell_relay_moved(&mut self, ctx: &mut Context<Self>) {
         let error = ClientError::RelayFailed("the relay moved to another node".into());
-        for (id, member) in self.members.iter() {
-            self.send_relay_error(&member.outbox, id, &error, ctx);
-        }
+        self.relay_failed_here(&error, ctx);
     }
 
     /// On stop: a lease held here is given up at once (another node may take the room now).
@@ -152,18 +150,10 @@ impl Room {
             perms: member.perms.clone(),
             address: member.address,
         };
-        shared.link.bus.do_send(ToNode {
-            node,
-            event: NodeEvent {
-                kind: NodeEventKind::Signal,
-                room: self.settings.name.clone(),
-                from: msg.from,
-                to: msg.to,
-                from_node: Some(shared.link.node.clone()),
-                data: Some(msg.data.into_raw()),
-                sender: Some(sender),
-            },
-        });
+        let event = NodeEvent::new(NodeEventKind::Signal, &self.settings.name, msg.from, msg.to)
+            .with_data(Some(msg.data.into_raw()))
+            .with_sender(sender);
+        shared.link.bus.do_send(ToNode { node, event });
     }
 
     /// A member on another node signals the relay here; if the relay is not here (any more),
@@ -199,63 +189,20 @@ impl Room {
 
     /// Sends `msg` to member `to` on `node`, through that node.
     pub(super) fn tell_remote(&self, node: String, to: &PeerId, msg: &ServerMessage) {
-        let Some(shared) = &self.shared else {
-            return;
-        };
-        let Ok(data) = serde_json::value::to_raw_value(msg) else {
-            return;
-        };
-        shared.link.bus.do_send(ToNode {
-            node,
-            event: NodeEvent {
-                kind: NodeEventKind::Tell,
-                room: self.settings.name.clone(),
-                from: PeerId::relay(),
-                to: to.clone(),
-                from_node: Some(shared.link.node.clone()),
-                data: Some(data),
-                sender: None,
-            },
-        });
+        let data = serde_json::value::to_raw_value(msg).ok();
+        self.tell_node(node, NodeEventKind::Tell, PeerId::relay(), to.clone(), data);
     }
 
     /// The relay here answers member `to` on another node (an answer or a candidate).
     pub(super) fn signal_from_relay_to_node(&self, node: String, to: PeerId, data: SignalData) {
-        let Some(shared) = &self.shared else {
-            return;
-        };
-        shared.link.bus.do_send(ToNode {
-            node,
-            event: NodeEvent {
-                kind: NodeEventKind::Signal,
-                room: self.settings.name.clone(),
-                from: PeerId::relay(),
-                to,
-                from_node: Some(shared.link.node.clone()),
-                data: Some(data.into_raw()),
-                sender: None,
-            },
-        });
+        let data = Some(data.into_raw());
+        self.tell_node(node, NodeEventKind::Signal, PeerId::relay(), to, data);
     }
 
     /// The relay here gave up on member `to` on `node`: that node drops it.
     pub(super) fn drop_on_node(&self, node: String, to: PeerId, reason: LeaveReason) {
-        let Some(shared) = &self.shared else {
-            return;
-        };
         let data = serde_json::value::to_raw_value(&serde_json::json!({ "reason": reason })).ok();
-        shared.link.bus.do_send(ToNode {
-            node,
-            event: NodeEvent {
-                kind: NodeEventKind::Drop,
-                room: self.settings.name.clone(),
-                from: PeerId::relay(),
-                to,
-                from_node: Some(shared.link.node.clone()),
-                data,
-                sender: None,
-            },
-        });
+        self.tell_node(node, NodeEventKind::Drop, PeerId::relay(), to, data);
     }
 
     /// A message for member `to` here from the relay on another node.

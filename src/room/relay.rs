@@ -52,14 +52,19 @@ impl Room {
             return;
         }
         let error = ClientError::RelayFailed("the relay restarted".into());
-        for (id, member) in self.members.iter() {
-            self.send_relay_error(&member.outbox, id, &error, ctx);
-        }
+        self.relay_failed_here(&error, ctx);
         // In a shared relay room, members on other nodes were linked to it too.
         let about = error.to_message_about(PeerId::relay());
         for member in self.remote_members() {
             self.ctx.metrics.error(error.code());
             self.tell_remote(member.node, &member.info.id, &about);
+        }
+    }
+
+    /// Tells every member here that its link to the relay failed (`error`): it offers again.
+    pub(super) fn relay_failed_here(&self, error: &ClientError, ctx: &mut Context<Self>) {
+        for (id, member) in self.members.iter() {
+            self.send_relay_error(&member.outbox, id, error, ctx);
         }
     }
 

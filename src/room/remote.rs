@@ -5,7 +5,7 @@
 use actix::prelude::*;
 
 use super::Room;
-use crate::cluster::{NodeEvent, NodeEventKind, RemoteMember, ToNode};
+use crate::cluster::{NodeEvent, NodeEventKind, RemoteMember};
 use crate::metrics::OutKind;
 use crate::protocol::{LeaveReason, PeerId, PeerInfo, ServerMessage, SignalData};
 
@@ -136,19 +136,8 @@ impl Room {
         } = event;
         let Some(target) = self.members.get(&to) else {
             // Gone meanwhile: the sender's node tells the sender, as for a member here.
-            if let (Some(shared), Some(node)) = (&self.shared, from_node) {
-                shared.link.bus.do_send(ToNode {
-                    node,
-                    event: NodeEvent {
-                        kind: NodeEventKind::Undeliverable,
-                        room: self.settings.name.clone(),
-                        from,
-                        to,
-                        from_node: None,
-                        data: None,
-                        sender: None,
-                    },
-                });
+            if let Some(node) = from_node {
+                self.tell_node(node, NodeEventKind::Undeliverable, from, to, None);
             }
             return;
         };

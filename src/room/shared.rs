@@ -125,11 +125,7 @@ impl Room {
     /// Tells the other nodes that `info` joined here.
     pub(super) fn announce_joined(&self, info: &PeerInfo) {
         if let Some(shared) = &self.shared {
-            let member = RemoteMember {
-                info: info.clone(),
-                node: shared.link.node.clone(),
-                incarnation: shared.link.incarnation.clone(),
-            };
+            let member = shared.link.member(info.clone());
             shared.link.bus.do_send(Announce {
                 room: self.settings.name.clone(),
                 event: RoomEvent::Joined { member },
@@ -187,15 +183,11 @@ impl Room {
         };
         let reserve = Reserve {
             room: self.settings.name.clone(),
-            member: RemoteMember {
-                info: PeerInfo {
-                    id: id.clone(),
-                    name: join.name.clone(),
-                    identity: join.identity.as_ref().map(|i| i.id.clone()),
-                },
-                node: shared.link.node.clone(),
-                incarnation: shared.link.incarnation.clone(),
-            },
+            member: shared.link.member(PeerInfo {
+                id: id.clone(),
+                name: join.name.clone(),
+                identity: join.identity.as_ref().map(|i| i.id.clone()),
+            }),
             name_key: join.name.to_lowercase(),
             max_peers: self.settings.max_peers,
             on_host_leave: (self.settings.topology == Topology::Host)
@@ -230,20 +222,22 @@ impl Room {
 
     /// Sends a signal to a member on `node`.
     pub(super) fn signal_remote(&mut self, node: String, msg: super::Forward) {
-        let Some(shared) = &self.shared else {
-            return;
-        };
-        shared.link.bus.do_send(ToNode {
-            node,
-            event: NodeEvent {
-                kind: NodeEventKind::Signal,
-                room: self.settings.name.clone(),
-                from: msg.from,
-                to: msg.to,
-                from_node: Some(shared.link.node.clone()),
-                data: Some(msg.data.into_raw()),
-                sender: None,
-            },
-        });
+        let data = Some(msg.data.into_raw());
+        self.tell_node(node, NodeEventKind::Signal, msg.from, msg.to, data);
+    }
+
+    /// Sends node `node` an event of `kind` about this room, from `from` to `to`, with `data`.
+    pub(super) fn tell_node(
+        &self,
+        node: String,
+        kind: NodeEventKind,
+        from: PeerId,
+        to: PeerId,
+        data: Option<Box<serde_json::value::RawValue>>,
+    ) {
+        if let Some(shared) = &self.shared {
+            let event = NodeEvent::new(kind, &self.settings.name, from, to).with_data(data);
+            shared.link.bus.do_send(ToNode { node, event });
+        }
     }
 }

@@ -167,6 +167,23 @@ pub async fn chat(members: &[Member], tag: &str, n: usize) {
     }
 }
 
+/// Each member sends lines tagged `during` (20 each, 20 ms apart); `meanwhile` runs 100 ms in
+/// (a kill, say). Returns once all are sent.
+pub async fn chat_through(members: &[Member], meanwhile: impl FnOnce()) {
+    let clients: Vec<_> = members.iter().map(|m| (m.name, m.client.clone())).collect();
+    let sending = tokio::spawn(async move {
+        for i in 0..20 {
+            for (name, c) in &clients {
+                c.send(&format!("{name}-during-{i}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    meanwhile();
+    sending.await.unwrap();
+}
+
 /// Every text in `texts` from `from` is shown exactly once to every other member (waiting up to
 /// `limit` for the last ones).
 pub async fn shown_once_to_the_others(

@@ -51,6 +51,11 @@ servers = []
 }
 
 impl ServerProcess {
+    /// Its signaling URL (`ws://ADDR/ws`).
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
     /// Starts the server binary with the test base config plus `extra` TOML (which may add
     /// `[session]`, `[relay]`, `[[rooms]]` and the like, but not `[server]` or `[ice]`); logs as
     /// in production, with Switchboard's own debug lines, so tests see what an operator would.

@@ -67,13 +67,17 @@ fi
 
 # --- tests, inside a loopback-only network namespace -------------------------------------------
 if [ "$(id -u)" = 0 ]; then ns=(unshare --net); else ns=(unshare --user --map-root-user --net); fi
+# Each stage has a time limit far above what it takes (about 3 and 4 minutes), and each browser
+# test one of its own: something that hangs fails the run with a message instead of holding CI
+# until its own limit.
 inner='set -euo pipefail; ip link set lo up
 echo "==> cargo test (loopback-only namespace)"
-cargo test --offline --locked --all-targets -- --test-threads=4
-cargo test --offline --locked --doc
+timeout --kill-after=30s 20m cargo test --offline --locked --all-targets -- --test-threads=4
+timeout --kill-after=30s 5m cargo test --offline --locked --doc
 if [ "$E2E" = 1 ]; then
   echo "==> browser end-to-end tests (loopback-only namespace)"
-  SWITCHBOARD_BIN="$PWD/target/debug/switchboard" node --test --test-concurrency=1 tests/e2e/*.test.mjs
+  SWITCHBOARD_BIN="$PWD/target/debug/switchboard" timeout --kill-after=30s 20m \
+    node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit tests/e2e/*.test.mjs
 fi'
 E2E=$e2e "${ns[@]}" bash -c "$inner"
 echo "==> all tests passed"

@@ -17,6 +17,26 @@ export const BIN = process.env.SWITCHBOARD_BIN || path.join(ROOT, 'target/debug/
 export const ARTIFACTS = path.join(ROOT, 'tests/e2e/artifacts');
 const WAIT = 15000;
 
+// Every process a test starts (servers, Rust clients, coturn, Redis). Whatever is still running
+// when the file's tests end, passed or failed, is killed: a child left over (a client the failed
+// test never quit) would keep the test process, and so the whole run, waiting for ever.
+const children = new Set();
+
+/** Remembers `child` until it exits; see `children`. */
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function killLeftovers() {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+}
+
+after(killLeftovers);
+process.once('exit', killLeftovers);
+
 /**
  * The test config: loopback, no ICE servers, one worker, these rooms; bound to `bind`, serving
  * `staticDir` (the browser client by default).
@@ -42,10 +62,12 @@ ${roomsToml}
 
 /** Spawns the binary with `configPath`; resolves with the child and its address once it listens. */
 async function launch(configPath, log, extraEnv = {}) {
-  const child = spawn(BIN, ['--config', configPath, 'serve'], {
-    env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info', ...extraEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = track(
+    spawn(BIN, ['--config', configPath, 'serve'], {
+      env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info', ...extraEnv },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
   const addr = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log.join('\n')}`)), WAIT);
     createInterface({ input: child.stderr }).on('line', (line) => {
@@ -316,10 +338,12 @@ export async function screenshot(page, name) {
  * Events arrive as JSON lines; `say` writes a line; `quit` types /quit and resolves with the exit code.
  */
 export function startRustClient(server, room, name, extra = []) {
-  const child = spawn(
-    BIN,
-    ['chat', server.wsUrl, '--room', room, '--name', name, '--json', '--bind', '127.0.0.1', '--no-ice-servers', ...extra],
-    { env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] },
+  const child = track(
+    spawn(
+      BIN,
+      ['chat', server.wsUrl, '--room', room, '--name', name, '--json', '--bind', '127.0.0.1', '--no-ice-servers', ...extra],
+      { env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.CLIENT_LOG || 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    ),
   );
   const events = [];
   const waiters = new Set();
@@ -459,14 +483,14 @@ export async function freePort() {
  */
 export async function startTurn(secret) {
   const port = await freePort();
-  const child = spawn('turnserver', [
+  const child = track(spawn('turnserver', [
     '-n', '--no-cli', '--no-tls', '--no-dtls',
     '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`,
     '--min-port=49160', '--max-port=49260',
     '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=switchboard.test',
     '--allow-loopback-peers', '--fingerprint', '--log-file=stdout', '--simple-log',
     `--pidfile=${path.join(tmpdir(), `turnserver-${port}.pid`)}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const log = [];
   await new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });

@@ -67,8 +67,8 @@ export class ChatRouter {
   // As a member of a host or relay room: `msgs` (own, unconfirmed) to the host, if its channel
   // is open; its ack confirms each. What it misses goes when the channel (re)opens.
   sendToHost(msgs) {
-    const dc = this.peers.host && this.peers.links.get(this.peers.host)?.dc;
-    if (dc?.readyState !== 'open') return;
+    if (!this.peers.host || !this.peers.writable(this.peers.host)) return;
+    const { dc } = this.peers.links.get(this.peers.host);
     for (const msg of msgs) {
       dc.send(JSON.stringify(msg));
       this.store.sent(msg.id);
@@ -84,9 +84,8 @@ export class ChatRouter {
       this.delivered.set(msg.id, had);
       const frame = JSON.stringify({ ...msg, from: this.peers.me }); // from us as we are now
       for (const id of members) {
-        const dc = this.peers.links.get(id)?.dc;
-        if (!had.has(id) && dc?.readyState === 'open') {
-          dc.send(frame);
+        if (!had.has(id) && this.peers.writable(id)) {
+          this.peers.links.get(id).dc.send(frame);
           had.add(id);
         }
       }
@@ -111,6 +110,7 @@ export class ChatRouter {
       return this.dropped(from, 'not JSON');
     }
     if (!msg || typeof msg !== 'object') return this.dropped(from, 'not an object');
+    if (msg.type === 'hello') return; // a channel's first frame (peers.js: HELLO_WAIT_MS)
     const fromHost = from === this.peers.host && !this.peers.iAmHost();
     if (msg.type === 'chat' && this.peers.iAmHost()) {
       this.forwardAsHost(from, msg);

@@ -21,6 +21,11 @@ const RELAY = 'relay';
 const resumeKey = (room) => `switchboard:resume:${room}`;
 export const LINK_TIMEOUT_MS = 20000;
 const FIRST_RETRY_MS = 1000;
+// On a channel the other side opened, nothing is written until its first frame arrives (it
+// sends `hello` or `resume` at once) or this long has passed: Chromium loses, now and then, a
+// frame written the moment such a channel opens (seen about once in ten: the host's history to
+// a member who had just joined never left the browser).
+export const HELLO_WAIT_MS = 500;
 const MAX_RETRY_MS = 30000;
 
 export class PeerManager extends EventTarget {
@@ -217,6 +222,7 @@ export class PeerManager extends EventTarget {
     const link = this.links.get(id);
     if (!link) return;
     this.links.delete(id);
+    clearTimeout(link.helloTimer);
     try {
       link.dc?.close();
       link.pc?.close();
@@ -287,6 +293,7 @@ export class PeerManager extends EventTarget {
 
   setupChannel(id, link, dc) {
     link.dc = dc;
+    link.ready = false; // whether frames may be written (see HELLO_WAIT_MS)
     dc.onopen = () => {
       if (this.links.get(id) !== link) return;
       link.state = 'connected';
@@ -296,18 +303,39 @@ export class PeerManager extends EventTarget {
         // First on the channel: where to resume; the relay sends what came after, then live chat.
         const after = this.resumePoint();
         dc.send(JSON.stringify(after === null ? { type: 'resume' } : { type: 'resume', after }));
+      } else if (link.offerer) {
+        dc.send(JSON.stringify({ type: 'hello' })); // the other side waits for a first frame
       }
-      if (this.iAmHost() && this.topology === 'host') this.chat.sendHistory(id);
-      for (const frame of link.outbox.splice(0)) dc.send(frame);
-      if (this.chat.confirmsOwn()) this.chat.flushOwn();
-      else if (id === this.host) this.chat.sendToHost(this.store.pending());
+      if (link.offerer || id === RELAY) this.channelReady(id, link);
+      else link.helloTimer = setTimeout(() => this.channelReady(id, link), HELLO_WAIT_MS);
       this.changed();
     };
     dc.onclose = () => {
       if (this.links.get(id) !== link) return;
       this.linkFailed(id, 'the channel closed');
     };
-    dc.onmessage = (e) => this.chat.onChannel(id, e.data);
+    dc.onmessage = (e) => {
+      if (!link.ready && this.links.get(id) === link) this.channelReady(id, link);
+      this.chat.onChannel(id, e.data);
+    };
+  }
+
+  // The channel to `id` may be written: what waited for it goes out (as host, the room's recent
+  // chat first), then our own unconfirmed messages.
+  channelReady(id, link) {
+    clearTimeout(link.helloTimer);
+    if (link.ready || this.links.get(id) !== link || link.dc?.readyState !== 'open') return;
+    link.ready = true;
+    if (this.iAmHost() && this.topology === 'host') this.chat.sendHistory(id);
+    for (const frame of link.outbox.splice(0)) link.dc.send(frame);
+    if (this.chat.confirmsOwn()) this.chat.flushOwn();
+    else if (id === this.host) this.chat.sendToHost(this.store.pending());
+  }
+
+  // Whether frames to `id` can be written now (its channel is open and ready).
+  writable(id) {
+    const link = this.links.get(id);
+    return !!link?.ready && link.dc?.readyState === 'open';
   }
 
   // Notes whether the open link to `id` goes through a TURN server (shown as "relayed").
@@ -360,7 +388,7 @@ export class PeerManager extends EventTarget {
   sendTo(id, frame) {
     const link = this.links.get(id);
     if (!link) return;
-    if (link.dc?.readyState === 'open') link.dc.send(frame);
+    if (this.writable(id)) link.dc.send(frame);
     else link.outbox.push(frame);
   }
 

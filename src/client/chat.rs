@@ -29,6 +29,10 @@ impl Engine {
             // First thing on the channel: where to resume (the relay waits for it).
             let after = self.resume.last();
             link.send(ChannelMessage::Resume { after }.encode());
+        } else if link.offerer {
+            // First thing on a channel we opened: the other side (a page) waits for a frame
+            // before it writes (see `ChannelMessage::Hello`).
+            link.send(ChannelMessage::Hello.encode());
         }
         for messages in history {
             link.send(ChannelMessage::History { messages }.encode());
@@ -126,6 +130,7 @@ impl Engine {
                 message,
                 peer: None,
             }),
+            Ok(ChannelMessage::Hello) => tracing::trace!(%from, "hello"),
             Ok(ChannelMessage::Resume { .. }) => {
                 tracing::debug!(%from, "resume is for the relay: ignored");
             }

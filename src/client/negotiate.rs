@@ -117,8 +117,14 @@ impl Engine {
                     link.adopt(channel, ev.peer, &self.link_tx);
                 }
             }
-            LinkEventKind::Channel(ChannelEvent::Open) => self.link_open(ev.peer),
-            LinkEventKind::Channel(ChannelEvent::Text(text)) => self.on_channel(&ev.peer, &text),
+            LinkEventKind::Channel(ChannelEvent::Open) => {
+                tracing::debug!(peer = %ev.peer, "channel open");
+                self.link_open(ev.peer)
+            }
+            LinkEventKind::Channel(ChannelEvent::Text(text)) => {
+                tracing::trace!(peer = %ev.peer, bytes = text.len(), "channel message");
+                self.on_channel(&ev.peer, &text)
+            }
             LinkEventKind::Channel(ChannelEvent::Closed) => {
                 self.link_ended(&ev.peer, "the channel closed", LinkState::Closed)
             }

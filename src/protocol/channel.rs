@@ -24,6 +24,11 @@ pub enum ChannelMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after: Option<u64>,
     },
+    /// The first frame on a channel a member opened to a host or a mesh peer (to the relay it
+    /// sends `resume`). The side that did not open the channel writes nothing on it until this
+    /// (or any frame) arrives, or half a second has passed: Chromium loses, now and then, a frame
+    /// written at once on a channel the other side opened.
+    Hello,
     /// Messages a member missed or the recent ones, oldest first: the answer to `resume`.
     History { messages: Vec<ChatMessage> },
     /// The relay refused what the member sent on the channel (the channel stays open); `id` names

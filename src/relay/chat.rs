@@ -61,6 +61,8 @@ impl Relay {
         let mut msg = match serde_json::from_str::<ChannelMessage>(text) {
             Ok(ChannelMessage::Chat(msg)) => msg,
             Ok(ChannelMessage::Resume { after }) => return self.resume(peer, after, ctx),
+            // Meant for a host or a mesh peer; harmless here.
+            Ok(ChannelMessage::Hello) => return,
             Ok(_) => {
                 let why = "the relay takes only chat messages".to_string();
                 return self.refuse_message(peer, ErrorCode::BadRequest, None, why);

@@ -223,6 +223,37 @@ export function consoleOf(page) {
   return page.consoleLines?.slice(-40).join('\n') ?? '';
 }
 
+/**
+ * Waits for `promise`; if it fails, fails with what each of `pages` ({name: page}) knew: its
+ * links ([peer, state, channel state]) and its console. For waits that have failed rarely.
+ */
+export async function explained(promise, pages) {
+  try {
+    return await promise;
+  } catch (err) {
+    let report = err.message;
+    for (const [name, page] of Object.entries(pages)) {
+      const links = await page
+        .evaluate(async () => {
+          const out = [];
+          for (const [id, l] of window.switchboard.peers.links) {
+            // What the browser says went over the channel and the connection.
+            const stats = [];
+            for (const s of (await l.pc?.getStats())?.values() ?? []) {
+              if (s.type === 'data-channel') stats.push(`dc sent ${s.messagesSent} got ${s.messagesReceived}`);
+              if (s.type === 'candidate-pair' && s.nominated) stats.push(`pair sent ${s.bytesSent} B got ${s.bytesReceived} B`);
+            }
+            out.push([id, l.state, l.dc?.readyState, l.dc?.bufferedAmount, ...stats]);
+          }
+          return out;
+        })
+        .catch((e) => `unknown (${e.message})`);
+      report += `\n${name}'s links ${JSON.stringify(links)}; console:\n${consoleOf(page)}`;
+    }
+    throw new Error(report);
+  }
+}
+
 /** A new person: their own browser context and page, on the client page, not yet in a room. */
 export async function openPage(browser, server) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });

@@ -4,11 +4,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serverAndBrowser, enter, say, messages, waitForTexts, assertShownOnce, startRustClient, screenshot, consoleOf } from './helpers.mjs';
+import { serverAndBrowser, enter, say, messages, waitForTexts, assertShownOnce, startRustClient, screenshot, explained } from './helpers.mjs';
 
 const env = serverAndBrowser(`
 [[rooms]]
 name = "hh"
+topology = "host"
+
+[[rooms]]
+name = "hh2"
 topology = "host"
 `);
 
@@ -21,7 +25,7 @@ test("a late joiner sees the host's recent chat; after an election, the new host
   await waitForTexts(ann, ['Ben: thanks']);
 
   const cy = await enter(env.browser, env.server, 'hh', 'Cy');
-  await waitForTexts(cy, ['Ann: welcome', 'Ben: thanks']);
+  await explained(waitForTexts(cy, ['Ann: welcome', 'Ben: thanks']), { Cy: cy, Ann: ann });
   const shown = await messages(cy);
   assert.deepEqual(shown.map((m) => [m.name, m.text]), [['Ann', 'Ann: welcome'], ['Ben', 'Ben: thanks']]);
 
@@ -36,11 +40,7 @@ test("a late joiner sees the host's recent chat; after an election, the new host
     // Seen once in a full run (Dee showed none of it): keep what each side saw of the link.
     await screenshot(dee, 'host-history-dee.png');
     await screenshot(ben, 'host-history-ben.png');
-    const links = (p) => p.evaluate(() => [...window.switchboard.peers.links].map(([id, l]) => [id, l.state, l.pc?.connectionState]));
-    throw new Error(
-      `${err.message}; Dee's links ${JSON.stringify(await links(dee))}, Ben's ${JSON.stringify(await links(ben))}\n` +
-        `Dee's console:\n${consoleOf(dee)}\nBen's console:\n${consoleOf(ben)}`,
-    );
+    await explained(Promise.reject(err), { Dee: dee, Ben: ben });
   });
   await assertShownOnce(dee, all);
   // Cy had it all already: the new host's history shows nothing twice.
@@ -48,10 +48,37 @@ test("a late joiner sees the host's recent chat; after an election, the new host
 
   // A Rust client joining late gets it too.
   const rusty = startRustClient(env.server, 'hh', 'rusty');
-  await rusty.waitForTexts(all);
+  await explained(rusty.waitForTexts(all), { Ben: ben }).catch((err) => {
+    // Seen once in CI (the link open on both ends, no history): what the client logged too.
+    throw new Error(`${err.message}\nrusty's log:\n${rusty.stderr.join('\n')}`);
+  });
   const history = rusty.events.filter((e) => e.event === 'history').flatMap((e) => e.messages);
   assert.deepEqual(history.map((m) => m.text).sort(), [...all].sort());
   assert.equal(history.find((m) => m.text === 'Ann: welcome').name, 'Ann');
   assert.equal(await rusty.quit(), 0);
   for (const page of [ben, cy, dee]) await page.context().close();
+});
+
+// Chromium lost, about once in ten joins, the history a hosting page wrote the moment a joiner's
+// channel opened (it never left the browser). The host now waits for the joiner's first frame
+// (`hello`, docs/PROTOCOL.md); with fourteen joiners in a row the old way failed this test more
+// often than not.
+test('joiners in a row, Rust clients and pages, each get the hosting page\'s history', async () => {
+  const ann = await enter(env.browser, env.server, 'hh2', 'Ann');
+  const ben = await enter(env.browser, env.server, 'hh2', 'Ben');
+  await say(ann, 'Ann: hello all');
+  await waitForTexts(ben, ['Ann: hello all']);
+  for (let i = 0; i < 14; i += 1) {
+    if (i % 3 === 2) {
+      const page = await enter(env.browser, env.server, 'hh2', `page${i}`);
+      await explained(waitForTexts(page, ['Ann: hello all'], 6000), { [`page${i}`]: page, Ann: ann });
+      await page.context().close();
+    } else {
+      const client = startRustClient(env.server, 'hh2', `rust${i}`);
+      await explained(client.waitForTexts(['Ann: hello all'], 6000), { Ann: ann });
+      assert.equal(await client.quit(), 0);
+    }
+  }
+  await ann.context().close();
+  await ben.context().close();
 });

@@ -367,15 +367,26 @@ export async function screenshot(page, name) {
 /**
  * `switchboard chat --json` as a child process: the Rust client, driven through stdin and stdout.
  * Events arrive as JSON lines; `say` writes a line; `quit` types /quit and resolves with the exit code.
+ * Its log (`--log`, debug for the client's own lines, `CLIENT_LOG` overrides) is shown when a wait
+ * fails.
  */
 export function startRustClient(server, room, name, extra = []) {
+  const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'switchboard-client-')), `${name}.log`);
+  const level = process.env.CLIENT_LOG || 'warn,switchboard=debug';
   const child = track(
     spawn(
       BIN,
-      ['chat', server.wsUrl, '--room', room, '--name', name, '--json', '--bind', '127.0.0.1', '--no-ice-servers', ...extra],
-      { env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.CLIENT_LOG || 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] },
+      ['chat', server.wsUrl, '--room', room, '--name', name, '--json', '--bind', '127.0.0.1', '--no-ice-servers', '--log', logFile, ...extra],
+      { env: { ...process.env, NO_COLOR: '1', RUST_LOG: level }, stdio: ['pipe', 'pipe', 'pipe'] },
     ),
   );
+  const logTail = () => {
+    try {
+      return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  };
   const events = [];
   const waiters = new Set();
   const stderr = [];
@@ -414,7 +425,7 @@ export function startRustClient(server, room, name, extra = []) {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`rust client ${name}: waited ${timeout} ms for ${what}; events: ${JSON.stringify(events.slice(-8))}; stderr: ${stderr.slice(-5).join(' | ')}`));
+          reject(new Error(`rust client ${name}: waited ${timeout} ms for ${what}; events: ${JSON.stringify(events.slice(-8))}; stderr: ${stderr.slice(-5).join(' | ')}\nits log:\n${logTail()}`));
         }, timeout);
         waiters.add(check);
         check();

@@ -2,18 +2,22 @@
 //! arrive while a transaction commits wait and go together in the next one (group commit), so
 //! a busy server pays one `fsync` per batch, not per message.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 mod rows;
+mod schema;
 
 pub use self::rows::export;
 use self::rows::message;
+use self::schema::setup;
 use super::{Retention, Storage, StorageError};
 use crate::protocol::ChatMessage;
 
@@ -97,51 +101,6 @@ impl SqliteStorage {
     }
 }
 
-fn setup(path: &Path, sync: Sync) -> Result<Connection, String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(format!("cannot use WAL mode (got {mode})"));
-    }
-    let sync = match sync {
-        Sync::Full => "FULL",
-        Sync::Normal => "NORMAL",
-    };
-    conn.execute_batch(&format!(
-        "PRAGMA synchronous = {sync};
-         PRAGMA busy_timeout = 5000;
-         CREATE TABLE IF NOT EXISTS messages (
-             room TEXT NOT NULL,
-             seq INTEGER NOT NULL,
-             id TEXT NOT NULL,
-             sender TEXT NOT NULL,
-             name TEXT NOT NULL,
-             text TEXT NOT NULL,
-             ts INTEGER NOT NULL,
-             stored_at INTEGER NOT NULL,
-             PRIMARY KEY (room, seq)
-         ) WITHOUT ROWID;"
-    ))
-    .map_err(|e| e.to_string())?;
-    // Read it back whole: a damaged file fails here, at start-up, not at the first message.
-    let check: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| e.to_string())?;
-    if check != "ok" {
-        return Err(format!("the database is damaged: {check}"));
-    }
-    Ok(conn)
-}
-
 struct Writer {
     conn: Connection,
 }
@@ -196,7 +155,8 @@ impl Writer {
         }
     }
 
-    /// Stores every `(room, messages)` in one transaction: all of them, or none.
+    /// Stores every `(room, messages)` in one transaction: all of them, or none. Each `seq` must
+    /// be above the room's last stored one (trimmed ones count), as in the Redis store.
     fn append_all(&mut self, appends: &[(&str, &[ChatMessage])]) -> Result<(), StorageError> {
         let write = |e: rusqlite::Error| StorageError::Write(e.to_string());
         let now = now_ms();
@@ -208,9 +168,36 @@ impl Writer {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(write)?;
+            let mut last_of = tx
+                .prepare_cached("SELECT last_seq FROM room_seqs WHERE room = ?1")
+                .map_err(write)?;
+            let mut set_last = tx
+                .prepare_cached(
+                    "INSERT INTO room_seqs (room, last_seq) VALUES (?1, ?2)
+                     ON CONFLICT (room) DO UPDATE SET last_seq = excluded.last_seq",
+                )
+                .map_err(write)?;
+            // Each room's last seq, read once per transaction and written once at its end.
+            let mut lasts: HashMap<&str, i64> = HashMap::new();
             for (room, messages) in appends {
+                let last = match lasts.entry(room) {
+                    Entry::Occupied(known) => known.into_mut(),
+                    Entry::Vacant(slot) => slot.insert(
+                        last_of
+                            .query_row(params![room], |r| r.get(0))
+                            .optional()
+                            .map_err(write)?
+                            .unwrap_or(0),
+                    ),
+                };
                 for m in messages.iter() {
                     let seq = m.seq.unwrap_or(0) as i64;
+                    if seq <= *last {
+                        return Err(StorageError::Write(format!(
+                            "seq {seq} of room {room:?} is not above {last}, its last stored"
+                        )));
+                    }
+                    *last = seq;
                     insert
                         .execute(params![
                             room,
@@ -224,6 +211,9 @@ impl Writer {
                         ])
                         .map_err(write)?;
                 }
+            }
+            for (room, last) in lasts {
+                set_last.execute(params![room, last]).map_err(write)?;
             }
         }
         tx.commit().map_err(write)
@@ -259,7 +249,7 @@ impl Writer {
                 let last = self
                     .conn
                     .query_row(
-                        "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room = ?1",
+                        "SELECT COALESCE((SELECT last_seq FROM room_seqs WHERE room = ?1), 0)",
                         params![room],
                         |r| r.get::<_, i64>(0),
                     )

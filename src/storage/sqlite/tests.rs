@@ -80,39 +80,30 @@ async fn a_bad_append_fails_alone_and_stores_nothing_of_itself() {
     );
 }
 
+/// What every store promises is `tests/storage.rs`; this is SQLite's own: a database written
+/// before the stores kept each room's last seq apart from its messages still refuses the seqs
+/// it has.
 #[tokio::test]
-async fn retention_keeps_the_newest_n_and_drops_by_age() {
+async fn a_database_from_before_room_seqs_keeps_its_rooms_last_seqs() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir);
-    store
-        .append("r", (1..=10).map(|s| msg(s, "x")).collect())
-        .await
-        .unwrap();
-    let keep = |n| Retention {
-        max_messages: Some(n),
-        max_age: None,
-    };
-    assert_eq!(store.trim("r", keep(4)).await.unwrap(), 6);
-    let left: Vec<u64> = store
-        .after("r", 0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.seq.unwrap())
-        .collect();
-    assert_eq!(left, [7, 8, 9, 10]);
-    assert_eq!(store.last_seq("r").await.unwrap(), 10);
-    let young = Retention {
-        max_messages: None,
-        max_age: Some(std::time::Duration::from_secs(3600)),
-    };
-    assert_eq!(store.trim("r", young).await.unwrap(), 0);
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    let none = Retention {
-        max_messages: None,
-        max_age: Some(std::time::Duration::ZERO),
-    };
-    assert_eq!(store.trim("r", none).await.unwrap(), 4);
+    let path = dir.path().join("old.db");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(
+        "CREATE TABLE messages (
+             room TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender TEXT NOT NULL,
+             name TEXT NOT NULL, text TEXT NOT NULL, ts INTEGER NOT NULL,
+             stored_at INTEGER NOT NULL, PRIMARY KEY (room, seq)
+         ) WITHOUT ROWID;
+         INSERT INTO messages VALUES ('r', 7, 'm7', 'p', 'ann', 'old', 1007, 0);
+         INSERT INTO messages VALUES ('r', 9, 'm9', 'p', 'ann', 'old', 1009, 0);",
+    )
+    .unwrap();
+    drop(old);
+    let store = SqliteStorage::open(&path, Sync::Full).unwrap();
+    assert_eq!(store.last_seq("r").await.unwrap(), 9);
+    assert!(store.append("r", vec![msg(8, "below")]).await.is_err());
+    store.append("r", vec![msg(10, "next")]).await.unwrap();
+    assert_eq!(store.latest("r", 1).await.unwrap(), vec![msg(10, "next")]);
 }
 
 #[test]

@@ -125,7 +125,7 @@ export class ChatRouter {
       this.store.acked(msg.id, msg.seq);
     } else if (msg.type === 'history' && Array.isArray(msg.messages)) {
       console.debug(`switchboard: history from ${from}: ${msg.messages.length} messages`);
-      for (const m of msg.messages) this.addStamped(m);
+      for (const m of msg.messages) this.addStamped(m, true);
       if (from === RELAY) for (const m of msg.messages) this.peers.sawSeq(m?.seq);
     } else if (msg.type === 'error') {
       // The relay refused something we sent (too large, too fast): that message failed.
@@ -142,12 +142,13 @@ export class ChatRouter {
   }
 
   // A message the host or relay forwarded, with `from` stamped by it. The name shown is the
-  // roster's for that member; the stamp's only for someone no longer in the room.
-  addStamped(m) {
+  // roster's for that member; the stamp's only for someone no longer in the room. `earlier`:
+  // from a history (shown above the notices of our arrival).
+  addStamped(m, earlier = false) {
     if (typeof m?.from !== 'string') return;
     const name =
       m.from === this.peers.me ? this.peers.name : this.peers.members.get(m.from) ?? (typeof m.name === 'string' ? m.name : '?');
-    this.store.add(m, { from: m.from, name, own: m.from === this.peers.me });
+    this.store.add(m, { from: m.from, name, own: m.from === this.peers.me, earlier });
   }
 
   // As host: stamp the sender's real identity, show it, forward to the others, ack the sender.

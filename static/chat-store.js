@@ -11,6 +11,7 @@
 // Events (each with `detail` = the record, or the records for 'remove'):
 //   'add'     a line was appended        'update'  a line's delivery state changed
 //   'remove'  old lines dropped (cap)    'clear'   everything is gone
+//   'reorder' a line went in above others (history above the notices of the join): every line
 
 // An own message written out but unconfirmed this long, while the server can be reached, is
 // shown as failed, with a retry.
@@ -59,7 +60,9 @@ export class ChatStore extends EventTarget {
 
   // Shows a chat message from `from` (called `name`) unless it was shown already. Only the
   // whitelisted fields of `wire` are read; a malformed one is not shown. Returns true if new.
-  add(wire, { from, name, own = false }) {
+  // `earlier`: from a history, so it goes above the notices at the end that are newer than it
+  // ("You joined", "Ann is hosting"): the room's past reads before our arrival.
+  add(wire, { from, name, own = false, earlier = false }) {
     const id = wire?.id;
     const text = wire?.text;
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_CHARS) return false;
@@ -73,8 +76,15 @@ export class ChatStore extends EventTarget {
     this.remember(k, record);
     if (own) this.own.set(id, record);
     if (!this.byId.has(id)) this.byId.set(id, record);
-    this.messages.push(record);
-    this.emit('add', record);
+    let at = this.messages.length;
+    while (earlier && at > 0 && this.messages[at - 1].kind === 'notice' && this.messages[at - 1].ts > ts) at -= 1;
+    if (at === this.messages.length) {
+      this.messages.push(record);
+      this.emit('add', record);
+    } else {
+      this.messages.splice(at, 0, record);
+      this.emit('reorder', this.messages);
+    }
     this.trim();
     return true;
   }

@@ -92,6 +92,7 @@ store.addEventListener('add', ({ detail }) => ui.addMessage(detail));
 store.addEventListener('update', ({ detail }) => ui.updateMessage(detail));
 store.addEventListener('remove', ({ detail }) => ui.removeMessages(detail));
 store.addEventListener('clear', () => ui.clearMessages());
+store.addEventListener('reorder', ({ detail }) => ui.replaceMessages(detail));
 peers.addEventListener('links', () => {
   ui.renderMembers(peers.roster());
   ui.setTopology(...topologyWords());

@@ -66,6 +66,18 @@ export class MessageList {
 
   add(m) {
     const follow = this.atBottom();
+    this.append(m);
+    if (follow || m.own) {
+      this.scrollToEnd();
+    } else if (m.kind === 'chat') {
+      this.unread += 1;
+      this.newButton.textContent = this.unread === 1 ? '1 new message ↓' : `${this.unread} new messages ↓`;
+      this.newButton.hidden = false;
+    }
+  }
+
+  // A line at the end, after a day separator if its day is not the last line's.
+  append(m) {
     const day = dayKey(m.ts);
     if (day !== this.lastDay) {
       this.list.append(el('li', { class: 'day', role: 'separator', 'data-day': day }, dayLabel(m.ts)));
@@ -74,13 +86,19 @@ export class MessageList {
     const item = this.item(m);
     this.items.set(m.n, item);
     this.list.append(item);
-    if (follow || m.own) {
-      this.scrollToEnd();
-    } else if (m.kind === 'chat') {
-      this.unread += 1;
-      this.newButton.textContent = this.unread === 1 ? '1 new message ↓' : `${this.unread} new messages ↓`;
-      this.newButton.hidden = false;
-    }
+  }
+
+  // Every line again, in the store's order (a history went in above the notices of the join;
+  // once per history frame, so a rebuild is cheap enough). The reader stays where they were.
+  replaceAll(lines) {
+    const follow = this.following || this.atBottom();
+    const top = this.list.scrollTop;
+    this.items.clear();
+    this.lastDay = null;
+    this.list.replaceChildren();
+    for (const m of lines) this.append(m);
+    if (follow) this.scrollToEnd();
+    else this.list.scrollTop = top;
   }
 
   update(m) {

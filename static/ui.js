@@ -247,6 +247,10 @@ export class Ui {
     this.messages.remove(lines);
   }
 
+  replaceMessages(lines) {
+    this.messages.replaceAll(lines);
+  }
+
   clearMessages() {
     this.messages.clear();
   }

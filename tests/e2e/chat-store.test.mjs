@@ -95,3 +95,23 @@ test('the list is capped: the oldest lines go, an own unconfirmed message stays'
   // A dropped line's (sender, id) is still known: a late resend does not bring it back.
   assert.equal(store.add({ id: 'p-0', text: 't0' }, { from: 'p', name: 'p' }), false);
 });
+
+test('history goes above the notices of the join that are newer than it; live chat goes at the end', () => {
+  const store = new ChatStore();
+  const events = [];
+  for (const e of ['add', 'reorder']) store.addEventListener(e, () => events.push(e));
+  const now = Date.now();
+  store.add({ id: 'm0', text: 'seen before', ts: now - 60000 }, { from: 'a', name: 'ann' });
+  store.notice('You joined #lobby.');
+  store.notice('Ann is hosting this room.');
+  store.add({ id: 'm1', text: 'old', ts: now - 5000 }, { from: 'a', name: 'ann', earlier: true });
+  store.add({ id: 'm2', text: 'older still but later in the frame', ts: now - 4000 }, { from: 'b', name: 'ben', earlier: true });
+  // Written after we arrived (its time is after the notices): stays at the end.
+  store.add({ id: 'm3', text: 'just now', ts: now + 5000 }, { from: 'a', name: 'ann', earlier: true });
+  store.add({ id: 'm4', text: 'live', ts: now - 3000 }, { from: 'a', name: 'ann' });
+  assert.deepEqual(
+    store.messages.map((m) => m.text),
+    ['seen before', 'old', 'older still but later in the frame', 'You joined #lobby.', 'Ann is hosting this room.', 'just now', 'live'],
+  );
+  assert.deepEqual(events, ['add', 'add', 'add', 'reorder', 'reorder', 'add', 'add']);
+});

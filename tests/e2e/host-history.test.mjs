@@ -28,6 +28,15 @@ test("a late joiner sees the host's recent chat; after an election, the new host
   await explained(waitForTexts(cy, ['Ann: welcome', 'Ben: thanks']), { Cy: cy, Ann: ann });
   const shown = await messages(cy);
   assert.deepEqual(shown.map((m) => [m.name, m.text]), [['Ann', 'Ann: welcome'], ['Ben', 'Ben: thanks']]);
+  // The room's past reads above Cy's arrival, not after it.
+  const lines = await cy.$$eval('#messages li.chat, #messages li.notice', (items) =>
+    items.map((li) =>
+      li.classList.contains('chat') ? li.querySelector('.text').textContent : `notice: ${li.textContent.replace(li.querySelector('time').textContent, '')}`,
+    ),
+  );
+  assert.match(lines.at(-1), /notice: .*Ann is hosting/, lines.join(' | '));
+  assert.deepEqual(lines.slice(0, 3), ['Ann: welcome', 'Ben: thanks', 'notice: You joined #hh.'], lines.join(' | '));
+  await screenshot(cy, 'host-history-late-joiner.png');
 
   // Ann leaves; Ben, who joined next, hosts, and gives newcomers what he has.
   await ann.context().close();

@@ -306,7 +306,7 @@ export class PeerManager extends EventTarget {
       } else if (link.offerer) {
         dc.send(JSON.stringify({ type: 'hello' })); // the other side waits for a first frame
       }
-      if (link.offerer || id === RELAY) this.channelReady(id, link);
+      if (link.offerer) this.channelReady(id, link); // the relay's link too: members offer it
       else link.helloTimer = setTimeout(() => this.channelReady(id, link), HELLO_WAIT_MS);
       this.changed();
     };

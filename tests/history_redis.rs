@@ -9,29 +9,14 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::history::{msg, seqs};
 use common::redis::RedisServer;
 use common::rtc::{history_of, RawPeer};
 use common::{config_with_rooms, spawn_server, TestServer};
 use switchboard::bench::rtc::RelayMember;
 use switchboard::config::Backend;
-use switchboard::protocol::ChatMessage;
 use switchboard::storage::streams::RedisStorage;
 use switchboard::storage::{Retention, Storage, StorageError};
-
-fn msg(seq: u64, text: &str) -> ChatMessage {
-    ChatMessage {
-        id: format!("m{seq}"),
-        from: "p".into(),
-        name: "ann".into(),
-        text: text.into(),
-        ts: 1_000 + seq,
-        seq: Some(seq),
-    }
-}
-
-fn seqs(messages: &[ChatMessage]) -> Vec<u64> {
-    messages.iter().map(|m| m.seq.unwrap()).collect()
-}
 
 #[tokio::test]
 async fn another_nodes_store_on_that_redis_reads_the_same_history() {

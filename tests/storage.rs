@@ -8,23 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use switchboard::protocol::ChatMessage;
+use common::history::{msg, seqs};
 use switchboard::storage::{Retention, Storage, StorageError};
-
-fn msg(seq: u64, text: &str) -> ChatMessage {
-    ChatMessage {
-        id: format!("m{seq}"),
-        from: "p".into(),
-        name: "ann".into(),
-        text: text.into(),
-        ts: 1_000 + seq,
-        seq: Some(seq),
-    }
-}
-
-fn seqs(messages: &[ChatMessage]) -> Vec<u64> {
-    messages.iter().map(|m| m.seq.unwrap()).collect()
-}
 
 fn keep(n: u64) -> Retention {
     Retention {

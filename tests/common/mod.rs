@@ -4,6 +4,7 @@
 
 pub mod balancer;
 pub mod blip;
+pub mod history;
 pub mod members;
 pub mod process;
 pub mod raw;

@@ -45,11 +45,11 @@ test("a late joiner sees the host's recent chat; after an election, the new host
   await waitForTexts(cy, ['Ben: Ann has gone']);
   const all = ['Ann: welcome', 'Ben: thanks', 'Ben: Ann has gone'];
   const dee = await enter(env.browser, env.server, 'hh', 'Dee');
-  await waitForTexts(dee, all).catch(async (err) => {
-    // Seen once in a full run (Dee showed none of it): keep what each side saw of the link.
+  await explained(waitForTexts(dee, all), { Dee: dee, Ben: ben }).catch(async (err) => {
+    // Seen in full runs before the `hello` (Dee showed none of it): what each page showed too.
     await screenshot(dee, 'host-history-dee.png');
     await screenshot(ben, 'host-history-ben.png');
-    await explained(Promise.reject(err), { Dee: dee, Ben: ben });
+    throw err;
   });
   await assertShownOnce(dee, all);
   // Cy had it all already: the new host's history shows nothing twice.

@@ -47,12 +47,22 @@ pub(super) fn setup(path: &Path, sync: Sync) -> Result<Connection, String> {
          CREATE TABLE IF NOT EXISTS room_seqs (
              room TEXT NOT NULL PRIMARY KEY,
              last_seq INTEGER NOT NULL
-         ) WITHOUT ROWID;
-         -- A database from before room_seqs: its rooms' last seqs are their newest messages'.
-         INSERT OR IGNORE INTO room_seqs (room, last_seq)
-             SELECT room, MAX(seq) FROM messages GROUP BY room;"
+         ) WITHOUT ROWID;"
     ))
     .map_err(|e| e.to_string())?;
+    // Every append writes room_seqs, so an empty one with messages is a database from before
+    // it: its rooms' last seqs are their newest messages' (filled once, not at every start).
+    let filled: bool = conn
+        .query_row("SELECT EXISTS (SELECT 1 FROM room_seqs)", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if !filled {
+        conn.execute(
+            "INSERT INTO room_seqs (room, last_seq)
+                 SELECT room, MAX(seq) FROM messages GROUP BY room",
+            [],
+        )
+        .map_err(|e| e.to_string())?;
+    }
     // Read it back whole: a damaged file fails here, at start-up, not at the first message.
     let check: String = conn
         .query_row("PRAGMA quick_check", [], |r| r.get(0))
